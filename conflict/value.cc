@@ -1,0 +1,239 @@
+#include "conflict/value.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
+#include "conflict/bytes.h"
+
+namespace tandem::conflict {
+
+Value Value::boolean(bool b) {
+  Value v;
+  v.v_ = b;
+  return v;
+}
+
+Value Value::integer(int64_t i) {
+  Value v;
+  v.v_ = i;
+  return v;
+}
+
+Value Value::number(double d) {
+  Value v;
+  v.v_ = d == 0.0 ? 0.0 : d;
+  return v;
+}
+
+Value Value::string(std::string s) {
+  Value v;
+  v.v_ = std::move(s);
+  return v;
+}
+
+Value Value::stringSet(StringSet items) {
+  std::sort(items.begin(), items.end());
+  items.erase(std::unique(items.begin(), items.end()), items.end());
+  Value v;
+  v.v_ = std::move(items);
+  return v;
+}
+
+const char* kindName(Value::Kind k) {
+  switch (k) {
+    case Value::Kind::Null:
+      return "null";
+    case Value::Kind::Bool:
+      return "bool";
+    case Value::Kind::Int:
+      return "integer";
+    case Value::Kind::Number:
+      return "number";
+    case Value::Kind::String:
+      return "string";
+    case Value::Kind::StringSet:
+      return "string-set";
+  }
+  return "unknown";
+}
+
+namespace {
+
+void appendJsonString(std::string& out, std::string_view s) {
+  out.push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          static const char* kHex = "0123456789abcdef";
+          out += "\\u00";
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 0xf]);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+}  // namespace
+
+std::string Value::toJson() const {
+  std::string out;
+  switch (kind()) {
+    case Kind::Null:
+      return "null";
+    case Kind::Bool:
+      return asBool() ? "true" : "false";
+    case Kind::Int:
+      return std::to_string(asInt());
+    case Kind::Number: {
+      char buf[32];
+      auto res = std::to_chars(buf, buf + sizeof buf, asNumber());
+      return std::string(buf, res.ptr);
+    }
+    case Kind::String:
+      appendJsonString(out, asString());
+      return out;
+    case Kind::StringSet:
+      out.push_back('[');
+      for (size_t i = 0; i < asStringSet().size(); ++i) {
+        if (i) {
+          out.push_back(',');
+        }
+        appendJsonString(out, asStringSet()[i]);
+      }
+      out.push_back(']');
+      return out;
+  }
+  return out;
+}
+
+void Value::encode(ByteWriter& w) const {
+  w.u8(static_cast<uint8_t>(kind()));
+  switch (kind()) {
+    case Kind::Null:
+      break;
+    case Kind::Bool:
+      w.u8(asBool() ? 1 : 0);
+      break;
+    case Kind::Int:
+      w.svarint(asInt());
+      break;
+    case Kind::Number: {
+      uint64_t bits = 0;
+      double d = asNumber();
+      static_assert(sizeof bits == sizeof d);
+      std::memcpy(&bits, &d, sizeof bits);
+      w.fixed64(bits);
+      break;
+    }
+    case Kind::String:
+      w.str(asString());
+      break;
+    case Kind::StringSet:
+      w.varint(asStringSet().size());
+      for (const auto& s : asStringSet()) {
+        w.str(s);
+      }
+      break;
+  }
+}
+
+Result<Value> Value::decode(ByteReader& r) {
+  auto tag = r.u8("value kind");
+  if (!tag) {
+    return std::unexpected(tag.error());
+  }
+  switch (static_cast<Kind>(*tag)) {
+    case Kind::Null:
+      return Value{};
+    case Kind::Bool: {
+      auto b = r.u8("bool value");
+      if (!b) {
+        return std::unexpected(b.error());
+      }
+      if (*b > 1) {
+        return fail("corrupt value: bool byte " + std::to_string(*b));
+      }
+      return boolean(*b == 1);
+    }
+    case Kind::Int: {
+      auto i = r.svarint("integer value");
+      if (!i) {
+        return std::unexpected(i.error());
+      }
+      return integer(*i);
+    }
+    case Kind::Number: {
+      auto bits = r.fixed64("number value");
+      if (!bits) {
+        return std::unexpected(bits.error());
+      }
+      double d = 0;
+      std::memcpy(&d, &*bits, sizeof d);
+      if (!std::isfinite(d)) {
+        return fail("corrupt value: non-finite number");
+      }
+      return number(d);
+    }
+    case Kind::String: {
+      auto s = r.str("string value");
+      if (!s) {
+        return std::unexpected(s.error());
+      }
+      return string(std::move(*s));
+    }
+    case Kind::StringSet: {
+      auto n = r.varint("string-set size");
+      if (!n) {
+        return std::unexpected(n.error());
+      }
+      if (*n > r.remaining()) {
+        return fail("corrupt value: string-set claims " + std::to_string(*n) + " items");
+      }
+      StringSet items;
+      items.reserve(*n);
+      for (uint64_t i = 0; i < *n; ++i) {
+        auto s = r.str("string-set item");
+        if (!s) {
+          return std::unexpected(s.error());
+        }
+        items.push_back(std::move(*s));
+      }
+      return stringSet(std::move(items));
+    }
+  }
+  return fail("corrupt value: unknown value kind " + std::to_string(*tag));
+}
+
+uint64_t Value::hash() const {
+  // Small values hash from a stack buffer; the encoding is the identity the shadows compare.
+  std::string buf;
+  buf.reserve(32);
+  ByteWriter w(buf);
+  encode(w);
+  return XXH3_64bits(buf.data(), buf.size());
+}
+
+}  // namespace tandem::conflict
