@@ -61,6 +61,6 @@ void confirmPush(Shadow& shadow, const PushPlan& plan, std::string version_token
                  int64_t source_ts_ms);
 
 // Pending writes kept per field; older ones are dropped first.
-inline constexpr size_t kMaxPending = 4;
+inline constexpr size_t kMaxPending = 8;
 
 }  // namespace tandem::conflict
