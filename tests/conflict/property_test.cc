@@ -5,32 +5,59 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "tests/conflict/sim.h"
 
 namespace tandem::conflict::testing {
 namespace {
 
-constexpr uint64_t kSeeds = 200;
-constexpr int kSteps = 3000;
+struct Profile {
+  const char* name;
+  SimFaults faults;
+  uint64_t seeds;
+  int steps;
+};
 
-TEST(ConvergenceProperty, RandomInterleavingsConvergeAndLoseNothingSilently) {
+void runChaos(const Profile& p) {
   size_t conflicts = 0;
   size_t edits = 0;
-  for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
-    Simulator sim(seed);
-    for (int i = 0; i < kSteps; ++i) {
+  for (uint64_t seed = 1; seed <= p.seeds; ++seed) {
+    Simulator sim(seed * 7919 + p.steps, p.faults);
+    for (int i = 1; i <= p.steps; ++i) {
       sim.step();
+      if (i % 1000 == 0 && i < p.steps) {
+        // Settle now and then, so that later chaos starts from converged states too.
+        ASSERT_TRUE(sim.quiesce())
+            << p.name << " seed " << seed << " step " << i << ": " << sim.checkConverged();
+        ASSERT_EQ(sim.checkNothingLostSilently(), "") << p.name << " seed " << seed;
+      }
     }
-    ASSERT_TRUE(sim.quiesce()) << "seed " << seed << ": " << sim.checkConverged();
+    ASSERT_TRUE(sim.quiesce()) << p.name << " seed " << seed << ": " << sim.checkConverged();
     std::string lost = sim.checkNothingLostSilently();
-    ASSERT_TRUE(lost.empty()) << "seed " << seed << ": " << lost;
+    ASSERT_TRUE(lost.empty()) << p.name << " seed " << seed << ": " << lost;
+    std::string bad = sim.checkConflictEntries();
+    ASSERT_TRUE(bad.empty()) << p.name << " seed " << seed << ": " << bad;
     conflicts += sim.conflictCount();
     edits += sim.editCount();
   }
-  // The run must actually exercise concurrency, or it proves nothing.
-  EXPECT_GT(conflicts, kSeeds * 10);
-  RecordProperty("edits", static_cast<int>(edits));
-  RecordProperty("conflicts", static_cast<int>(conflicts));
+  // The run must exercise concurrency, or it proves nothing.
+  EXPECT_GT(conflicts, p.seeds * 10) << p.name;
+  std::printf("[ %s ] %llu seeds x %d steps: %zu human edits, %zu conflict entries\n", p.name,
+              static_cast<unsigned long long>(p.seeds), p.steps, edits, conflicts);
+}
+
+TEST(ConvergenceProperty, RandomInterleavingsConvergeAndLoseNothingSilently) {
+  runChaos(Profile{"default faults", SimFaults{}, 200, 4000});
+}
+
+TEST(ConvergenceProperty, HarshWorldConvergesAndLosesNothingSilently) {
+  // Most answers lost, a third of pushes dropped, many duplicates and dropped reports.
+  runChaos(Profile{"harsh faults", SimFaults{0.5, 0.3, 0.3, 0.2}, 100, 4000});
+}
+
+TEST(ConvergenceProperty, PerfectWorldConvergesAndLosesNothingSilently) {
+  runChaos(Profile{"no faults", SimFaults{0, 0, 0, 0}, 100, 4000});
 }
 
 TEST(ConvergenceProperty, QuiescingBetweenEditsGivesNoConflictAtAll) {

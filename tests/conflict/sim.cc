@@ -258,4 +258,22 @@ std::string Simulator::checkNothingLostSilently() const {
   return {};
 }
 
+std::string Simulator::checkConflictEntries() const {
+  for (const auto& [id, e] : log_) {
+    if (e.sides.size() < 2) {
+      return "conflict " + std::to_string(id) + " has " + std::to_string(e.sides.size()) + " side";
+    }
+    bool found = std::any_of(e.sides.begin(), e.sides.end(),
+                             [&](const ConflictSide& side) { return side.value == e.outcome; });
+    if (!found) {
+      return "conflict " + std::to_string(id) + " outcome " + e.outcome.toJson() +
+             " is none of its sides";
+    }
+    if (e.open) {
+      return "conflict " + std::to_string(id) + " is open: " + e.note;
+    }
+  }
+  return {};
+}
+
 }  // namespace tandem::conflict::testing

@@ -29,6 +29,7 @@ struct SimFaults {
   double dup_report = 0.1;    // report delivered and kept for another delivery
   double dropped_report = 0.05;
 };
+
 class Simulator {
  public:
   static constexpr size_t kSystems = 3;
@@ -48,6 +49,9 @@ class Simulator {
   // Checks after quiesce(); empty when all is well, else what is wrong.
   std::string checkConverged() const;
   std::string checkNothingLostSilently() const;
+  // Every entry has two sides or more and an outcome that is one of them (the policies used
+  // here never invent a value).
+  std::string checkConflictEntries() const;
 
   size_t conflictCount() const { return log_.size(); }
   size_t editCount() const { return edits_.size(); }
