@@ -1,6 +1,8 @@
 #include "conflict/merge.h"
 
 #include <algorithm>
+#include <array>
+#include <utility>
 
 #include "conflict/merge_internal.h"
 
@@ -9,6 +11,17 @@ namespace tandem::conflict {
 namespace {
 
 using detail::agentOutcome;
+
+// The reported side of one field edit, by reference: copied into a ConflictSide only when an
+// entry is written, so the common path does not copy values.
+struct Reported {
+  ActorId system;
+  const Value& value;
+  const VersionVector& vv;
+  int64_t ts_ms;
+
+  ConflictSide side() const { return ConflictSide{system, value, vv, ts_ms}; }
+};
 
 // Sets the canonical value and tracks flips back to the previous value (case 3).
 void setValue(FieldState& cf, Value value, const VersionVector& vv, ActorId source, int64_t ts,
@@ -32,14 +45,14 @@ void setValue(FieldState& cf, Value value, const VersionVector& vv, ActorId sour
 }
 
 void freezeIfOscillating(const Record& rec, std::string_view name, FieldState& cf,
-                         const ConflictSide& reported, const MergeContext& ctx, MergeResult& out) {
+                         const Reported& reported, const MergeContext& ctx, MergeResult& out) {
   if (cf.flips <= kMaxFlips || cf.open_conflict != 0) {
     return;
   }
   ConflictEntry e = detail::newEntry(rec, name, ctx.policy.forField(name).kind, ctx);
   e.sides.push_back(ConflictSide{cf.source, cf.value, cf.vv, cf.source_ts_ms});
   if (reported.system != cf.source || !(reported.value == cf.value)) {
-    e.sides.push_back(reported);
+    e.sides.push_back(reported.side());
   }
   e.outcome = cf.value;
   e.outcome_vv = cf.vv;
@@ -52,8 +65,8 @@ void freezeIfOscillating(const Record& rec, std::string_view name, FieldState& c
 
 // Two concurrent values of one field: the policy decides, the outcome dominates both sides, and
 // the conflict log gets a new entry or the field's current episode gets one more side.
-void mergeConcurrent(Record& rec, std::string_view name, FieldState& cf,
-                     const ConflictSide& reported, const MergeContext& ctx, MergeResult& out) {
+void mergeConcurrent(Record& rec, std::string_view name, FieldState& cf, const Reported& reported,
+                     const MergeContext& ctx, MergeResult& out) {
   const PolicySpec& spec = ctx.policy.forField(name);
   ConflictSide canonical{cf.source, cf.value, cf.vv, cf.source_ts_ms};
   Candidate a{&canonical.value, canonical.system, canonical.ts_ms};
@@ -64,7 +77,7 @@ void mergeConcurrent(Record& rec, std::string_view name, FieldState& cf,
   if (po.pick == PolicyOutcome::Pick::Held) {
     cf.vv = ovv;
     ConflictEntry e = detail::newEntry(rec, name, spec.kind, ctx);
-    e.sides = {canonical, reported};
+    e.sides = {canonical, reported.side()};
     e.outcome = cf.value;
     e.outcome_vv = ovv;
     e.open = true;
@@ -87,13 +100,13 @@ void mergeConcurrent(Record& rec, std::string_view name, FieldState& cf,
   }
   if (cf.last_conflict != 0) {
     ConflictEntry e = detail::amendmentOf(rec, name, cf.last_conflict, spec.kind, ctx);
-    e.sides = {reported};
+    e.sides = {reported.side()};
     e.outcome = cf.value;
     e.outcome_vv = cf.vv;
     out.amendments.push_back(std::move(e));
   } else {
     ConflictEntry e = detail::newEntry(rec, name, spec.kind, ctx);
-    e.sides = {canonical, reported};
+    e.sides = {canonical, reported.side()};
     e.outcome = cf.value;
     e.outcome_vv = cf.vv;
     e.note = std::string("settled by policy ") + policyName(spec.kind);
@@ -107,13 +120,14 @@ struct FieldReport {
   ActorId system;
   std::string_view name;
   const Value& value;
+  uint64_t hash;  // value.hash()
   int64_t ts_ms;
 };
 
 void mergeField(RecordState& st, Shadow& sh, const FieldReport& fr, const MergeContext& ctx,
                 MergeResult& out, bool& delete_checked) {
   Record& rec = st.record;
-  uint64_t h = fr.value.hash();
+  const uint64_t h = fr.hash;
   ShadowField* sf = sh.fields.find(fr.name);
   if (sf != nullptr && sf->hash == h) {
     return;  // nothing happened in the system: unchanged, an echo, or a stale returner
@@ -139,12 +153,12 @@ void mergeField(RecordState& st, Shadow& sh, const FieldReport& fr, const MergeC
   vnew.set(fr.system, ctx.clock.tick(fr.system, static_cast<uint64_t>(ctx.now_ms)));
   sf->hash = h;
   sf->vv = vnew;
-  ConflictSide reported{fr.system, fr.value, vnew, fr.ts_ms};
+  Reported reported{fr.system, fr.value, vnew, fr.ts_ms};
 
   const Tombstone& t = rec.tombstone;
   if (t.deleted && !delete_checked && t.open_conflict == 0 && !sh.tombstone.vv.descends(t.vv)) {
     delete_checked = true;
-    detail::updateAgainstDelete(st, reported, fr.name, ctx, out);
+    detail::updateAgainstDelete(st, reported.side(), fr.name, ctx, out);
   }
   if (cf == nullptr) {
     cf = &rec.fields[fr.name];
@@ -153,7 +167,7 @@ void mergeField(RecordState& st, Shadow& sh, const FieldReport& fr, const MergeC
     // Held (manual or frozen): the value stays; the edit joins the open conflict.
     ConflictEntry e = detail::amendmentOf(rec, fr.name, cf->open_conflict,
                                           ctx.policy.forField(fr.name).kind, ctx);
-    e.sides = {reported};
+    e.sides = {reported.side()};
     e.outcome = cf->value;
     e.outcome_vv = cf->vv;
     e.open = true;
@@ -206,10 +220,37 @@ Result<MergeResult> mergeReport(RecordState& st, const Report& report, const Mer
     out.changed = true;
   }
   detail::mergeTombstone(st, sh, report, ctx, out);
+  // Most reported fields are unchanged: find the others in one walk over both sorted maps,
+  // then merge them (merging may add shadow fields, so not during the walk).
+  constexpr size_t kOnStack = 64;
+  std::array<std::pair<const FieldMap<Value>::Entry*, uint64_t>, kOnStack> changed;
+  size_t n_changed = 0;
+  bool walked = report.fields.size() <= kOnStack;
+  if (walked) {
+    auto sit = sh.fields.begin();
+    for (const auto& entry : report.fields) {
+      while (sit != sh.fields.end() && sit->first < entry.first) {
+        ++sit;
+      }
+      uint64_t h = entry.second.hash();
+      if (sit == sh.fields.end() || sit->first != entry.first || sit->second.hash != h) {
+        changed[n_changed++] = {&entry, h};
+      }
+    }
+  }
   bool delete_checked = false;
-  for (const auto& [name, value] : report.fields) {
-    mergeField(st, sh, FieldReport{report.system, name, value, report.source_ts_ms}, ctx, out,
-               delete_checked);
+  if (walked) {
+    for (size_t i = 0; i < n_changed; ++i) {
+      const auto& [entry, h] = changed[i];
+      mergeField(st, sh,
+                 FieldReport{report.system, entry->first, entry->second, h, report.source_ts_ms},
+                 ctx, out, delete_checked);
+    }
+  } else {
+    for (const auto& [name, value] : report.fields) {
+      mergeField(st, sh, FieldReport{report.system, name, value, value.hash(), report.source_ts_ms},
+                 ctx, out, delete_checked);
+    }
   }
   out.push_to = detail::systemsNeedingPush(st, ctx);
   return out;

@@ -28,6 +28,9 @@ void syncEqualShadows(RecordState& state, std::string_view field, const MergeCon
 void syncTombstoneShadows(RecordState& state, const MergeContext& ctx);
 
 std::vector<ActorId> systemsNeedingPush(const RecordState& state, const MergeContext& ctx);
+// needsPush() given hashes[i] = hash of the i-th canonical field's value.
+bool needsPushHashed(const Record& record, const uint64_t* hashes,
+                     const std::optional<Shadow>& shadow, const SystemSpec& spec);
 
 // Drops pending writes up to the one with `hash` and takes it over: true when one matched.
 bool confirmPending(ShadowField& sf, uint64_t hash);

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <array>
 
 #include "conflict/merge_internal.h"
 #include "conflict/push.h"
@@ -94,9 +95,22 @@ void syncTombstoneShadows(RecordState& state, const MergeContext& ctx) {
 }
 
 std::vector<ActorId> systemsNeedingPush(const RecordState& state, const MergeContext& ctx) {
+  // Hash each canonical value once for all systems; records have a dozen fields or so.
+  constexpr size_t kOnStack = 64;
+  std::array<uint64_t, kOnStack> stack_hashes;
+  std::vector<uint64_t> heap_hashes;
+  uint64_t* hashes = stack_hashes.data();
+  if (state.record.fields.size() > kOnStack) {
+    heap_hashes.resize(state.record.fields.size());
+    hashes = heap_hashes.data();
+  }
+  size_t i = 0;
+  for (const auto& entry : state.record.fields) {
+    hashes[i++] = entry.second.value.hash();
+  }
   std::vector<ActorId> out;
   for (const auto& spec : ctx.systems) {
-    if (needsPush(state.record, state.shadows[spec.id], spec)) {
+    if (needsPushHashed(state.record, hashes, state.shadows[spec.id], spec)) {
       out.push_back(spec.id);
     }
   }

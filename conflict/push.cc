@@ -68,6 +68,18 @@ const char* pushOpName(PushOp op) {
 }
 
 bool needsPush(const Record& record, const std::optional<Shadow>& shadow, const SystemSpec& spec) {
+  std::vector<uint64_t> hashes;
+  hashes.reserve(record.fields.size());
+  for (const auto& entry : record.fields) {
+    hashes.push_back(entry.second.value.hash());
+  }
+  return detail::needsPushHashed(record, hashes.data(), shadow, spec);
+}
+
+namespace detail {
+
+bool needsPushHashed(const Record& record, const uint64_t* hashes,
+                     const std::optional<Shadow>& shadow, const SystemSpec& spec) {
   if (!shadow) {
     return !record.tombstone.deleted;
   }
@@ -78,17 +90,27 @@ bool needsPush(const Record& record, const std::optional<Shadow>& shadow, const 
   if (!tomb_held && shadow->tombstone.hash == flagHash(true)) {
     return true;
   }
-  for (const auto& [name, f] : record.fields) {
+  // Both maps are sorted by name: one merge-join walk, no lookups.
+  auto sit = shadow->fields.begin();
+  auto send = shadow->fields.end();
+  size_t i = 0;
+  for (auto it = record.fields.begin(); it != record.fields.end(); ++it, ++i) {
+    const auto& [name, f] = *it;
+    while (sit != send && sit->first < name) {
+      ++sit;
+    }
     if (f.open_conflict != 0 || !spec.maps(name)) {
       continue;
     }
-    const ShadowField* sf = shadow->fields.find(name);
-    if (f.value.hash() != (sf != nullptr ? sf->hash : nullHash())) {
+    uint64_t held = sit != send && sit->first == name ? sit->second.hash : nullHash();
+    if (hashes[i] != held) {
       return true;
     }
   }
   return false;
 }
+
+}  // namespace detail
 
 PushPlan planPush(const Record& record, const std::optional<Shadow>& shadow,
                   const SystemSpec& spec) {
