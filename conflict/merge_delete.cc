@@ -90,6 +90,12 @@ void mergeTombstone(RecordState& st, Shadow& sh, const Report& report, const Mer
   }
   Tombstone& t = st.record.tombstone;
   const VersionVector base = sf.vv;
+  if (!deleted && t.deleted && sf.hash == 0 && base.empty()) {
+    // The first word from this system about the record's life, and it still holds it: the
+    // delete has not reached it yet. Not an undelete; the delete gets pushed to it.
+    sf.hash = h;
+    return;
+  }
   if (deleted == t.deleted) {
     sf.hash = h;
     t.vv.merge(base);

@@ -57,6 +57,8 @@ void recordPending(std::optional<Shadow>& shadow, const PushPlan& plan);
 
 // The system answered success: its shadow takes the pushed values with V_s(f) = C(f) as planned,
 // the pending writes up to them are dropped, and the new token and updated time are kept.
+// source_ts_ms must come from the system's clock (its updated time in the answer), or be 0 when
+// the answer has none: reports older than it are ignored as stale.
 void confirmPush(Shadow& shadow, const PushPlan& plan, std::string version_token,
                  int64_t source_ts_ms);
 

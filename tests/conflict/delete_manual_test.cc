@@ -45,6 +45,18 @@ TEST(Deletes, DeleteSeenEverywhereIsPushedAndConfirmedWithoutConflict) {
   EXPECT_EQ(h.push(kCrm).op, PushOp::Undelete);
 }
 
+TEST(Deletes, FirstAliveReportFromASystemTheDeleteHasNotReachedDoesNotRevive) {
+  Harness h;
+  h.report(kCrm, {{"email", S("ada@x.io")}}, kT0);
+  h.push(kErp);  // erp holds the record but has never reported a deleted flag
+  h.report(kCrm, {}, kT0 + 100, true);
+  auto r = h.report(kErp, {{"email", S("ada@x.io")}}, kT0 + 50, false);
+  EXPECT_TRUE(h.state.record.tombstone.deleted);
+  EXPECT_TRUE(h.log.empty());
+  EXPECT_TRUE(contains(r.push_to, kErp));
+  EXPECT_EQ(h.push(kErp).op, PushOp::Delete);
+}
+
 TEST(Convergence, C15_DeleteAgainstConcurrentUpdateUpdateWinsAndRevives) {
   Harness h;
   seed(h);

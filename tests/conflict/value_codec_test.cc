@@ -8,6 +8,13 @@
 namespace tandem::conflict {
 namespace {
 
+std::string ByteWriterBytes(uint64_t fixed) {
+  std::string out;
+  ByteWriter w(out);
+  w.fixed64(fixed);
+  return out;
+}
+
 Record sampleRecord() {
   Record r;
   r.id = "r-0001";
@@ -150,6 +157,19 @@ TEST(Codec, ExactErrorsForBadInput) {
   auto trailing = decodeRecord(bytes);
   ASSERT_FALSE(trailing);
   EXPECT_EQ(trailing.error().message, "corrupt value: 2 trailing bytes after record");
+
+  Record r = sampleRecord();
+  r.fields.find("country")->flips = 0;
+  std::string flip_bytes = encodeRecord(r);
+  // The flip count is the varint right after the country field's previous-value hash.
+  std::string marker = ByteWriterBytes(r.fields.find("country")->prev_hash);
+  size_t at = flip_bytes.find(marker);
+  ASSERT_NE(at, std::string::npos);
+  std::string big = flip_bytes.substr(0, at + 8) + std::string("\xff\xff\xff\xff\x7f", 5) +
+                    flip_bytes.substr(at + 9);
+  auto flips = decodeRecord(big);
+  ASSERT_FALSE(flips);
+  EXPECT_EQ(flips.error().message, "corrupt value: flip count 34359738367");
 
   auto empty = decodeShadow("");
   ASSERT_FALSE(empty);
