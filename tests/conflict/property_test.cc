@@ -62,11 +62,18 @@ TEST(ConvergenceProperty, RandomInterleavingsConvergeAndLoseNothingSilently) {
 
 TEST(ConvergenceProperty, HarshWorldConvergesAndLosesNothingSilently) {
   // Most answers lost, a third of pushes dropped, many duplicates and dropped reports.
-  runChaos(Profile{"harsh faults", SimFaults{0.5, 0.3, 0.3, 0.2}, 100, 4000});
+  runChaos(Profile{"harsh faults", SimFaults{0.5, 0.3, 0.3, 0.2, false}, 100, 4000});
+}
+
+TEST(ConvergenceProperty, PartialMappingConvergesAndLosesNothingSilently) {
+  // fin does not map f3: it is never pushed it and never reports it, and the others converge.
+  SimFaults faults;
+  faults.fin_maps_three = true;
+  runChaos(Profile{"fin maps 3 of 4 fields", faults, 100, 4000});
 }
 
 TEST(ConvergenceProperty, PerfectWorldConvergesAndLosesNothingSilently) {
-  runChaos(Profile{"no faults", SimFaults{0, 0, 0, 0}, 100, 4000});
+  runChaos(Profile{"no faults", SimFaults{0, 0, 0, 0, false}, 100, 4000});
 }
 
 TEST(ConvergenceProperty, QuiescingBetweenEditsGivesNoConflictAtAll) {

@@ -21,7 +21,11 @@ bool testBit(const std::vector<uint64_t>& bits, size_t i) {
 
 Simulator::Simulator(uint64_t seed, SimFaults faults) : rng_(seed), faults_(faults) {
   for (ActorId s = 0; s < kSystems; ++s) {
-    specs_.push_back(SystemSpec{s, {}});
+    SystemSpec spec{s, {}};
+    if (!maps(s, 3)) {
+      spec.fields = {"f0", "f1", "f2"};
+    }
+    specs_.push_back(std::move(spec));
   }
   // A mix of policies whose outcome is always one of the sides: f0, f1 lww, f2 prefer, f3 max.
   policy_.priority = {1, 0, 2};
@@ -52,7 +56,9 @@ Report Simulator::snapshot(size_t s) const {
   Report r;
   r.system = static_cast<ActorId>(s);
   for (size_t f = 0; f < kFields; ++f) {
-    r.fields[fieldName(f)] = valueOf(systems_[s].edit[f]);
+    if (maps(s, f)) {
+      r.fields[fieldName(f)] = valueOf(systems_[s].edit[f]);
+    }
   }
   r.source_ts_ms = systems_[s].updated_ts;
   r.version_token = std::to_string(systems_[s].version);
@@ -63,6 +69,9 @@ void Simulator::humanEdit(std::optional<size_t> system) {
   tick();
   size_t s = system ? *system : pick(kSystems);
   size_t f = pick(kFields);
+  while (!maps(s, f)) {
+    f = pick(kFields);
+  }
   Edit e;
   e.field = f;
   int before = systems_[s].edit[f];
@@ -210,6 +219,9 @@ std::string Simulator::checkConverged() const {
       return fieldName(f) + " is held by conflict " + std::to_string(cf->open_conflict);
     }
     for (size_t s = 0; s < kSystems; ++s) {
+      if (!maps(s, f)) {
+        continue;
+      }
       Value held = valueOf(systems_[s].edit[f]);
       if (!(held == canonical)) {
         return fieldName(f) + ": system " + std::to_string(s) + " holds " + held.toJson() +

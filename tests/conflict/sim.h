@@ -28,6 +28,7 @@ struct SimFaults {
   double dropped_push = 0.1;  // push never sent
   double dup_report = 0.1;    // report delivered and kept for another delivery
   double dropped_report = 0.05;
+  bool fin_maps_three = false;  // fin (system 2) does not map f3: never sent, never reported
 };
 
 class Simulator {
@@ -52,6 +53,9 @@ class Simulator {
   // Every entry has two sides or more and an outcome that is one of them (the policies used
   // here never invent a value).
   std::string checkConflictEntries() const;
+  bool maps(size_t system, size_t field) const {
+    return !(faults_.fin_maps_three && system == 2 && field == 3);
+  }
 
   size_t conflictCount() const { return log_.size(); }
   size_t editCount() const { return edits_.size(); }
