@@ -1,5 +1,7 @@
 #include "conflict/codec.h"
 
+#include <cstdint>
+
 #include "conflict/bytes.h"
 
 namespace tandem::conflict {
@@ -100,6 +102,7 @@ std::string encodeRecord(const Record& rec) {
   rec.tombstone.vv.encode(w);
   w.u8(rec.tombstone.source);
   w.svarint(rec.tombstone.ts_ms);
+  w.varint(rec.tombstone.open_conflict);
   w.varint(rec.fields.size());
   for (const auto& [name, f] : rec.fields) {
     w.str(name);
@@ -108,6 +111,10 @@ std::string encodeRecord(const Record& rec) {
     w.u8(f.source);
     w.svarint(f.source_ts_ms);
     w.varint(f.open_conflict);
+    w.varint(f.last_conflict);
+    w.fixed64(f.prev_hash);
+    w.varint(f.flips);
+    w.svarint(f.flip_window_start_ms);
   }
   return out;
 }
@@ -126,6 +133,7 @@ Result<Record> decodeRecord(std::string_view bytes) {
   TANDEM_ASSIGN_OR_RETURN(rec.tombstone.vv, VersionVector::decode(r));
   TANDEM_ASSIGN_OR_RETURN(rec.tombstone.source, readActor(r, "tombstone source"));
   TANDEM_ASSIGN_OR_RETURN(rec.tombstone.ts_ms, r.svarint("tombstone time"));
+  TANDEM_ASSIGN_OR_RETURN(rec.tombstone.open_conflict, r.varint("tombstone open conflict id"));
   TANDEM_ASSIGN_OR_RETURN(uint64_t n, readCount(r, "field count"));
   rec.fields.reserve(n);
   std::string prev;
@@ -140,6 +148,14 @@ Result<Record> decodeRecord(std::string_view bytes) {
     TANDEM_ASSIGN_OR_RETURN(f.source, readActor(r, "field source"));
     TANDEM_ASSIGN_OR_RETURN(f.source_ts_ms, r.svarint("field time"));
     TANDEM_ASSIGN_OR_RETURN(f.open_conflict, r.varint("open conflict id"));
+    TANDEM_ASSIGN_OR_RETURN(f.last_conflict, r.varint("last conflict id"));
+    TANDEM_ASSIGN_OR_RETURN(f.prev_hash, r.fixed64("previous value hash"));
+    TANDEM_ASSIGN_OR_RETURN(uint64_t flips, r.varint("flip count"));
+    if (flips > UINT32_MAX) {
+      return fail("corrupt value: flip count " + std::to_string(flips));
+    }
+    f.flips = static_cast<uint32_t>(flips);
+    TANDEM_ASSIGN_OR_RETURN(f.flip_window_start_ms, r.svarint("flip window start"));
     prev = std::move(name);
   }
   TANDEM_RETURN_IF_ERROR(expectEnd(r, "record"));

@@ -22,6 +22,14 @@ struct FieldState {
   ActorId source = 0;          // system (or the agent) that made the last change
   int64_t source_ts_ms = 0;    // that system's timestamp for the change
   uint64_t open_conflict = 0;  // id of an open conflict holding this field (manual, frozen), or 0
+  // Id of the conflict whose outcome the field holds, until a later change replaces it: a
+  // further concurrent edit of the same value joins that entry (one entry for three sides).
+  uint64_t last_conflict = 0;
+  // Oscillation tracking (CONVERGENCE.md case 3): hash of the value before the current one,
+  // how many times the value flipped back to it, and the source time the window started.
+  uint64_t prev_hash = 0;
+  uint32_t flips = 0;
+  int64_t flip_window_start_ms = 0;
 
   bool operator==(const FieldState&) const = default;
 };
@@ -31,6 +39,7 @@ struct Tombstone {
   VersionVector vv;  // its own clock: a delete is an edit of this pseudo-field
   ActorId source = 0;
   int64_t ts_ms = 0;
+  uint64_t open_conflict = 0;  // id of an open delete conflict holding the record (manual), or 0
 
   bool operator==(const Tombstone&) const = default;
 };

@@ -129,35 +129,94 @@ std::string Value::toJson() const {
   return out;
 }
 
-void Value::encode(ByteWriter& w) const {
-  w.u8(static_cast<uint8_t>(kind()));
-  switch (kind()) {
-    case Kind::Null:
+namespace {
+
+// Writes into a caller's fixed buffer; used by hash() so that hashing a field allocates nothing.
+class SpanWriter {
+ public:
+  explicit SpanWriter(char* out) : out_(out) {}
+  void u8(uint8_t v) { out_[n_++] = static_cast<char>(v); }
+  void varint(uint64_t v) {
+    while (v >= 0x80) {
+      out_[n_++] = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    out_[n_++] = static_cast<char>(v);
+  }
+  void svarint(int64_t v) {
+    varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+  }
+  void fixed64(uint64_t v) {
+    for (int i = 0; i < 8; ++i) {
+      out_[n_++] = static_cast<char>((v >> (8 * i)) & 0xff);
+    }
+  }
+  void str(std::string_view s) {
+    varint(s.size());
+    std::memcpy(out_ + n_, s.data(), s.size());
+    n_ += s.size();
+  }
+  size_t size() const { return n_; }
+
+ private:
+  char* out_;
+  size_t n_ = 0;
+};
+
+// One encoder for both writers, so the hash is by construction the hash of encode()'s bytes.
+template <class W>
+void encodeTo(const Value& v, W& w) {
+  w.u8(static_cast<uint8_t>(v.kind()));
+  switch (v.kind()) {
+    case Value::Kind::Null:
       break;
-    case Kind::Bool:
-      w.u8(asBool() ? 1 : 0);
+    case Value::Kind::Bool:
+      w.u8(v.asBool() ? 1 : 0);
       break;
-    case Kind::Int:
-      w.svarint(asInt());
+    case Value::Kind::Int:
+      w.svarint(v.asInt());
       break;
-    case Kind::Number: {
+    case Value::Kind::Number: {
       uint64_t bits = 0;
-      double d = asNumber();
+      double d = v.asNumber();
       static_assert(sizeof bits == sizeof d);
       std::memcpy(&bits, &d, sizeof bits);
       w.fixed64(bits);
       break;
     }
-    case Kind::String:
-      w.str(asString());
+    case Value::Kind::String:
+      w.str(v.asString());
       break;
-    case Kind::StringSet:
-      w.varint(asStringSet().size());
-      for (const auto& s : asStringSet()) {
+    case Value::Kind::StringSet:
+      w.varint(v.asStringSet().size());
+      for (const auto& s : v.asStringSet()) {
         w.str(s);
       }
       break;
   }
+}
+
+// An upper bound of the encoded size.
+size_t encodedSizeBound(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::String:
+      return 11 + v.asString().size();
+    case Value::Kind::StringSet: {
+      size_t n = 11;
+      for (const auto& s : v.asStringSet()) {
+        n += 10 + s.size();
+      }
+      return n;
+    }
+    default:
+      return 11;
+  }
+}
+
+}  // namespace
+
+void Value::encode(ByteWriter& w) const {
+  encodeTo(*this, w);
 }
 
 Result<Value> Value::decode(ByteReader& r) {
@@ -228,9 +287,15 @@ Result<Value> Value::decode(ByteReader& r) {
 }
 
 uint64_t Value::hash() const {
-  // Small values hash from a stack buffer; the encoding is the identity the shadows compare.
+  // Shadows compare these per field on every report: small values hash from a stack buffer.
+  constexpr size_t kStack = 256;
+  if (encodedSizeBound(*this) <= kStack) {
+    char buf[kStack];
+    SpanWriter w(buf);
+    encodeTo(*this, w);
+    return XXH3_64bits(buf, w.size());
+  }
   std::string buf;
-  buf.reserve(32);
   ByteWriter w(buf);
   encode(w);
   return XXH3_64bits(buf.data(), buf.size());

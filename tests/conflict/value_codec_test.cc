@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <xxhash.h>
 
 #include "conflict/bytes.h"
 #include "conflict/codec.h"
@@ -6,6 +7,13 @@
 
 namespace tandem::conflict {
 namespace {
+
+std::string ByteWriterBytes(uint64_t fixed) {
+  std::string out;
+  ByteWriter w(out);
+  w.fixed64(fixed);
+  return out;
+}
 
 Record sampleRecord() {
   Record r;
@@ -20,7 +28,13 @@ Record sampleRecord() {
   r.fields["active"] = {Value::boolean(true), v, 1, 0, 0};
   r.fields["employees"] = {Value::integer(-42), v, 1, 0, 0};
   r.fields["fax"] = {Value::null(), {}, 0, 0, 0};
-  r.tombstone = {true, v, 3, 99};
+  FieldState& osc = r.fields["country"];
+  osc = {Value::string("US"), v, 2, 7, 31};
+  osc.last_conflict = 30;
+  osc.prev_hash = Value::string("us").hash();
+  osc.flips = 3;
+  osc.flip_window_start_ms = 1'700'000'000'456;
+  r.tombstone = {true, v, 3, 99, 29};
   return r;
 }
 
@@ -28,6 +42,25 @@ TEST(Value, EmptyHasOneForm) {
   EXPECT_EQ(Value(), Value::null());
   EXPECT_EQ(Value().hash(), Value::null().hash());
   EXPECT_NE(Value::string("").hash(), Value::null().hash());  // mappers turn "" into null
+}
+
+TEST(Value, HashIsXxh3OfTheEncodingForSmallAndLargeValues) {
+  // hash() encodes small values on the stack and large ones on the heap: one identity for both,
+  // because shadows stored by one build are compared by the next.
+  Value::StringSet many;
+  for (int i = 0; i < 40; ++i) {
+    many.push_back("tag-" + std::to_string(i));
+  }
+  for (const Value& v :
+       {Value::null(), Value::boolean(true), Value::integer(-123456789), Value::number(2.5),
+        Value::string("short"), Value::string(std::string(240, 'x')),
+        Value::string(std::string(1000, 'x')), Value::stringSet({"a", "b"}),
+        Value::stringSet(many)}) {
+    std::string bytes;
+    ByteWriter w(bytes);
+    v.encode(w);
+    EXPECT_EQ(v.hash(), XXH3_64bits(bytes.data(), bytes.size())) << v.toJson();
+  }
 }
 
 TEST(Value, KindsAreDistinctUnderHash) {
@@ -124,6 +157,19 @@ TEST(Codec, ExactErrorsForBadInput) {
   auto trailing = decodeRecord(bytes);
   ASSERT_FALSE(trailing);
   EXPECT_EQ(trailing.error().message, "corrupt value: 2 trailing bytes after record");
+
+  Record r = sampleRecord();
+  r.fields.find("country")->flips = 0;
+  std::string flip_bytes = encodeRecord(r);
+  // The flip count is the varint right after the country field's previous-value hash.
+  std::string marker = ByteWriterBytes(r.fields.find("country")->prev_hash);
+  size_t at = flip_bytes.find(marker);
+  ASSERT_NE(at, std::string::npos);
+  std::string big = flip_bytes.substr(0, at + 8) + std::string("\xff\xff\xff\xff\x7f", 5) +
+                    flip_bytes.substr(at + 9);
+  auto flips = decodeRecord(big);
+  ASSERT_FALSE(flips);
+  EXPECT_EQ(flips.error().message, "corrupt value: flip count 34359738367");
 
   auto empty = decodeShadow("");
   ASSERT_FALSE(empty);
