@@ -100,7 +100,12 @@ Result<std::optional<conflict::Record>> Snapshot::record(std::string_view id) co
   if (!v) {
     return std::nullopt;
   }
-  return at(tables_->records, id, conflict::decodeRecord(*v));
+  TANDEM_ASSIGN_OR_RETURN(auto rec, at(tables_->records, id, conflict::decodeRecord(*v)));
+  if (rec.id != id) {
+    return corrupt(tables_->records, id,
+                   Error{"corrupt value: holds record " + keys::formatRaw(rec.id)});
+  }
+  return rec;
 }
 
 Result<std::optional<conflict::Shadow>> Snapshot::shadow(ActorId system,
