@@ -61,7 +61,12 @@ Result<Tables> openTables(lmdb::WriteTxn& txn) {
   return t;
 }
 
-Status checkSchema(lmdb::WriteTxn& txn, const Tables& tables, const std::string& dir) {
+std::span<const MigrationStep> migrations() {
+  return kMigrations;
+}
+
+Status checkSchema(lmdb::WriteTxn& txn, const Tables& tables, const std::string& dir,
+                   std::span<const MigrationStep> steps) {
   TANDEM_ASSIGN_OR_RETURN(auto stored, txn.get(tables.meta, kMetaSchema));
   if (!stored) {
     return txn.put(tables.meta, kMetaSchema, encodeVersion(kSchemaVersion));
@@ -76,7 +81,7 @@ Status checkSchema(lmdb::WriteTxn& txn, const Tables& tables, const std::string&
                 "); refusing to open");
   }
   for (uint32_t v = *version; v < kSchemaVersion; ++v) {
-    Migration m = findMigration(kMigrations, v);
+    Migration m = findMigration(steps, v);
     if (m == nullptr) {
       return fail("state: " + dir + ": no migration from schema version " + std::to_string(v) +
                   " to " + std::to_string(v + 1));

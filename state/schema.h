@@ -6,6 +6,7 @@
 // newer one is refused, never overwritten.
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "conflict/result.h"
@@ -20,7 +21,11 @@ struct MigrationStep {
   Migration run;
 };
 
-// Brings the store in `txn` to kSchemaVersion, or explains why it cannot.
-Status checkSchema(lmdb::WriteTxn& txn, const Tables& tables, const std::string& dir);
+// The migrations of this build (none yet: kSchemaVersion is the first version).
+std::span<const MigrationStep> migrations();
+
+// Brings the store in `txn` to kSchemaVersion with `steps`, or explains why it cannot.
+Status checkSchema(lmdb::WriteTxn& txn, const Tables& tables, const std::string& dir,
+                   std::span<const MigrationStep> steps = migrations());
 
 }  // namespace tandem::state

@@ -291,6 +291,22 @@ TEST(Store, ActorCannotBeRebound) {
             "state: apply: actor id 1 already belongs to \"erp\", cannot name it \"fin\"");
 }
 
+TEST(Store, SnapshotDoesNotSeeLaterBatches) {
+  TempDir dir;
+  auto store = openStore(dir);
+  Batch b;
+  b.records = {sampleRecord("r-1", 1)};
+  applyOk(*store, b);
+  auto before = store->read();
+  ASSERT_TRUE(before);
+  Batch update;
+  update.records = {sampleRecord("r-1", 2), sampleRecord("r-2", 1)};
+  applyOk(*store, update);
+  EXPECT_EQ(**before->record("r-1"), sampleRecord("r-1", 1));
+  EXPECT_FALSE(before->record("r-2")->has_value());
+  EXPECT_EQ(**store->read()->record("r-1"), sampleRecord("r-1", 2));
+}
+
 TEST(Store, EmptyStoreReadsAsEmpty) {
   TempDir dir;
   auto store = openStore(dir);
