@@ -130,8 +130,8 @@ TEST(StoreCrash, KilledWriterLeavesEveryCommittedBatchWholeAndNoPartialOne) {
     close(fds[1]);
     int want = static_cast<int>(rng() % 100) + 1;
     int got = readAcks(fds[0], want);
-    // Kill somewhere inside a later batch: after a random spin of up to ~2 ms.
-    auto spin = std::chrono::microseconds(rng() % 2000);
+    // Kill at a random instant of the batches that follow (one batch takes ~0.2-10 ms).
+    auto spin = std::chrono::microseconds(rng() % 15000);
     auto until = std::chrono::steady_clock::now() + spin;
     while (std::chrono::steady_clock::now() < until) {
     }
