@@ -155,15 +155,15 @@ void Txn::moveFrom(Txn&& o) noexcept {
   if (this != &o) {
     abort();
     txn_ = std::exchange(o.txn_, nullptr);
-    open_ = std::exchange(o.open_, nullptr);
+    gate_ = std::exchange(o.gate_, nullptr);
   }
 }
 
 void Txn::release() {
   txn_ = nullptr;
-  if (open_ != nullptr) {
-    open_->fetch_sub(1);
-    open_ = nullptr;
+  if (gate_ != nullptr) {
+    gate_->leave();
+    gate_ = nullptr;
   }
 }
 
@@ -275,39 +275,71 @@ Result<Env> Env::open(const std::string& dir, const Config& config) {
   return env;
 }
 
+void TxnGate::enter() {
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [this] { return !resizing; });
+  ++open;  // counted before it exists: no resize can start from here on
+}
+
+void TxnGate::leave() {
+  std::lock_guard<std::mutex> lock(mu);
+  if (--open == 0) {
+    cv.notify_all();
+  }
+}
+
+int Env::openTransactions() const {
+  std::lock_guard<std::mutex> lock(gate_->mu);
+  return gate_->open;
+}
+
 Result<MDB_txn*> Env::begin(unsigned flags, const char* what) {
+  gate_->enter();
   MDB_txn* t = nullptr;
   int rc = mdb_txn_begin(env_.get(), nullptr, flags, &t);
-  if (rc == MDB_MAP_RESIZED && open_->load() == 0) {
-    // Another process grew the map: adopt its size (legal: we hold no transaction).
-    mdb_env_set_mapsize(env_.get(), 0);
-    rc = mdb_txn_begin(env_.get(), nullptr, flags, &t);
+  if (rc == MDB_MAP_RESIZED) {
+    // Another process grew the map: adopt its size, legal only while we are the sole
+    // (not yet begun) transaction of this process.
+    std::lock_guard<std::mutex> lock(gate_->mu);
+    if (gate_->open == 1) {
+      mdb_env_set_mapsize(env_.get(), 0);
+      rc = mdb_txn_begin(env_.get(), nullptr, flags, &t);
+    }
   }
   if (rc != 0) {
+    gate_->leave();
     return fail(std::string("state: ") + dir_ + ": begin " + what +
                 " transaction: " + errorText(rc));
   }
-  open_->fetch_add(1);
   return t;
 }
 
 Result<ReadTxn> Env::beginRead() {
   TANDEM_ASSIGN_OR_RETURN(MDB_txn * t, begin(MDB_RDONLY, "read"));
-  return ReadTxn(t, open_.get());
+  return ReadTxn(t, gate_.get());
 }
 
 Result<WriteTxn> Env::beginWrite() {
   TANDEM_ASSIGN_OR_RETURN(MDB_txn * t, begin(0, "write"));
-  return WriteTxn(t, open_.get());
+  return WriteTxn(t, gate_.get());
 }
 
-Status Env::setMapSize(size_t bytes) {
-  int open = open_->load();
-  if (open != 0) {
-    return fail("state: " + dir_ + ": cannot resize the map to " + std::to_string(bytes) +
-                " bytes while " + std::to_string(open) + " transaction(s) are open");
+Status Env::setMapSize(size_t bytes, std::chrono::milliseconds wait) {
+  std::unique_lock<std::mutex> lock(gate_->mu);
+  if (gate_->resizing) {
+    return fail("state: " + dir_ + ": resize already under way");
   }
-  int rc = mdb_env_set_mapsize(env_.get(), bytes);
+  gate_->resizing = true;
+  bool idle = gate_->cv.wait_for(lock, wait, [this] { return gate_->open == 0; });
+  int rc = idle ? mdb_env_set_mapsize(env_.get(), bytes) : 0;
+  int open = gate_->open;
+  gate_->resizing = false;
+  gate_->cv.notify_all();
+  if (!idle) {
+    return fail("state: " + dir_ + ": cannot resize the map to " + std::to_string(bytes) +
+                " bytes: " + std::to_string(open) + " transaction(s) still open after " +
+                std::to_string(wait.count()) + " ms");
+  }
   if (rc != 0) {
     return fail("state: " + dir_ + ": resize map to " + std::to_string(bytes) +
                 " bytes: " + errorText(rc));

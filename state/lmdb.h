@@ -19,9 +19,11 @@
 
 #include <lmdb.h>
 
-#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +32,17 @@
 #include "conflict/result.h"
 
 namespace tandem::state::lmdb {
+
+// Counts the live transactions of one Env and holds new ones back while the map is resized.
+struct TxnGate {
+  std::mutex mu;
+  std::condition_variable cv;
+  int open = 0;
+  bool resizing = false;
+
+  void enter();  // waits while a resize is under way
+  void leave();
+};
 
 // "MDB_MAP_FULL: Environment mapsize limit reached"; for errno codes "ENOSPC: No space ...".
 std::string errorText(int rc);
@@ -84,9 +97,9 @@ class Txn {
   bool active() const { return txn_ != nullptr; }
 
  protected:
-  Txn(MDB_txn* t, std::atomic<int>* open) : txn_(t), open_(open) {}
+  Txn(MDB_txn* t, TxnGate* gate) : txn_(t), gate_(gate) {}
   Txn(Txn&& o) noexcept
-      : txn_(std::exchange(o.txn_, nullptr)), open_(std::exchange(o.open_, nullptr)) {}
+      : txn_(std::exchange(o.txn_, nullptr)), gate_(std::exchange(o.gate_, nullptr)) {}
   ~Txn() { abort(); }
   void moveFrom(Txn&& o) noexcept;
   void release();  // forgets the handle (after commit or abort) and counts it closed
@@ -96,7 +109,7 @@ class Txn {
 
  protected:
   MDB_txn* txn_ = nullptr;
-  std::atomic<int>* open_ = nullptr;
+  TxnGate* gate_ = nullptr;
 };
 
 class ReadTxn : public Txn {
@@ -110,7 +123,7 @@ class ReadTxn : public Txn {
 
  private:
   friend class Env;
-  ReadTxn(MDB_txn* t, std::atomic<int>* open) : Txn(t, open) {}
+  ReadTxn(MDB_txn* t, TxnGate* gate) : Txn(t, gate) {}
 };
 
 class WriteTxn : public Txn {
@@ -136,7 +149,7 @@ class WriteTxn : public Txn {
 
  private:
   friend class Env;
-  WriteTxn(MDB_txn* t, std::atomic<int>* open) : Txn(t, open) {}
+  WriteTxn(MDB_txn* t, TxnGate* gate) : Txn(t, gate) {}
   Status failed(int rc, const char* op, const Dbi& dbi, std::string_view key);
 
   bool map_full_ = false;
@@ -162,23 +175,25 @@ class Env {
   Result<ReadTxn> beginRead();
   Result<WriteTxn> beginWrite();
 
-  // Changes the map size. Only legal while no transaction of this process is open: refused
-  // with an error otherwise.
-  Status setMapSize(size_t bytes);
+  // Changes the map size. LMDB allows this only while no transaction of this process is
+  // open: new transactions are held back and open ones are waited for, up to `wait`; if some
+  // are still open then (e.g. the caller holds one), the resize is refused with an error.
+  Status setMapSize(size_t bytes, std::chrono::milliseconds wait = std::chrono::milliseconds(0));
   size_t mapSize() const;
-  int openTransactions() const { return open_->load(); }
+  int openTransactions() const;
+  TxnGate& gateForTest() { return *gate_; }
   const std::string& dir() const { return dir_; }
 
  private:
   Env(MDB_env* env, std::string dir)
-      : env_(env), open_(std::make_unique<std::atomic<int>>(0)), dir_(std::move(dir)) {}
+      : env_(env), gate_(std::make_unique<TxnGate>()), dir_(std::move(dir)) {}
   Result<MDB_txn*> begin(unsigned flags, const char* what);
 
   struct Closer {
     void operator()(MDB_env* e) const { mdb_env_close(e); }
   };
   std::unique_ptr<MDB_env, Closer> env_;
-  std::unique_ptr<std::atomic<int>> open_;  // live transactions, stable across moves
+  std::unique_ptr<TxnGate> gate_;  // on the heap: stable while Env moves
   std::string dir_;
 };
 

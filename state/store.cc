@@ -83,8 +83,8 @@ Result<Applied> Store::apply(const Batch& batch) {
   }
 }
 
-// Doubles the map (up to max_map_bytes). The caller has aborted its transaction; a snapshot
-// still open in this process makes LMDB's resize unsafe, so Env refuses and we report it.
+// Doubles the map (up to max_map_bytes). The caller has aborted its transaction; Env waits
+// for open snapshots to end (LMDB's resize is unsafe while any is open) or reports them.
 Status Store::grow(const Error& cause) {
   size_t current = env_->mapSize();
   if (current >= options_.max_map_bytes) {
@@ -92,7 +92,7 @@ Status Store::grow(const Error& cause) {
                 std::to_string(options_.max_map_bytes) + " bytes)");
   }
   size_t next = current > options_.max_map_bytes / 2 ? options_.max_map_bytes : current * 2;
-  auto resized = env_->setMapSize(next);
+  auto resized = env_->setMapSize(next, options_.grow_wait);
   if (!resized) {
     return failWith(cause.message + "; cannot grow", resized.error());
   }

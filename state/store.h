@@ -14,10 +14,13 @@
 //
 // Threads: any number of Snapshots may be read concurrently (each is used by one thread at
 // a time); apply() is serialised by a mutex and is meant to be called from the agent's one
-// writer strand. The map grows when full (abort, double, retry), which LMDB allows only
-// while this process has no transaction open: apply() then fails with an error saying so,
-// and the caller retries once its snapshots are closed. Keep snapshots short.
+// writer strand. The map grows when full (abort, double, retry). LMDB allows a resize only
+// while this process has no transaction open, so growth holds new snapshots back and waits up
+// to Options::grow_wait for the open ones to end; a snapshot held across apply() by the
+// calling thread itself can never end, so apply() then fails with an error saying so. Keep
+// snapshots short and never hold one across apply().
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -48,6 +51,8 @@ struct Options {
   // The map never grows past this; a batch that would need more fails (as a full disk does).
   size_t max_map_bytes = size_t{1} << 40;
   bool sync = true;  // fsync on commit (production); false only for tests and tools
+  // How long growth waits for open snapshots to end before failing the batch.
+  std::chrono::milliseconds grow_wait{2000};
 };
 
 struct ShadowPut {

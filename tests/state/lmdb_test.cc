@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "state/keys.h"
 #include "test_util.h"
 
@@ -87,19 +89,45 @@ TEST(Lmdb, MovedTransactionIsAbortedOnce) {
   EXPECT_EQ(env.openTransactions(), 0);
 }
 
-TEST(Lmdb, ResizeRefusedWhileTransactionOpen) {
+TEST(Lmdb, ResizeRefusedWhileTransactionStaysOpen) {
   TempDir dir;
   Env env = openEnv(dir);
   auto r = env.beginRead();
   ASSERT_TRUE(r);
-  auto s = env.setMapSize(4 << 20);
+  auto s = env.setMapSize(4 << 20, std::chrono::milliseconds(20));
   ASSERT_FALSE(s);
-  EXPECT_EQ(s.error().message, "state: " + dir.path() +
-                                   ": cannot resize the map to 4194304 bytes while 1 "
-                                   "transaction(s) are open");
+  EXPECT_EQ(
+      s.error().message,
+      "state: " + dir.path() +
+          ": cannot resize the map to 4194304 bytes: 1 transaction(s) still open after 20 ms");
   r->abort();
   ASSERT_TRUE(env.setMapSize(4 << 20));
   EXPECT_EQ(env.mapSize(), size_t{4} << 20);
+}
+
+TEST(Lmdb, ResizeWaitsForTransactionsOfOtherThreads) {
+  TempDir dir;
+  Env env = openEnv(dir);
+  auto r = env.beginRead();
+  ASSERT_TRUE(r);
+  std::thread ender([&] {
+    // Ends the snapshot once the resize is waiting for it.
+    while (true) {
+      {
+        std::lock_guard<std::mutex> lock(env.gateForTest().mu);
+        if (env.gateForTest().resizing) {
+          break;
+        }
+      }
+      std::this_thread::yield();
+    }
+    r->abort();
+  });
+  auto s = env.setMapSize(8 << 20, std::chrono::seconds(30));
+  ender.join();
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(env.mapSize(), size_t{8} << 20);
+  EXPECT_EQ(env.openTransactions(), 0);
 }
 
 TEST(Lmdb, MapFullNamesTableKeyAndCode) {

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
 #include "conflict/bytes.h"
 #include "conflict/codec.h"
 #include "state/keys.h"
@@ -124,10 +128,11 @@ TEST(StoreFailure, MapGrowsFromTinyToManyMegabytes) {
   EXPECT_EQ(*snap->outboxSize(), 5000u);
 }
 
-TEST(StoreFailure, GrowthWaitsForOpenSnapshots) {
+TEST(StoreFailure, GrowthFailsWhileTheCallerHoldsASnapshot) {
   TempDir dir;
   Options o = testOptions();
   o.initial_map_bytes = 64 << 10;
+  o.grow_wait = std::chrono::milliseconds(10);
   auto store = openStore(dir, o);
   {
     auto snap = store->read();
@@ -137,12 +142,51 @@ TEST(StoreFailure, GrowthWaitsForOpenSnapshots) {
     EXPECT_TRUE(r.error().message.starts_with("state: put "));
     EXPECT_TRUE(r.error().message.ends_with(
         ": MDB_MAP_FULL: Environment mapsize limit reached; cannot grow: state: " + dir.path() +
-        ": cannot resize the map to 131072 bytes while 1 transaction(s) are open"))
+        ": cannot resize the map to 131072 bytes: 1 transaction(s) still open after 10 ms"))
         << r.error().message;
   }
   auto r = store->apply(bigBatch(0, 100, 2000));  // the caller retries once it closed it
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(*store->read()->recordCount(), 100u);
+}
+
+// Readers on other threads while the writer grows the map: growth holds new snapshots back,
+// waits for the open ones, and every snapshot sees whole batches only.
+TEST(StoreFailure, ConcurrentReadersDuringGrowthSeeWholeBatches) {
+  TempDir dir;
+  Options o = testOptions();
+  o.initial_map_bytes = 64 << 10;
+  auto store = openStore(dir, o);
+  std::atomic<bool> done{false};
+  std::atomic<int> bad{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t) {
+    readers.emplace_back([&] {
+      while (!done.load()) {
+        auto snap = store->read();
+        if (!snap) {
+          bad.fetch_add(1);
+          continue;
+        }
+        auto count = snap->recordCount();
+        auto outbox = snap->outboxSize();
+        if (!count || !outbox || *count % 20 != 0 || *count != *outbox) {
+          bad.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (int i = 0; i < 40; ++i) {
+    auto r = store->apply(bigBatch(i * 20, 20, 2000));
+    ASSERT_TRUE(r) << r.error().message;
+  }
+  done = true;
+  for (auto& t : readers) {
+    t.join();
+  }
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(*store->read()->recordCount(), 800u);
+  EXPECT_GE(store->mapBytes(), size_t{2} << 20);
 }
 
 // A disk that fills up looks to the store like a map that cannot grow: the batch fails with an
