@@ -71,6 +71,21 @@ class Writer {
     return txn_.put(t_.links_by_record, rev, l.native_id);
   }
 
+  Status unlink(ActorId system, std::string_view native_id) {
+    std::string fwd = keys::systemRecord(system, native_id);
+    TANDEM_ASSIGN_OR_RETURN(auto record, getCopy(t_.links, fwd));
+    if (!record) {
+      return {};
+    }
+    std::string rev = keys::recordSystem(*record, system);
+    TANDEM_ASSIGN_OR_RETURN(auto native, getCopy(t_.links_by_record, rev));
+    if (native && *native == native_id) {
+      TANDEM_RETURN_IF_ERROR(txn_.del(t_.links_by_record, rev));
+    }
+    TANDEM_RETURN_IF_ERROR(txn_.del(t_.links, fwd));
+    return {};
+  }
+
   Status removeOutbox(ActorId system, std::string_view record) {
     std::string idx = keys::systemRecord(system, record);
     TANDEM_ASSIGN_OR_RETURN(auto due, txn_.get(t_.outbox_index, idx));
@@ -179,16 +194,25 @@ Result<Applied> applyBatch(lmdb::WriteTxn& txn, const Tables& t, const Batch& b)
   for (const auto& [name, id] : b.actors) {
     TANDEM_RETURN_IF_ERROR(w.actor(name, id));
   }
+  for (const auto& id : b.record_removals) {
+    TANDEM_RETURN_IF_ERROR(txn.del(t.records, id));
+  }
   for (const auto& r : b.records) {
     if (r.id.empty()) {
       return invalid("record with an empty id");
     }
     TANDEM_RETURN_IF_ERROR(txn.put(t.records, r.id, conflict::encodeRecord(r)));
   }
+  for (const auto& s : b.shadow_removals) {
+    TANDEM_RETURN_IF_ERROR(txn.del(t.shadows, keys::systemRecord(s.system, s.record)));
+  }
   for (const auto& s : b.shadows) {
     TANDEM_RETURN_IF_ERROR(checkSystem(s.system, "shadow", s.record));
     TANDEM_RETURN_IF_ERROR(txn.put(t.shadows, keys::systemRecord(s.system, s.record),
                                    conflict::encodeShadow(s.shadow)));
+  }
+  for (const auto& l : b.link_removals) {
+    TANDEM_RETURN_IF_ERROR(w.unlink(l.system, l.native_id));
   }
   for (const auto& l : b.links) {
     TANDEM_RETURN_IF_ERROR(w.link(l));

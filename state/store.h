@@ -75,8 +75,11 @@ struct CursorPut {
 // Everything one write transaction changes. Applied in the order of the members below.
 struct Batch {
   std::vector<std::pair<std::string, ActorId>> actors;  // registry: name <-> id, never rebound
+  std::vector<RecordId> record_removals;                // e.g. a collected tombstone
   std::vector<conflict::Record> records;
+  std::vector<SystemRecord> shadow_removals;
   std::vector<ShadowPut> shadows;
+  std::vector<Link> link_removals;  // by (system, native id), both directions; record ignored
   std::vector<Link> links;  // replaces any older link of that (system, native) or (record, system)
   std::vector<MatchKey> match_key_removals;
   std::vector<MatchKey> match_keys;

@@ -155,6 +155,30 @@ TEST(Store, RelinkingReplacesBothDirections) {
   EXPECT_EQ(*erp, (std::vector<Link>{{1, "N-1", "r-2"}}));
 }
 
+TEST(Store, CollectingARecordRemovesItsRecordShadowsAndLinks) {
+  TempDir dir;
+  auto store = openStore(dir);
+  Batch b;
+  b.records = {sampleRecord("r-1"), sampleRecord("r-2")};
+  b.shadows = {{0, "r-1", sampleShadow(1)}, {1, "r-1", sampleShadow(2)}};
+  b.links = {{0, "C-1", "r-1"}, {1, "E-1", "r-1"}, {1, "E-2", "r-2"}};
+  applyOk(*store, b);
+  Batch gc;
+  gc.record_removals = {"r-1", "never-existed"};
+  gc.shadow_removals = {{0, "r-1"}, {1, "r-1"}};
+  gc.link_removals = {{0, "C-1", ""}, {1, "E-1", ""}, {2, "absent", ""}};
+  applyOk(*store, gc);
+  auto snap = store->read();
+  EXPECT_FALSE(snap->record("r-1")->has_value());
+  EXPECT_TRUE(snap->record("r-2")->has_value());
+  EXPECT_FALSE(snap->shadow(0, "r-1")->has_value());
+  EXPECT_FALSE(snap->shadow(1, "r-1")->has_value());
+  EXPECT_FALSE(snap->linkedRecord(0, "C-1")->has_value());
+  EXPECT_FALSE(snap->nativeId("r-1", 1)->has_value());
+  EXPECT_EQ(**snap->nativeId("r-2", 1), "E-2");
+  EXPECT_EQ(*snap->links(1, "", 10), (std::vector<Link>{{1, "E-2", "r-2"}}));
+}
+
 TEST(Store, LinksOfOneSystemPageInNativeIdOrder) {
   TempDir dir;
   auto store = openStore(dir);
