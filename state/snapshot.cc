@@ -178,25 +178,45 @@ Result<std::optional<OutboxEntry>> Snapshot::outboxEntry(ActorId system,
   return decodeOutbox(tables_->outbox, key, *v);
 }
 
+// Walks outbox keys (due | system | record) up to now_ms. With a system given, it skips the
+// other systems' entries by seeking: to (due, system) when behind it, to (due + 1, system)
+// when past it, so the walk costs one seek per distinct due time, not one step per entry.
 Result<std::vector<OutboxEntry>> Snapshot::dueOutbox(int64_t now_ms, size_t limit,
                                                      std::optional<ActorId> system) const {
   std::vector<OutboxEntry> out;
   if (now_ms < 0 || limit == 0) {
     return out;
   }
-  std::string end = keys::be64(static_cast<uint64_t>(now_ms) + 1);
+  auto last_due = static_cast<uint64_t>(now_ms);
   const auto& dbi = tables_->outbox;
-  TANDEM_RETURN_IF_ERROR(scan(*txn_, dbi, "", "", [&](auto key, auto value) -> Result<bool> {
-    if (key.substr(0, 8) >= end) {
-      return false;
+  TANDEM_ASSIGN_OR_RETURN(auto cur, txn_->cursor(dbi));
+  TANDEM_ASSIGN_OR_RETURN(auto kv, cur.first());
+  while (kv) {
+    std::string_view in = kv->first;
+    auto due = keys::takeBe64(in);
+    auto sys = due ? keys::takeActor(in) : Result<ActorId>(std::unexpected(due.error()));
+    if (!sys) {
+      return corrupt(dbi, kv->first, sys.error());
     }
-    if (system && (key.size() < 9 || static_cast<ActorId>(key[8]) != *system)) {
-      return true;
+    if (*due > last_due) {
+      break;
     }
-    TANDEM_ASSIGN_OR_RETURN(auto e, decodeOutbox(dbi, key, value));
+    if (system && *sys != *system) {
+      if (*sys > *system && *due == last_due) {
+        break;
+      }
+      uint64_t next_due = *sys < *system ? *due : *due + 1;
+      std::string target = keys::be64(next_due) + keys::systemPrefix(*system);
+      TANDEM_ASSIGN_OR_RETURN(kv, cur.seek(target));
+      continue;
+    }
+    TANDEM_ASSIGN_OR_RETURN(auto e, decodeOutbox(dbi, kv->first, kv->second));
     out.push_back(std::move(e));
-    return out.size() < limit;
-  }));
+    if (out.size() >= limit) {
+      break;
+    }
+    TANDEM_ASSIGN_OR_RETURN(kv, cur.next());
+  }
   return out;
 }
 

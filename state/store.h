@@ -117,8 +117,8 @@ class Snapshot {
   Result<std::optional<std::string>> cursor(ActorId system, std::string_view entity) const;
 
   Result<std::optional<OutboxEntry>> outboxEntry(ActorId system, std::string_view id) const;
-  // Entries due at or before `now_ms`, oldest first; of one system when given (the scan still
-  // walks the due entries of other systems).
+  // Entries due at or before `now_ms`, oldest first; of one system when given (other
+  // systems' entries are skipped by seeking, one seek per distinct due time).
   Result<std::vector<OutboxEntry>> dueOutbox(int64_t now_ms, size_t limit,
                                              std::optional<ActorId> system = {}) const;
   Result<size_t> outboxSize() const;

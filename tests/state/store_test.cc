@@ -99,6 +99,32 @@ TEST(Store, DueOutboxIsOldestFirstAndFiltersBySystem) {
   EXPECT_EQ(*snap->outboxSize(), 6u);
 }
 
+TEST(Store, DueOutboxOfOneSystemSkipsOtherSystemsBacklog) {
+  TempDir dir;
+  auto store = openStore(dir);
+  Batch b;
+  for (int i = 0; i < 300; ++i) {  // a throttled system's backlog, all due at once
+    b.outbox.push_back(outboxEntry(1, "r-" + std::to_string(i), 100));
+    b.outbox.push_back(outboxEntry(3, "s-" + std::to_string(i), 100 + i % 3));
+  }
+  b.outbox.push_back(outboxEntry(2, "mine-2", 101));
+  b.outbox.push_back(outboxEntry(2, "mine-1", 100));
+  b.outbox.push_back(outboxEntry(2, "mine-late", 103));
+  b.outbox.push_back(outboxEntry(0, "other", 99));
+  applyOk(*store, b);
+  auto snap = store->read();
+  auto mine = snap->dueOutbox(102, 10, ActorId{2});
+  ASSERT_TRUE(mine) << mine.error().message;
+  ASSERT_EQ(mine->size(), 2u);
+  EXPECT_EQ((*mine)[0], outboxEntry(2, "mine-1", 100));
+  EXPECT_EQ((*mine)[1], outboxEntry(2, "mine-2", 101));
+  EXPECT_EQ(snap->dueOutbox(102, 1000, ActorId{3})->size(), 300u);
+  EXPECT_EQ(snap->dueOutbox(99, 1000, ActorId{3})->size(), 0u);
+  EXPECT_EQ(snap->dueOutbox(1000, 1000, ActorId{0})->size(), 1u);
+  EXPECT_EQ(snap->dueOutbox(1000, 1000, ActorId{4})->size(), 0u);
+  EXPECT_EQ(snap->dueOutbox(1000, 10000)->size(), 604u);
+}
+
 TEST(Store, ReEnqueueReplacesTheEntryOfThatSystemAndRecord) {
   TempDir dir;
   auto store = openStore(dir);
