@@ -1,0 +1,264 @@
+#include "state/apply_batch.h"
+
+#include "conflict/codec.h"
+#include "state/keys.h"
+
+namespace tandem::state {
+
+namespace {
+
+std::unexpected<Error> invalid(const std::string& what) {
+  return fail("state: apply: " + what);
+}
+
+std::string quoted(std::string_view s) {
+  return keys::formatRaw(s);
+}
+
+Status checkSystem(ActorId system, const char* what, std::string_view id) {
+  if (system >= conflict::kMaxActors) {
+    return invalid(std::string(what) + " " + quoted(id) + ": system " + std::to_string(system) +
+                   " out of range (max " + std::to_string(conflict::kMaxActors - 1) + ")");
+  }
+  if (id.empty()) {
+    return invalid(std::string(what) + " with an empty record id");
+  }
+  return {};
+}
+
+class Writer {
+ public:
+  Writer(lmdb::WriteTxn& txn, const Tables& t) : txn_(txn), t_(t) {}
+
+  Status actor(const std::string& name, ActorId id) {
+    if (name.empty() || id >= conflict::kMaxActors) {
+      return invalid("actor " + quoted(name) + " id " + std::to_string(id) + " is not valid");
+    }
+    std::string by_name = std::string(kMetaActorByName) + name;
+    std::string by_id = std::string(kMetaActorById) + static_cast<char>(id);
+    TANDEM_ASSIGN_OR_RETURN(auto old_id, txn_.get(t_.meta, by_name));
+    if (old_id && *old_id != std::string(1, static_cast<char>(id))) {
+      return invalid("actor " + quoted(name) + " is already id " +
+                     std::to_string(static_cast<uint8_t>((*old_id)[0])) + ", cannot become " +
+                     std::to_string(id));
+    }
+    TANDEM_ASSIGN_OR_RETURN(auto old_name, txn_.get(t_.meta, by_id));
+    if (old_name && *old_name != name) {
+      return invalid("actor id " + std::to_string(id) + " already belongs to " + quoted(*old_name) +
+                     ", cannot name it " + quoted(name));
+    }
+    TANDEM_RETURN_IF_ERROR(txn_.put(t_.meta, by_name, std::string(1, static_cast<char>(id))));
+    return txn_.put(t_.meta, by_id, name);
+  }
+
+  Status link(const Link& l) {
+    TANDEM_RETURN_IF_ERROR(checkSystem(l.system, "link", l.record));
+    if (l.native_id.empty()) {
+      return invalid("link of " + quoted(l.record) + ": empty native id");
+    }
+    std::string fwd = keys::systemRecord(l.system, l.native_id);
+    std::string rev = keys::recordSystem(l.record, l.system);
+    TANDEM_ASSIGN_OR_RETURN(auto old_record, getCopy(t_.links, fwd));
+    if (old_record && *old_record != l.record) {
+      TANDEM_RETURN_IF_ERROR(
+          txn_.del(t_.links_by_record, keys::recordSystem(*old_record, l.system)));
+    }
+    TANDEM_ASSIGN_OR_RETURN(auto old_native, getCopy(t_.links_by_record, rev));
+    if (old_native && *old_native != l.native_id) {
+      TANDEM_RETURN_IF_ERROR(txn_.del(t_.links, keys::systemRecord(l.system, *old_native)));
+    }
+    TANDEM_RETURN_IF_ERROR(txn_.put(t_.links, fwd, l.record));
+    return txn_.put(t_.links_by_record, rev, l.native_id);
+  }
+
+  Status unlink(ActorId system, std::string_view native_id) {
+    std::string fwd = keys::systemRecord(system, native_id);
+    TANDEM_ASSIGN_OR_RETURN(auto record, getCopy(t_.links, fwd));
+    if (!record) {
+      return {};
+    }
+    std::string rev = keys::recordSystem(*record, system);
+    TANDEM_ASSIGN_OR_RETURN(auto native, getCopy(t_.links_by_record, rev));
+    if (native && *native == native_id) {
+      TANDEM_RETURN_IF_ERROR(txn_.del(t_.links_by_record, rev));
+    }
+    TANDEM_RETURN_IF_ERROR(txn_.del(t_.links, fwd));
+    return {};
+  }
+
+  Status removeOutbox(ActorId system, std::string_view record) {
+    std::string idx = keys::systemRecord(system, record);
+    TANDEM_ASSIGN_OR_RETURN(auto due, txn_.get(t_.outbox_index, idx));
+    if (!due) {
+      return {};
+    }
+    std::string_view in = *due;
+    auto due_ms = keys::takeBe64(in);
+    if (!due_ms) {
+      return fail("state: " + t_.outbox_index.describe(idx) + ": " + due_ms.error().message);
+    }
+    TANDEM_RETURN_IF_ERROR(txn_.del(t_.outbox, keys::outbox(*due_ms, system, record)));
+    TANDEM_RETURN_IF_ERROR(txn_.del(t_.outbox_index, idx));
+    return {};
+  }
+
+  Status outbox(const OutboxEntry& e) {
+    TANDEM_RETURN_IF_ERROR(checkSystem(e.system, "outbox entry", e.record));
+    if (e.due_ms < 0) {
+      return invalid("outbox entry " + std::to_string(e.system) + "," + quoted(e.record) +
+                     ": due time " + std::to_string(e.due_ms) + " is negative");
+    }
+    if (e.kind > PushKind::Archive) {
+      return invalid("outbox entry " + std::to_string(e.system) + "," + quoted(e.record) +
+                     ": push kind " + std::to_string(static_cast<int>(e.kind)) + " out of range");
+    }
+    TANDEM_RETURN_IF_ERROR(removeOutbox(e.system, e.record));
+    auto due = static_cast<uint64_t>(e.due_ms);
+    TANDEM_RETURN_IF_ERROR(
+        txn_.put(t_.outbox, keys::outbox(due, e.system, e.record), encodeOutboxValue(e)));
+    return txn_.put(t_.outbox_index, keys::systemRecord(e.system, e.record), keys::be64(due));
+  }
+
+  Result<uint64_t> conflict(const conflict::ConflictEntry& in) {
+    if (in.record.empty()) {
+      return invalid("conflict with an empty record id");
+    }
+    if (next_conflict_ == 0) {
+      TANDEM_ASSIGN_OR_RETURN(auto stored, txn_.get(t_.meta, kMetaNextConflict));
+      next_conflict_ = 1;
+      if (stored) {
+        std::string_view v = *stored;
+        auto n = keys::takeBe64(v);
+        if (!n) {
+          return fail("state: meta[\"next_conflict_id\"]: " + n.error().message);
+        }
+        next_conflict_ = *n;
+      }
+    }
+    uint64_t id = in.id;
+    if (id == 0) {
+      id = next_conflict_++;
+      assigned_ = true;
+    } else if (id >= next_conflict_) {
+      return invalid("conflict " + std::to_string(id) + " on " + quoted(in.record) +
+                     " was never assigned (next id " + std::to_string(next_conflict_) + ")");
+    }
+    std::string key = keys::be64(id);
+    if (in.id == 0) {
+      TANDEM_RETURN_IF_ERROR(txn_.put(t_.conflicts, key, encodeWithId(in, id)));
+    } else {
+      TANDEM_RETURN_IF_ERROR(txn_.put(t_.conflicts, key, conflict::encodeConflict(in)));
+    }
+    if (in.open) {
+      TANDEM_RETURN_IF_ERROR(txn_.put(t_.conflicts_open, key, ""));
+    } else {
+      TANDEM_RETURN_IF_ERROR(txn_.del(t_.conflicts_open, key));
+    }
+    TANDEM_RETURN_IF_ERROR(txn_.put(t_.conflicts_by_rec, keys::recordConflict(in.record, id), ""));
+    return id;
+  }
+
+  Status finish() {
+    if (assigned_) {
+      return txn_.put(t_.meta, kMetaNextConflict, keys::be64(next_conflict_));
+    }
+    return {};
+  }
+
+ private:
+  Result<std::optional<std::string>> getCopy(const lmdb::Dbi& dbi, std::string_view key) {
+    TANDEM_ASSIGN_OR_RETURN(auto v, txn_.get(dbi, key));
+    if (!v) {
+      return std::nullopt;
+    }
+    return std::string(*v);
+  }
+
+  static std::string encodeWithId(const conflict::ConflictEntry& in, uint64_t id) {
+    conflict::ConflictEntry c = in;
+    c.id = id;
+    return conflict::encodeConflict(c);
+  }
+
+  lmdb::WriteTxn& txn_;
+  const Tables& t_;
+  uint64_t next_conflict_ = 0;  // 0: not loaded yet
+  bool assigned_ = false;
+};
+
+}  // namespace
+
+Result<Applied> applyBatch(lmdb::WriteTxn& txn, const Tables& t, const Batch& b) {
+  Writer w(txn, t);
+  Applied applied;
+  for (const auto& [name, id] : b.actors) {
+    TANDEM_RETURN_IF_ERROR(w.actor(name, id));
+  }
+  for (const auto& id : b.record_removals) {
+    TANDEM_RETURN_IF_ERROR(txn.del(t.records, id));
+  }
+  for (const auto& r : b.records) {
+    if (r.id.empty()) {
+      return invalid("record with an empty id");
+    }
+    TANDEM_RETURN_IF_ERROR(txn.put(t.records, r.id, conflict::encodeRecord(r)));
+  }
+  for (const auto& s : b.shadow_removals) {
+    TANDEM_RETURN_IF_ERROR(txn.del(t.shadows, keys::systemRecord(s.system, s.record)));
+  }
+  for (const auto& s : b.shadows) {
+    TANDEM_RETURN_IF_ERROR(checkSystem(s.system, "shadow", s.record));
+    TANDEM_RETURN_IF_ERROR(txn.put(t.shadows, keys::systemRecord(s.system, s.record),
+                                   conflict::encodeShadow(s.shadow)));
+  }
+  for (const auto& l : b.link_removals) {
+    TANDEM_RETURN_IF_ERROR(w.unlink(l.system, l.native_id));
+  }
+  for (const auto& l : b.links) {
+    TANDEM_RETURN_IF_ERROR(w.link(l));
+  }
+  for (const auto& m : b.match_key_removals) {
+    TANDEM_RETURN_IF_ERROR(txn.del(t.matchkeys, keys::matchKey(m.entity, m.key, m.value)));
+  }
+  for (const auto& m : b.match_keys) {
+    if (m.record.empty()) {
+      return invalid("match key " + keys::formatStrings(keys::matchKey(m.entity, m.key, m.value)) +
+                     " with an empty record id");
+    }
+    TANDEM_RETURN_IF_ERROR(
+        txn.put(t.matchkeys, keys::matchKey(m.entity, m.key, m.value), m.record));
+  }
+  for (const auto& o : b.outbox_removals) {
+    TANDEM_RETURN_IF_ERROR(w.removeOutbox(o.system, o.record));
+  }
+  for (const auto& o : b.outbox) {
+    TANDEM_RETURN_IF_ERROR(w.outbox(o));
+  }
+  applied.conflict_ids.reserve(b.conflicts.size());
+  for (const auto& c : b.conflicts) {
+    TANDEM_ASSIGN_OR_RETURN(uint64_t id, w.conflict(c));
+    applied.conflict_ids.push_back(id);
+  }
+  for (const auto& d : b.dead_letter_removals) {
+    TANDEM_RETURN_IF_ERROR(txn.del(t.deadletters, keys::systemRecord(d.system, d.record)));
+  }
+  for (const auto& d : b.dead_letters) {
+    TANDEM_RETURN_IF_ERROR(checkSystem(d.system, "dead letter", d.record));
+    TANDEM_RETURN_IF_ERROR(
+        txn.put(t.deadletters, keys::systemRecord(d.system, d.record), encodeDeadLetterValue(d)));
+  }
+  for (const auto& c : b.cursors) {
+    if (c.system >= conflict::kMaxActors) {
+      return invalid("cursor of " + quoted(c.entity) + ": system " + std::to_string(c.system) +
+                     " out of range");
+    }
+    TANDEM_RETURN_IF_ERROR(txn.put(t.cursors, keys::systemRecord(c.system, c.entity), c.bytes));
+  }
+  if (b.clock) {
+    TANDEM_RETURN_IF_ERROR(txn.put(t.meta, kMetaClock, encodeClock(*b.clock)));
+  }
+  TANDEM_RETURN_IF_ERROR(w.finish());
+  return applied;
+}
+
+}  // namespace tandem::state

@@ -1,0 +1,356 @@
+#include "state/lmdb.h"
+
+#include <cerrno>
+#include <cstring>
+
+namespace tandem::state::lmdb {
+
+namespace {
+
+MDB_val toVal(std::string_view s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+
+std::string_view toView(const MDB_val& v) {
+  return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+const char* errnoName(int rc) {
+  switch (rc) {
+    case ENOSPC:
+      return "ENOSPC";
+    case EIO:
+      return "EIO";
+    case ENOMEM:
+      return "ENOMEM";
+    case EACCES:
+      return "EACCES";
+    case ENOENT:
+      return "ENOENT";
+    case EINVAL:
+      return "EINVAL";
+    case EAGAIN:
+      return "EAGAIN";
+    default:
+      return nullptr;
+  }
+}
+
+const char* mdbName(int rc) {
+  switch (rc) {
+    case MDB_KEYEXIST:
+      return "MDB_KEYEXIST";
+    case MDB_NOTFOUND:
+      return "MDB_NOTFOUND";
+    case MDB_PAGE_NOTFOUND:
+      return "MDB_PAGE_NOTFOUND";
+    case MDB_CORRUPTED:
+      return "MDB_CORRUPTED";
+    case MDB_PANIC:
+      return "MDB_PANIC";
+    case MDB_VERSION_MISMATCH:
+      return "MDB_VERSION_MISMATCH";
+    case MDB_INVALID:
+      return "MDB_INVALID";
+    case MDB_MAP_FULL:
+      return "MDB_MAP_FULL";
+    case MDB_DBS_FULL:
+      return "MDB_DBS_FULL";
+    case MDB_READERS_FULL:
+      return "MDB_READERS_FULL";
+    case MDB_TXN_FULL:
+      return "MDB_TXN_FULL";
+    case MDB_CURSOR_FULL:
+      return "MDB_CURSOR_FULL";
+    case MDB_PAGE_FULL:
+      return "MDB_PAGE_FULL";
+    case MDB_MAP_RESIZED:
+      return "MDB_MAP_RESIZED";
+    case MDB_INCOMPATIBLE:
+      return "MDB_INCOMPATIBLE";
+    case MDB_BAD_RSLOT:
+      return "MDB_BAD_RSLOT";
+    case MDB_BAD_TXN:
+      return "MDB_BAD_TXN";
+    case MDB_BAD_VALSIZE:
+      return "MDB_BAD_VALSIZE";
+    case MDB_BAD_DBI:
+      return "MDB_BAD_DBI";
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+std::string errorText(int rc) {
+  std::string text = mdb_strerror(rc);
+  if (const char* name = errnoName(rc)) {
+    return std::string(name) + ": " + text;
+  }
+  if (mdbName(rc) == nullptr) {
+    return text + " (" + std::to_string(rc) + ")";
+  }
+  return text;  // LMDB's own texts already start with the name: "MDB_MAP_FULL: ..."
+}
+
+std::string Dbi::describe(std::string_view key) const {
+  return std::string(name) + "[" + (format ? format(key) : std::string(key)) + "]";
+}
+
+// --- Cursor ---------------------------------------------------------------------------------
+
+Cursor& Cursor::operator=(Cursor&& o) noexcept {
+  if (this != &o) {
+    if (cur_ != nullptr) {
+      mdb_cursor_close(cur_);
+    }
+    cur_ = std::exchange(o.cur_, nullptr);
+    dbi_ = o.dbi_;
+  }
+  return *this;
+}
+
+Cursor::~Cursor() {
+  if (cur_ != nullptr) {
+    mdb_cursor_close(cur_);
+  }
+}
+
+Result<std::optional<KeyValue>> Cursor::step(MDB_val* key, MDB_cursor_op op, const char* what) {
+  MDB_val k{};
+  MDB_val v{};
+  if (key != nullptr) {
+    k = *key;
+  }
+  int rc = mdb_cursor_get(cur_, &k, &v, op);
+  if (rc == MDB_NOTFOUND) {
+    return std::nullopt;
+  }
+  if (rc != 0) {
+    return fail(std::string("state: ") + what + " " + dbi_.name + ": " + errorText(rc));
+  }
+  return KeyValue{toView(k), toView(v)};
+}
+
+Result<std::optional<KeyValue>> Cursor::seek(std::string_view key) {
+  MDB_val k = toVal(key);
+  if (key.empty()) {
+    return first();  // LMDB rejects an empty key for MDB_SET_RANGE
+  }
+  return step(&k, MDB_SET_RANGE, "seek");
+}
+
+Result<std::optional<KeyValue>> Cursor::first() {
+  return step(nullptr, MDB_FIRST, "scan");
+}
+
+Result<std::optional<KeyValue>> Cursor::next() {
+  return step(nullptr, MDB_NEXT, "scan");
+}
+
+// --- Transactions ---------------------------------------------------------------------------
+
+void Txn::moveFrom(Txn&& o) noexcept {
+  if (this != &o) {
+    abort();
+    txn_ = std::exchange(o.txn_, nullptr);
+    gate_ = std::exchange(o.gate_, nullptr);
+  }
+}
+
+void Txn::release() {
+  txn_ = nullptr;
+  if (gate_ != nullptr) {
+    gate_->leave();
+    gate_ = nullptr;
+  }
+}
+
+void Txn::abort() {
+  if (txn_ != nullptr) {
+    mdb_txn_abort(txn_);
+    release();
+  }
+}
+
+Result<std::optional<std::string_view>> Txn::get(const Dbi& dbi, std::string_view key) const {
+  MDB_val k = toVal(key);
+  MDB_val v{};
+  int rc = mdb_get(txn_, dbi.dbi, &k, &v);
+  if (rc == MDB_NOTFOUND) {
+    return std::nullopt;
+  }
+  if (rc != 0) {
+    return fail("state: get " + dbi.describe(key) + ": " + errorText(rc));
+  }
+  return toView(v);
+}
+
+Result<Cursor> Txn::cursor(const Dbi& dbi) const {
+  MDB_cursor* c = nullptr;
+  int rc = mdb_cursor_open(txn_, dbi.dbi, &c);
+  if (rc != 0) {
+    return fail(std::string("state: open cursor on ") + dbi.name + ": " + errorText(rc));
+  }
+  return Cursor(c, dbi);
+}
+
+Status WriteTxn::failed(int rc, const char* op, const Dbi& dbi, std::string_view key) {
+  if (rc == MDB_MAP_FULL) {
+    map_full_ = true;
+  }
+  return fail(std::string("state: ") + op + " " + dbi.describe(key) + ": " + errorText(rc));
+}
+
+Status WriteTxn::put(const Dbi& dbi, std::string_view key, std::string_view value) {
+  MDB_val k = toVal(key);
+  MDB_val v = toVal(value);
+  int rc = mdb_put(txn_, dbi.dbi, &k, &v, 0);
+  if (rc != 0) {
+    return failed(rc, "put", dbi, key);
+  }
+  return {};
+}
+
+Result<bool> WriteTxn::del(const Dbi& dbi, std::string_view key) {
+  MDB_val k = toVal(key);
+  int rc = mdb_del(txn_, dbi.dbi, &k, nullptr);
+  if (rc == MDB_NOTFOUND) {
+    return false;
+  }
+  if (rc != 0) {
+    return std::unexpected(failed(rc, "delete", dbi, key).error());
+  }
+  return true;
+}
+
+Result<Dbi> WriteTxn::openDbi(const char* name, KeyFormatter format) {
+  Dbi d;
+  d.name = name;
+  d.format = format;
+  int rc = mdb_dbi_open(txn_, name, MDB_CREATE, &d.dbi);
+  if (rc != 0) {
+    return fail(std::string("state: open table ") + name + ": " + errorText(rc));
+  }
+  return d;
+}
+
+Status WriteTxn::commit() {
+  if (txn_ == nullptr) {
+    return fail("state: commit: transaction already ended");
+  }
+  int rc = mdb_txn_commit(txn_);  // frees the handle on success and on failure
+  release();
+  if (rc != 0) {
+    if (rc == MDB_MAP_FULL) {
+      map_full_ = true;
+    }
+    return fail("state: commit: " + errorText(rc));
+  }
+  return {};
+}
+
+// --- Env ------------------------------------------------------------------------------------
+
+Result<Env> Env::open(const std::string& dir, const Config& config) {
+  MDB_env* raw = nullptr;
+  int rc = mdb_env_create(&raw);
+  if (rc != 0) {
+    return fail("state: " + dir + ": create environment: " + errorText(rc));
+  }
+  Env env(raw, dir);
+  if ((rc = mdb_env_set_maxdbs(raw, config.max_dbs)) != 0 ||
+      (rc = mdb_env_set_mapsize(raw, config.map_bytes)) != 0) {
+    return fail("state: " + dir + ": configure environment: " + errorText(rc));
+  }
+  unsigned flags = MDB_NOTLS;
+  if (!config.sync) {
+    flags |= MDB_NOSYNC;
+  }
+  rc = mdb_env_open(raw, dir.c_str(), flags, 0644);
+  if (rc != 0) {
+    return fail("state: " + dir + ": open: " + errorText(rc));
+  }
+  return env;
+}
+
+void TxnGate::enter() {
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [this] { return !resizing; });
+  ++open;  // counted before it exists: no resize can start from here on
+}
+
+void TxnGate::leave() {
+  std::lock_guard<std::mutex> lock(mu);
+  if (--open == 0) {
+    cv.notify_all();
+  }
+}
+
+int Env::openTransactions() const {
+  std::lock_guard<std::mutex> lock(gate_->mu);
+  return gate_->open;
+}
+
+Result<MDB_txn*> Env::begin(unsigned flags, const char* what) {
+  gate_->enter();
+  MDB_txn* t = nullptr;
+  int rc = mdb_txn_begin(env_.get(), nullptr, flags, &t);
+  if (rc == MDB_MAP_RESIZED) {
+    // Another process grew the map: adopt its size, legal only while we are the sole
+    // (not yet begun) transaction of this process.
+    std::lock_guard<std::mutex> lock(gate_->mu);
+    if (gate_->open == 1) {
+      mdb_env_set_mapsize(env_.get(), 0);
+      rc = mdb_txn_begin(env_.get(), nullptr, flags, &t);
+    }
+  }
+  if (rc != 0) {
+    gate_->leave();
+    return fail(std::string("state: ") + dir_ + ": begin " + what +
+                " transaction: " + errorText(rc));
+  }
+  return t;
+}
+
+Result<ReadTxn> Env::beginRead() {
+  TANDEM_ASSIGN_OR_RETURN(MDB_txn * t, begin(MDB_RDONLY, "read"));
+  return ReadTxn(t, gate_.get());
+}
+
+Result<WriteTxn> Env::beginWrite() {
+  TANDEM_ASSIGN_OR_RETURN(MDB_txn * t, begin(0, "write"));
+  return WriteTxn(t, gate_.get());
+}
+
+Status Env::setMapSize(size_t bytes, std::chrono::milliseconds wait) {
+  std::unique_lock<std::mutex> lock(gate_->mu);
+  if (gate_->resizing) {
+    return fail("state: " + dir_ + ": resize already under way");
+  }
+  gate_->resizing = true;
+  bool idle = gate_->cv.wait_for(lock, wait, [this] { return gate_->open == 0; });
+  int rc = idle ? mdb_env_set_mapsize(env_.get(), bytes) : 0;
+  int open = gate_->open;
+  gate_->resizing = false;
+  gate_->cv.notify_all();
+  if (!idle) {
+    return fail("state: " + dir_ + ": cannot resize the map to " + std::to_string(bytes) +
+                " bytes: " + std::to_string(open) + " transaction(s) still open after " +
+                std::to_string(wait.count()) + " ms");
+  }
+  if (rc != 0) {
+    return fail("state: " + dir_ + ": resize map to " + std::to_string(bytes) +
+                " bytes: " + errorText(rc));
+  }
+  return {};
+}
+
+size_t Env::mapSize() const {
+  MDB_envinfo info{};
+  mdb_env_info(env_.get(), &info);
+  return info.me_mapsize;
+}
+
+}  // namespace tandem::state::lmdb

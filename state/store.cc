@@ -1,0 +1,106 @@
+#include "state/store.h"
+
+#include <filesystem>
+#include <system_error>
+
+#include "state/apply_batch.h"
+#include "state/lmdb.h"
+#include "state/schema.h"
+#include "state/tables.h"
+
+namespace tandem::state {
+
+bool Batch::empty() const {
+  return actors.empty() && record_removals.empty() && records.empty() && shadow_removals.empty() &&
+         shadows.empty() && link_removals.empty() && links.empty() && match_key_removals.empty() &&
+         match_keys.empty() && outbox_removals.empty() && outbox.empty() && conflicts.empty() &&
+         dead_letter_removals.empty() && dead_letters.empty() && cursors.empty() && !clock;
+}
+
+Store::Store(std::string dir, const Options& options) : dir_(std::move(dir)), options_(options) {}
+
+Store::~Store() = default;
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& dir, const Options& options) {
+  if (options.initial_map_bytes == 0 || options.max_map_bytes < options.initial_map_bytes) {
+    return fail("state: " + dir + ": initial_map_bytes must be > 0 and <= max_map_bytes");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return fail("state: " + dir + ": create directory: " + ec.message());
+  }
+  std::unique_ptr<Store> store(new Store(dir, options));
+  lmdb::Env::Config config;
+  config.map_bytes = options.initial_map_bytes;
+  config.max_dbs = 16;
+  config.sync = options.sync;
+  TANDEM_ASSIGN_OR_RETURN(auto env, lmdb::Env::open(dir, config));
+  store->env_ = std::make_unique<lmdb::Env>(std::move(env));
+
+  // Opening the tables and stamping a fresh store write a little; grow if even that is full.
+  for (;;) {
+    TANDEM_ASSIGN_OR_RETURN(auto txn, store->env_->beginWrite());
+    auto tables = openTables(txn);
+    Status done = tables ? checkSchema(txn, *tables, dir) : Status(std::unexpected(tables.error()));
+    if (done) {
+      done = txn.commit();
+    }
+    if (done) {
+      store->tables_ = std::make_unique<Tables>(*tables);
+      return store;
+    }
+    if (!txn.mapFull()) {
+      return std::unexpected(done.error());
+    }
+    txn.abort();
+    TANDEM_RETURN_IF_ERROR(store->grow(done.error()));
+  }
+}
+
+Result<Snapshot> Store::read() const {
+  TANDEM_ASSIGN_OR_RETURN(auto txn, env_->beginRead());
+  return Snapshot(std::make_unique<lmdb::ReadTxn>(std::move(txn)), tables_.get());
+}
+
+Result<Applied> Store::apply(const Batch& batch) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  for (;;) {
+    TANDEM_ASSIGN_OR_RETURN(auto txn, env_->beginWrite());
+    auto applied = applyBatch(txn, *tables_, batch);
+    if (applied) {
+      auto committed = txn.commit();
+      if (committed) {
+        return applied;
+      }
+      applied = std::unexpected(committed.error());
+    }
+    if (!txn.mapFull()) {
+      return applied;  // the transaction aborts as it goes out of scope
+    }
+    txn.abort();
+    TANDEM_RETURN_IF_ERROR(grow(applied.error()));
+  }
+}
+
+// Doubles the map (up to max_map_bytes). The caller has aborted its transaction; Env waits
+// for open snapshots to end (LMDB's resize is unsafe while any is open) or reports them.
+Status Store::grow(const Error& cause) {
+  size_t current = env_->mapSize();
+  if (current >= options_.max_map_bytes) {
+    return fail(cause.message + " (map at its maximum of " +
+                std::to_string(options_.max_map_bytes) + " bytes)");
+  }
+  size_t next = current > options_.max_map_bytes / 2 ? options_.max_map_bytes : current * 2;
+  auto resized = env_->setMapSize(next, options_.grow_wait);
+  if (!resized) {
+    return failWith(cause.message + "; cannot grow", resized.error());
+  }
+  return {};
+}
+
+size_t Store::mapBytes() const {
+  return env_->mapSize();
+}
+
+}  // namespace tandem::state

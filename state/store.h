@@ -1,0 +1,174 @@
+#pragma once
+
+// tandem's sync state in LMDB (DESIGN.md "State in LMDB"). The public face of state/.
+//
+//   TANDEM_ASSIGN_OR_RETURN(auto store, state::Store::open(dir, {}));
+//   // Per detector batch: read in one snapshot, merge in memory, write once.
+//   { TANDEM_ASSIGN_OR_RETURN(auto snap, store->read());
+//     TANDEM_ASSIGN_OR_RETURN(auto rec, snap.record("r-1")); ... }   // end the snapshot first
+//   state::Batch b; b.records.push_back(...); b.outbox.push_back(...); b.cursors.push_back(...);
+//   TANDEM_ASSIGN_OR_RETURN(auto applied, store->apply(b));  // all or nothing
+//   // Pusher: snap.dueOutbox(now, 100, crm) -> push -> apply a small batch: shadow put +
+//   // outbox removal, or the entry again with attempts+1 / last_error / later due, or a
+//   // dead letter + outbox removal.
+//
+// Threads: any number of Snapshots may be read concurrently (each is used by one thread at
+// a time); apply() is serialised by a mutex and is meant to be called from the agent's one
+// writer strand. The map grows when full (abort, double, retry). LMDB allows a resize only
+// while this process has no transaction open, so growth holds new snapshots back and waits up
+// to Options::grow_wait for the open ones to end; a snapshot held across apply() by the
+// calling thread itself can never end, so apply() then fails with an error saying so. Keep
+// snapshots short and never hold one across apply().
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "conflict/record.h"
+#include "conflict/result.h"
+#include "conflict/version_vector.h"
+#include "state/entries.h"
+
+namespace tandem::state {
+
+namespace lmdb {
+class Env;
+class ReadTxn;
+}  // namespace lmdb
+struct Tables;
+
+inline constexpr uint32_t kSchemaVersion = 1;
+
+struct Options {
+  size_t initial_map_bytes = 64 << 20;
+  // The map never grows past this; a batch that would need more fails (as a full disk does).
+  size_t max_map_bytes = size_t{1} << 40;
+  bool sync = true;  // fsync on commit (production); false only for tests and tools
+  // How long growth waits for open snapshots to end before failing the batch.
+  std::chrono::milliseconds grow_wait{2000};
+};
+
+struct ShadowPut {
+  ActorId system = 0;
+  RecordId record;
+  conflict::Shadow shadow;
+};
+
+struct SystemRecord {  // key of an outbox entry or a dead letter
+  ActorId system = 0;
+  RecordId record;
+};
+
+struct CursorPut {
+  ActorId system = 0;
+  std::string entity;
+  std::string bytes;  // opaque to the store
+};
+
+// Everything one write transaction changes. Applied in the order of the members below.
+struct Batch {
+  std::vector<std::pair<std::string, ActorId>> actors;  // registry: name <-> id, never rebound
+  std::vector<RecordId> record_removals;                // e.g. a collected tombstone
+  std::vector<conflict::Record> records;
+  std::vector<SystemRecord> shadow_removals;
+  std::vector<ShadowPut> shadows;
+  std::vector<Link> link_removals;  // by (system, native id), both directions; record ignored
+  std::vector<Link> links;  // replaces any older link of that (system, native) or (record, system)
+  std::vector<MatchKey> match_key_removals;
+  std::vector<MatchKey> match_keys;
+  std::vector<SystemRecord> outbox_removals;
+  std::vector<OutboxEntry> outbox;  // replaces the entry of the same (system, record)
+  std::vector<conflict::ConflictEntry> conflicts;  // id 0: new, id assigned; else an update
+  std::vector<SystemRecord> dead_letter_removals;
+  std::vector<DeadLetter> dead_letters;
+  std::vector<CursorPut> cursors;
+  std::optional<conflict::ActorClock> clock;  // stored whole when set
+
+  bool empty() const;
+};
+
+struct Applied {
+  std::vector<uint64_t> conflict_ids;  // one per Batch::conflicts, in order
+};
+
+// A consistent read-only view (one LMDB read transaction). Move-only; end it soon.
+class Snapshot {
+ public:
+  Snapshot(Snapshot&&) noexcept;
+  Snapshot& operator=(Snapshot&&) noexcept;
+  ~Snapshot();
+
+  Result<std::optional<conflict::Record>> record(std::string_view id) const;
+  Result<std::optional<conflict::Shadow>> shadow(ActorId system, std::string_view id) const;
+  Result<std::optional<RecordId>> linkedRecord(ActorId system, std::string_view native_id) const;
+  Result<std::optional<std::string>> nativeId(std::string_view id, ActorId system) const;
+  // Links of one system in native id order, starting after `after_native` ("" = from the start).
+  Result<std::vector<Link>> links(ActorId system, std::string_view after_native,
+                                  size_t limit) const;
+  Result<std::optional<RecordId>> match(std::string_view entity, std::string_view key,
+                                        std::string_view value) const;
+  Result<std::optional<std::string>> cursor(ActorId system, std::string_view entity) const;
+
+  Result<std::optional<OutboxEntry>> outboxEntry(ActorId system, std::string_view id) const;
+  // Entries due at or before `now_ms`, oldest first; of one system when given (other
+  // systems' entries are skipped by seeking, one seek per distinct due time).
+  Result<std::vector<OutboxEntry>> dueOutbox(int64_t now_ms, size_t limit,
+                                             std::optional<ActorId> system = {}) const;
+  Result<size_t> outboxSize() const;
+
+  Result<std::optional<conflict::ConflictEntry>> conflict(uint64_t id) const;
+  // Conflicts with id >= from_id in id (= creation time) order.
+  Result<std::vector<conflict::ConflictEntry>> conflicts(uint64_t from_id, size_t limit) const;
+  Result<std::vector<conflict::ConflictEntry>> openConflicts(size_t limit) const;
+  Result<std::vector<conflict::ConflictEntry>> conflictsOfRecord(std::string_view id) const;
+
+  Result<std::optional<DeadLetter>> deadLetter(ActorId system, std::string_view id) const;
+  Result<std::vector<DeadLetter>> deadLetters(std::optional<ActorId> system, size_t limit) const;
+
+  Result<conflict::ActorClock> clock() const;
+  Result<std::vector<std::pair<std::string, ActorId>>> actors() const;  // by id
+  Result<uint64_t> recordCount() const;
+
+ private:
+  friend class Store;
+  Snapshot(std::unique_ptr<lmdb::ReadTxn> txn, const Tables* tables);
+
+  std::unique_ptr<lmdb::ReadTxn> txn_;
+  const Tables* tables_;
+};
+
+class Store {
+ public:
+  // Opens the store in `dir` (created when missing), initialising a fresh one and migrating
+  // an older schema; refuses a newer schema version.
+  static Result<std::unique_ptr<Store>> open(const std::string& dir, const Options& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  Result<Snapshot> read() const;
+  // Applies the whole batch in one write transaction, or nothing of it.
+  Result<Applied> apply(const Batch& batch);
+
+  size_t mapBytes() const;
+  const std::string& dir() const { return dir_; }
+
+ private:
+  Store(std::string dir, const Options& options);
+  Status grow(const Error& cause);
+
+  std::string dir_;
+  Options options_;
+  std::unique_ptr<lmdb::Env> env_;
+  std::unique_ptr<Tables> tables_;
+  std::mutex write_mu_;
+};
+
+}  // namespace tandem::state

@@ -1,0 +1,35 @@
+#pragma once
+
+// The named databases of the store, opened once at Store::open. Internal to state/.
+
+#include "state/lmdb.h"
+
+namespace tandem::state {
+
+struct Tables {
+  lmdb::Dbi meta;
+  lmdb::Dbi records;
+  lmdb::Dbi links;
+  lmdb::Dbi links_by_record;
+  lmdb::Dbi matchkeys;
+  lmdb::Dbi shadows;
+  lmdb::Dbi cursors;
+  lmdb::Dbi outbox;
+  lmdb::Dbi outbox_index;
+  lmdb::Dbi conflicts;
+  lmdb::Dbi conflicts_open;
+  lmdb::Dbi conflicts_by_rec;
+  lmdb::Dbi deadletters;
+};
+
+// Opens (creating) every table in `txn`.
+Result<Tables> openTables(lmdb::WriteTxn& txn);
+
+// Meta keys.
+inline constexpr std::string_view kMetaSchema = "schema_version";
+inline constexpr std::string_view kMetaClock = "actor_clock";
+inline constexpr std::string_view kMetaNextConflict = "next_conflict_id";
+inline constexpr std::string_view kMetaActorByName = "actor/";  // + name -> id byte
+inline constexpr std::string_view kMetaActorById = "actor#";    // + id byte -> name
+
+}  // namespace tandem::state

@@ -1,0 +1,92 @@
+#pragma once
+
+// Shared helpers for the state/ tests: a fresh temp dir per test and sample values.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "conflict/record.h"
+#include "state/store.h"
+
+namespace tandem::state::testing {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "tandem-state-XXXXXX").string();
+    char* made = mkdtemp(tmpl.data());
+    EXPECT_NE(made, nullptr);
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+inline Options testOptions() {
+  Options o;
+  o.initial_map_bytes = 1 << 20;
+  o.sync = false;
+  return o;
+}
+
+inline conflict::Record sampleRecord(const std::string& id, int64_t n = 1) {
+  conflict::Record r;
+  r.id = id;
+  r.entity = "customer";
+  conflict::VersionVector v;
+  v.set(0, 100 + static_cast<uint64_t>(n));
+  v.set(2, 7);
+  r.fields["email"] = {conflict::Value::string(id + "@example.com"), v, 0, 1'700'000'000'000, 0};
+  r.fields["n"] = {conflict::Value::integer(n), v, 2, 1'700'000'000'001, 0};
+  r.fields["tags"] = {conflict::Value::stringSet({"vip", "b2b"}), v, 1, 5, 0};
+  return r;
+}
+
+inline conflict::Shadow sampleShadow(uint64_t hash) {
+  conflict::Shadow s;
+  conflict::VersionVector v;
+  v.set(1, 42);
+  s.fields["email"] = {hash, v, {{hash + 1, v}}};
+  s.version_token = "W/\"etag-" + std::to_string(hash) + "\"";
+  s.source_ts_ms = 1'700'000'000'500;
+  return s;
+}
+
+inline OutboxEntry outboxEntry(ActorId system, const std::string& record, int64_t due) {
+  OutboxEntry e;
+  e.system = system;
+  e.record = record;
+  e.due_ms = due;
+  e.kind = PushKind::Update;
+  e.idempotency_key = "idem-" + record;
+  e.enqueued_ms = due - 10;
+  return e;
+}
+
+inline conflict::ConflictEntry sampleConflict(const std::string& record, bool open) {
+  conflict::ConflictEntry c;
+  c.record = record;
+  c.entity = "customer";
+  c.field = "email";
+  c.sides = {{0, conflict::Value::string("a@x"), {}, 10},
+             {1, conflict::Value::string("b@x"), {}, 11}};
+  c.policy = open ? conflict::PolicyKind::Manual : conflict::PolicyKind::Lww;
+  c.outcome = conflict::Value::string("b@x");
+  c.open = open;
+  c.created_ms = 1000;
+  return c;
+}
+
+}  // namespace tandem::state::testing
