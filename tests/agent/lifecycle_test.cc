@@ -84,7 +84,6 @@ TEST(Lifecycle, SigtermDrainsThenExitsZero) {
   ASSERT_TRUE(before && before->has_value());
   EXPECT_EQ((*before)->status, 200);
 
-  // Keep a second pooled connection open so /readyz can be asked during the drain.
   net::HttpRequest slow;
   slow.target = base + "/slow";
   auto inflight = io.spawn(client->send(slow));
