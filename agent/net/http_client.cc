@@ -121,6 +121,12 @@ class HttpClient::Impl {
     req.set(http::field::host, url->hostHeader());
     req.set(http::field::user_agent, options_.userAgent);
     for (const auto& [name, value] : request.headers) {
+      // A CR or LF in a header would let templated values inject headers or requests.
+      if (name.empty() || name.find_first_of(":\r\n ") != std::string::npos ||
+          value.find_first_of("\r\n") != std::string::npos) {
+        co_return std::unexpected(
+            HttpError{HttpFailure::kInvalidRequest, what + ": invalid header \"" + name + "\""});
+      }
       req.set(name, value);
     }
     req.body() = std::move(request.body);

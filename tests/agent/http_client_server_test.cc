@@ -211,6 +211,18 @@ TEST_F(HttpClientServer, InvalidUrlIsRejectedBeforeAnyIo) {
             "\"ftp\" (expected http or https)");
 }
 
+TEST_F(HttpClientServer, HeaderInjectionIsRejected) {
+  startServer();
+  auto c = client(io);
+  HttpRequest request = get(url("/ping"));
+  request.headers.emplace_back("X-Token", "abc\r\nX-Admin: 1");
+  auto r = send(*c, std::move(request));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().kind, HttpFailure::kInvalidRequest);
+  EXPECT_EQ(r.error().message, "http GET " + url("/ping") + ": invalid header \"X-Token\"");
+  EXPECT_EQ(server->acceptedConnections(), 0u);
+}
+
 TEST(HttpClientRaw, ReadTimeoutWhenServerNeverAnswers) {
   IoRunner io;
   RawServer raw([](asio::ip::tcp::socket& s) { RawServer::drainUntilClosed(s); });
