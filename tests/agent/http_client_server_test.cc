@@ -381,6 +381,64 @@ TEST_F(HttpClientServer, DrainClosesIdleKeepAliveConnectionsAtOnce) {
   EXPECT_EQ(server->openConnections(), 0u);
 }
 
+TEST_F(HttpClientServer, PoolLimitQueuesRequestsOnOneConnection) {
+  std::atomic<int> entered{0};
+  Router router;
+  router.add("GET", "/slow", [&](HttpRequest) { return slowHandler(entered, 50ms); });
+  startServer({}, std::move(router));
+  HttpClientOptions options;
+  options.maxConnectionsPerOrigin = 1;
+  auto c = client(io, options);
+  std::vector<std::future<HttpResult>> inflight;
+  for (int i = 0; i < 4; ++i) {
+    inflight.push_back(io.spawn(c->send(get(url("/slow")))));
+  }
+  for (auto& f : inflight) {
+    ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+    auto r = f.get();
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    EXPECT_EQ(r->body, "done");
+  }
+  EXPECT_EQ(server->acceptedConnections(), 1u);
+  EXPECT_EQ(entered.load(), 4);
+}
+
+TEST_F(HttpClientServer, WaitingForAPoolSlotTimesOut) {
+  std::atomic<int> entered{0};
+  Router router;
+  router.add("GET", "/stuck", [&](HttpRequest) { return slowHandler(entered, 500ms); });
+  startServer({}, std::move(router));
+  HttpClientOptions options;
+  options.maxConnectionsPerOrigin = 1;
+  options.connectTimeout = 100ms;
+  auto c = client(io, options);
+  auto first = io.spawn(c->send(get(url("/stuck"))));
+  ASSERT_TRUE(waitFor([&] { return entered.load() == 1; }));
+  auto second = send(*c, get(url("/stuck")));
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error().message,
+            "http GET " + url("/stuck") +
+                ": connect: timed out waiting for a free connection (max 1 per origin)");
+  EXPECT_EQ(first.wait_for(5s), std::future_status::ready);
+}
+
+TEST_F(HttpClientServer, ServerReadTimeoutClosesASlowClient) {
+  HttpServerOptions options;
+  options.readTimeout = 100ms;
+  startServer(options);
+  asio::io_context ioc;
+  asio::ip::tcp::socket socket(ioc);
+  socket.connect({asio::ip::make_address("127.0.0.1"), server->port()});
+  RawServer::send(socket, "GET /ping HTTP/1.1\r\nHost: x\r\n");  // never finishes the head
+  const auto start = std::chrono::steady_clock::now();
+  std::string reply;
+  boost::system::error_code ec;
+  asio::read(socket, asio::dynamic_buffer(reply), ec);  // returns when the server closes
+  EXPECT_EQ(reply, "");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_TRUE(waitFor([&] { return server->openConnections() == 0; }));
+}
+
 TEST_F(HttpClientServer, BindErrorNamesAddress) {
   startServer();
   HttpServerOptions options;
