@@ -1,5 +1,5 @@
-// The HTTP client and server over 127.0.0.1: keep-alive reuse, stale keep-alive reconnects,
-// timeouts, truncated and malformed responses, body limits on both sides, routing, drain.
+// The HTTP client over 127.0.0.1: keep-alive reuse, stale keep-alive reconnects, pool limits,
+// timeouts, truncated and malformed responses, the response body limit.
 
 #include <gtest/gtest.h>
 
@@ -8,86 +8,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <chrono>
-
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
-#include "agent/net/http_client.h"
-#include "agent/net/http_server.h"
-#include "tests/agent/io_runner.h"
-#include "tests/agent/raw_server.h"
+#include "tests/agent/http_fixture.h"
 
 namespace tandem::agent::net {
 namespace {
 
-namespace asio = boost::asio;
 using namespace std::chrono_literals;
-using testing::IoRunner;
-using testing::RawServer;
-using testing::waitFor;
-
-asio::awaitable<HttpResponse> okHandler(HttpRequest request) {
-  HttpResponse response;
-  response.headers.emplace_back("Content-Type", "text/plain");
-  response.body = "hello " + std::string(request.path()) + " " + request.body;
-  co_return response;
-}
-
-Router basicRouter() {
-  Router router;
-  router.add("GET", "/ping", okHandler);
-  router.add("POST", "/echo", okHandler);
-  router.add("GET", "/big", [](HttpRequest) -> asio::awaitable<HttpResponse> {
-    HttpResponse response;
-    response.body = std::string(2000, 'x');
-    co_return response;
-  });
-  return router;
-}
-
-std::unique_ptr<HttpClient> client(IoRunner& io, HttpClientOptions options = {}) {
-  options.useSystemCaStore = false;
-  auto made = makeHttpClient(io.ioc(), std::move(options));
-  EXPECT_TRUE(made.has_value());
-  return std::move(*made);
-}
-
-HttpRequest get(const std::string& url) {
-  HttpRequest request;
-  request.target = url;
-  return request;
-}
-
-struct Fixture : ::testing::Test {
-  IoRunner io;
-  std::unique_ptr<HttpServer> server;
-
-  void startServer(HttpServerOptions options = {}, Router router = basicRouter()) {
-    server = std::make_unique<HttpServer>(io.ioc(), std::move(options), std::move(router));
-    auto started = server->start();
-    ASSERT_TRUE(started.has_value()) << started.error().message;
-  }
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(server->port()) + path;
-  }
-  HttpResult send(HttpClient& c, HttpRequest request, std::chrono::milliseconds deadline = 10s) {
-    auto result = io.run(c.send(std::move(request)), deadline);
-    if (!result) {
-      return std::unexpected(HttpError{HttpFailure::kNone, "test deadline passed"});
-    }
-    return std::move(*result);
-  }
-  void TearDown() override {
-    server.reset();
-    io.stop();
-  }
-};
-
-using HttpClientServer = Fixture;
 
 TEST_F(HttpClientServer, KeepAliveReusesOneConnection) {
   startServer();
@@ -130,36 +56,6 @@ TEST_F(HttpClientServer, ServerClosedKeepAliveIsReestablishedTransparently) {
   EXPECT_EQ(c->stats().staleRetries, 1u);
 }
 
-TEST_F(HttpClientServer, RoutingAnswers404And405WithJson) {
-  startServer();
-  auto c = client(io);
-  auto missing = send(*c, get(url("/nope")));
-  ASSERT_TRUE(missing.has_value());
-  EXPECT_EQ(missing->status, 404);
-  EXPECT_EQ(missing->body, R"({"error":"no route for GET /nope"})");
-  HttpRequest del = get(url("/ping"));
-  del.method = "DELETE";
-  auto wrong = send(*c, std::move(del));
-  ASSERT_TRUE(wrong.has_value());
-  EXPECT_EQ(wrong->status, 405);
-  EXPECT_EQ(wrong->header("Allow"), "GET");
-  EXPECT_EQ(wrong->body, R"({"error":"method DELETE not allowed on /ping"})");
-}
-
-TEST_F(HttpClientServer, OversizedRequestBodyGets413) {
-  HttpServerOptions options;
-  options.bodyLimit = 1000;
-  startServer(options);
-  auto c = client(io);
-  HttpRequest request = get(url("/echo"));
-  request.method = "POST";
-  request.body = std::string(5000, 'b');
-  auto r = send(*c, std::move(request));
-  ASSERT_TRUE(r.has_value()) << r.error().message;
-  EXPECT_EQ(r->status, 413);
-  EXPECT_EQ(r->body, R"({"error":"request body exceeds 1000 bytes"})");
-}
-
 TEST_F(HttpClientServer, OversizedResponseBodyIsAnError) {
   startServer();
   HttpClientOptions options;
@@ -169,20 +65,6 @@ TEST_F(HttpClientServer, OversizedResponseBodyIsAnError) {
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().kind, HttpFailure::kBodyLimit);
   EXPECT_EQ(r.error().message, "http GET " + url("/big") + ": response body exceeds 1000 bytes");
-}
-
-TEST_F(HttpClientServer, MalformedRequestGets400) {
-  startServer();
-  asio::io_context ioc;
-  asio::ip::tcp::socket socket(ioc);
-  socket.connect({asio::ip::make_address("127.0.0.1"), server->port()});
-  RawServer::send(socket, "NOT HTTP AT ALL\r\n\r\n");
-  std::string reply;
-  boost::system::error_code ec;
-  asio::read(socket, asio::dynamic_buffer(reply), ec);  // until the server closes
-  EXPECT_EQ(reply.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << reply;
-  EXPECT_NE(reply.find(R"({"error":"malformed request: bad version"})"), std::string::npos)
-      << reply;
 }
 
 TEST_F(HttpClientServer, ConnectionRefusedNamesMethodUrlAndStep) {
@@ -315,72 +197,6 @@ TEST(HttpClientRaw, EofBeforeAnswerOnAFreshConnectionIsNotRetried) {
   EXPECT_EQ(raw.accepted(), 1);  // a fresh connection may have processed it: no blind resend
 }
 
-asio::awaitable<HttpResponse> slowHandler(std::atomic<int>& entered, std::chrono::milliseconds d) {
-  entered.fetch_add(1);
-  asio::steady_timer timer(co_await asio::this_coro::executor, d);
-  co_await timer.async_wait(asio::use_awaitable);
-  HttpResponse response;
-  response.body = "done";
-  co_return response;
-}
-
-bool refusesConnections(uint16_t port) {
-  asio::io_context ioc;
-  asio::ip::tcp::socket s(ioc);
-  boost::system::error_code ec;
-  s.connect({asio::ip::make_address("127.0.0.1"), port}, ec);
-  return ec == asio::error::connection_refused;
-}
-
-TEST_F(HttpClientServer, DrainLetsInFlightRequestFinishAndRefusesNewConnections) {
-  std::atomic<int> entered{0};
-  Router router;
-  router.add("GET", "/slow", [&](HttpRequest) { return slowHandler(entered, 300ms); });
-  startServer({}, std::move(router));
-  auto c = client(io);
-  auto inflight = io.spawn(c->send(get(url("/slow"))));
-  ASSERT_TRUE(waitFor([&] { return entered.load() == 1; }));
-
-  std::promise<void> drained;
-  server->drain(5s, [&] { drained.set_value(); });
-  ASSERT_TRUE(waitFor([&] { return refusesConnections(server->port()); }));
-
-  ASSERT_EQ(inflight.wait_for(5s), std::future_status::ready);
-  auto r = inflight.get();
-  ASSERT_TRUE(r.has_value()) << r.error().message;
-  EXPECT_EQ(r->body, "done");
-  EXPECT_EQ(r->header("Connection"), "close");
-  EXPECT_EQ(drained.get_future().wait_for(5s), std::future_status::ready);
-}
-
-TEST_F(HttpClientServer, DrainCutsRequestsStillRunningAtTheDeadline) {
-  std::atomic<int> entered{0};
-  Router router;
-  router.add("GET", "/stuck", [&](HttpRequest) { return slowHandler(entered, 60s); });
-  startServer({}, std::move(router));
-  auto c = client(io);
-  auto inflight = io.spawn(c->send(get(url("/stuck"))));
-  ASSERT_TRUE(waitFor([&] { return entered.load() == 1; }));
-  std::promise<void> drained;
-  const auto start = std::chrono::steady_clock::now();
-  server->drain(100ms, [&] { drained.set_value(); });
-  ASSERT_EQ(drained.get_future().wait_for(5s), std::future_status::ready);
-  EXPECT_GE(std::chrono::steady_clock::now() - start, 100ms);
-  ASSERT_EQ(inflight.wait_for(5s), std::future_status::ready);
-  EXPECT_FALSE(inflight.get().has_value());
-}
-
-TEST_F(HttpClientServer, DrainClosesIdleKeepAliveConnectionsAtOnce) {
-  startServer();
-  auto c = client(io);
-  ASSERT_TRUE(send(*c, get(url("/ping"))).has_value());
-  EXPECT_EQ(server->openConnections(), 1u);
-  std::promise<void> drained;
-  server->drain(30s, [&] { drained.set_value(); });
-  EXPECT_EQ(drained.get_future().wait_for(5s), std::future_status::ready);
-  EXPECT_EQ(server->openConnections(), 0u);
-}
-
 TEST_F(HttpClientServer, PoolLimitQueuesRequestsOnOneConnection) {
   std::atomic<int> entered{0};
   Router router;
@@ -420,36 +236,6 @@ TEST_F(HttpClientServer, WaitingForAPoolSlotTimesOut) {
             "http GET " + url("/stuck") +
                 ": connect: timed out waiting for a free connection (max 1 per origin)");
   EXPECT_EQ(first.wait_for(5s), std::future_status::ready);
-}
-
-TEST_F(HttpClientServer, ServerReadTimeoutClosesASlowClient) {
-  HttpServerOptions options;
-  options.readTimeout = 100ms;
-  startServer(options);
-  asio::io_context ioc;
-  asio::ip::tcp::socket socket(ioc);
-  socket.connect({asio::ip::make_address("127.0.0.1"), server->port()});
-  RawServer::send(socket, "GET /ping HTTP/1.1\r\nHost: x\r\n");  // never finishes the head
-  const auto start = std::chrono::steady_clock::now();
-  std::string reply;
-  boost::system::error_code ec;
-  asio::read(socket, asio::dynamic_buffer(reply), ec);  // returns when the server closes
-  EXPECT_EQ(reply, "");
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
-  EXPECT_TRUE(waitFor([&] { return server->openConnections() == 0; }));
-}
-
-TEST_F(HttpClientServer, BindErrorNamesAddress) {
-  startServer();
-  HttpServerOptions options;
-  options.port = server->port();
-  options.bindAddress = "127.0.0.1";
-  HttpServer second(io.ioc(), options, basicRouter());
-  auto started = second.start();
-  ASSERT_FALSE(started.has_value());
-  EXPECT_EQ(
-      started.error().message,
-      "http server: bind 127.0.0.1:" + std::to_string(server->port()) + ": Address already in use");
 }
 
 }  // namespace
