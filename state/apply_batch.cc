@@ -119,22 +119,39 @@ class Writer {
     return txn_.put(t_.outbox_index, keys::systemRecord(e.system, e.record), keys::be64(due));
   }
 
+  Status loadNextConflict() {
+    if (next_conflict_ != 0) {
+      return {};
+    }
+    TANDEM_ASSIGN_OR_RETURN(auto stored, txn_.get(t_.meta, kMetaNextConflict));
+    next_conflict_ = 1;
+    if (stored) {
+      std::string_view v = *stored;
+      auto n = keys::takeBe64(v);
+      if (!n) {
+        return fail("state: meta[\"next_conflict_id\"]: " + n.error().message);
+      }
+      next_conflict_ = *n;
+    }
+    return {};
+  }
+
+  // The merge core hands out conflict ids from its own sequence (MergeContext::conflict_seq),
+  // seeded from Snapshot::conflictSeq(); ids up to `seq` become assignable in this batch.
+  Status reserveConflictIds(uint64_t seq) {
+    TANDEM_RETURN_IF_ERROR(loadNextConflict());
+    if (seq >= next_conflict_) {
+      next_conflict_ = seq + 1;
+      assigned_ = true;
+    }
+    return {};
+  }
+
   Result<uint64_t> conflict(const conflict::ConflictEntry& in) {
     if (in.record.empty()) {
       return invalid("conflict with an empty record id");
     }
-    if (next_conflict_ == 0) {
-      TANDEM_ASSIGN_OR_RETURN(auto stored, txn_.get(t_.meta, kMetaNextConflict));
-      next_conflict_ = 1;
-      if (stored) {
-        std::string_view v = *stored;
-        auto n = keys::takeBe64(v);
-        if (!n) {
-          return fail("state: meta[\"next_conflict_id\"]: " + n.error().message);
-        }
-        next_conflict_ = *n;
-      }
-    }
+    TANDEM_RETURN_IF_ERROR(loadNextConflict());
     uint64_t id = in.id;
     if (id == 0) {
       id = next_conflict_++;
@@ -233,6 +250,9 @@ Result<Applied> applyBatch(lmdb::WriteTxn& txn, const Tables& t, const Batch& b)
   }
   for (const auto& o : b.outbox) {
     TANDEM_RETURN_IF_ERROR(w.outbox(o));
+  }
+  if (b.conflict_seq) {
+    TANDEM_RETURN_IF_ERROR(w.reserveConflictIds(*b.conflict_seq));
   }
   applied.conflict_ids.reserve(b.conflicts.size());
   for (const auto& c : b.conflicts) {

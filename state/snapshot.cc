@@ -335,6 +335,21 @@ Result<conflict::ActorClock> Snapshot::clock() const {
   return at(tables_->meta, kMetaClock, decodeClock(*v));
 }
 
+Result<uint64_t> Snapshot::conflictSeq() const {
+  TANDEM_ASSIGN_OR_RETURN(auto v, txn_->get(tables_->meta, kMetaNextConflict));
+  if (!v) {
+    return uint64_t{0};
+  }
+  std::string_view in = *v;
+  auto next = keys::takeBe64(in);
+  if (!next || !in.empty() || *next == 0) {
+    return fail(
+        "state: meta[\"next_conflict_id\"]: corrupt value: expected a nonzero "
+        "8-byte id");
+  }
+  return *next - 1;
+}
+
 Result<std::vector<std::pair<std::string, ActorId>>> Snapshot::actors() const {
   std::vector<std::pair<std::string, ActorId>> out;
   const auto& dbi = tables_->meta;

@@ -90,6 +90,9 @@ struct Batch {
   std::vector<DeadLetter> dead_letters;
   std::vector<CursorPut> cursors;
   std::optional<conflict::ActorClock> clock;  // stored whole when set
+  // The last conflict id the merge core handed out (MergeContext::conflict_seq), stored with
+  // the clock so that entries the merge numbered (and amendments naming them) are accepted.
+  std::optional<uint64_t> conflict_seq;
 
   bool empty() const;
 };
@@ -133,6 +136,8 @@ class Snapshot {
   Result<std::vector<DeadLetter>> deadLetters(std::optional<ActorId> system, size_t limit) const;
 
   Result<conflict::ActorClock> clock() const;
+  // The last conflict id handed out (0 when none): seeds MergeContext::conflict_seq.
+  Result<uint64_t> conflictSeq() const;
   Result<std::vector<std::pair<std::string, ActorId>>> actors() const;  // by id
   Result<uint64_t> recordCount() const;
 
