@@ -16,6 +16,24 @@ constexpr std::array<Choice<Encoding>, 3> kEncodings{
     {{"native", Encoding::Native}, {"string", Encoding::String}, {"many2one", Encoding::Many2One}}};
 constexpr std::array<Choice<bool>, 2> kOn{{{"create", true}, {"always", false}}};
 
+std::optional<EmptyForm> emptyForm(ObjectReader& r, LoadContext& ctx) {
+  const JNode* n = r.get("empty_as");
+  if (n == nullptr) {
+    return std::nullopt;
+  }
+  if (n->type == JType::Null) {
+    return EmptyForm::Null;
+  }
+  if (n->isString() && n->text.empty()) {
+    return EmptyForm::EmptyString;
+  }
+  if (n->type == JType::Bool && !n->boolean) {
+    return EmptyForm::False;
+  }
+  ctx.diags.add(n->loc, r.pathOf("empty_as"), "expected null, \"\" or false");
+  return std::nullopt;
+}
+
 std::optional<conflict::Value> valueOfType(const JNode& n, FieldType t) {
   using conflict::Value;
   switch (t) {
@@ -123,6 +141,7 @@ FieldMapping parseField(const JNode& n, const std::string& path, const Canonical
   m.direction = fr.choice<Direction>("direction", kDirections, Direction::Both);
   m.as = fr.choice<Encoding>("as", kEncodings, Encoding::Native);
   m.required = fr.boolean("required", false);
+  m.empty_as = emptyForm(fr, ctx);
   if (cf.type == FieldType::DateTime) {
     parseTimeFormat(fr, "format", m.format);
   } else if (const JNode* f = fr.get("format")) {
@@ -173,6 +192,7 @@ MappingSpec parseMapping(const JNode& n, const std::string& path, const EntityCo
   MappingSpec spec;
   ObjectReader r(&n, path, ctx.diags);
   PathRegistry paths(ctx);
+  spec.empty_as = emptyForm(r, ctx).value_or(EmptyForm::Null);
   std::vector<std::string> names;
   for (const auto& f : entity.fields) {
     names.push_back(f.name);

@@ -34,6 +34,9 @@ enum class Encoding { Native, String, Many2One };
 
 enum class CaseFold { None, Lower, Upper };
 
+// How an empty canonical value is written: null, "" (HubSpot-like clears) or false (Odoo-like).
+enum class EmptyForm { Null, EmptyString, False };
+
 // Applied to strings and string-set items when entering the canonical record, so every
 // system's form of a value maps to one canonical form (CONVERGENCE case 3).
 struct Normalize {
@@ -56,6 +59,8 @@ struct FieldMapping {
   std::optional<std::string> default_out;  // system value for unknown canonical values
   bool required = false;                   // missing/empty on read is an error
   std::optional<conflict::Value> default_on_create;
+  // Unset: the mapping's "empty_as", or "" for "as": "string" and false for many2one.
+  std::optional<EmptyForm> empty_as;
 };
 
 // One system field holding several canonical fields joined by a separator (full name ↔ first
@@ -75,6 +80,7 @@ struct ConstantMapping {
 };
 
 struct MappingSpec {
+  EmptyForm empty_as = EmptyForm::Null;
   std::vector<FieldMapping> fields;
   std::vector<JoinMapping> joins;
   std::vector<ConstantMapping> constants;

@@ -116,6 +116,10 @@ Result<MappingPlan> compilePlan(const MappingSpec& spec, const EntityConfig& ent
     s.ptr = compilePointer(f.path);
     s.type = cf->type;
     s.norm = cf->normalize;
+    s.empty = f.empty_as                   ? *f.empty_as
+              : f.as == Encoding::String   ? EmptyForm::EmptyString
+              : f.as == Encoding::Many2One ? EmptyForm::False
+                                           : spec.empty_as;
     s.read = f.direction != Direction::Write;
     s.write = f.direction != Direction::Read;
     if (!cf->owned_by.empty() && cf->owned_by != system) {
@@ -139,6 +143,7 @@ Result<MappingPlan> compilePlan(const MappingSpec& spec, const EntityConfig& ent
     JoinStep s;
     s.spec = j;
     s.ptr = compilePointer(j.path);
+    s.empty = spec.empty_as;
     s.read = j.direction != Direction::Write;
     s.write = j.direction != Direction::Read;
     for (const auto& name : j.fields) {

@@ -23,6 +23,7 @@ struct FieldStep {
   CompiledPointer ptr;
   FieldType type = FieldType::String;
   Normalize norm;
+  EmptyForm empty = EmptyForm::Null;
   bool read = true;
   bool write = true;
   std::unordered_map<std::string, std::string> forward;  // system → canonical
@@ -33,6 +34,7 @@ struct JoinStep {
   JoinMapping spec;
   CompiledPointer ptr;
   std::vector<Normalize> norms;
+  EmptyForm empty = EmptyForm::Null;
   bool read = true;
   bool write = true;
 };

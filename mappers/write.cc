@@ -39,6 +39,20 @@ rapidjson::Value str(const std::string& s, Alloc& a) {
   return rapidjson::Value(s.data(), static_cast<rapidjson::SizeType>(s.size()), a);
 }
 
+void writeEmpty(EmptyForm e, rapidjson::Value& out) {
+  switch (e) {
+    case EmptyForm::Null:
+      out.SetNull();
+      break;
+    case EmptyForm::EmptyString:
+      out.SetString("", 0);
+      break;
+    case EmptyForm::False:
+      out.SetBool(false);
+      break;
+  }
+}
+
 bool writeField(const FieldStep& step, const Value& in, rapidjson::Value& out, Alloc& a,
                 FieldErrors& errors) {
   bool as_string = step.spec.as == Encoding::String;
@@ -47,13 +61,7 @@ bool writeField(const FieldStep& step, const Value& in, rapidjson::Value& out, A
     return false;
   };
   if (in.isNull()) {
-    if (as_string) {
-      out.SetString("", 0);  // HubSpot-like: "" clears a property
-    } else if (step.spec.as == Encoding::Many2One) {
-      out.SetBool(false);  // Odoo-like: false clears a relation
-    } else {
-      out.SetNull();
-    }
+    writeEmpty(step.empty, out);
     return true;
   }
   switch (step.type) {
@@ -202,7 +210,11 @@ std::expected<rapidjson::Document, FieldErrors> build(const MappingPlan& plan,
     if (!touched || (create && joined.empty())) {
       continue;
     }
-    slot(doc, step.ptr) = str(joined, a);
+    if (joined.empty()) {
+      writeEmpty(step.empty, slot(doc, step.ptr));
+    } else {
+      slot(doc, step.ptr) = str(joined, a);
+    }
   }
   for (const ConstStep& c : p.constants) {
     if (create || !c.create_only) {
