@@ -1,6 +1,7 @@
 #include "mappers/diagnostics.h"
 
 #include <algorithm>
+#include <cctype>
 #include <numeric>
 
 namespace tandem::mappers {
@@ -61,6 +62,18 @@ size_t editDistance(std::string_view a, std::string_view b) {
 std::string suggestion(std::string_view word, std::span<const std::string_view> candidates) {
   std::string_view best;
   size_t best_d = SIZE_MAX;
+  auto lower = [](std::string_view v) {
+    std::string out(v);
+    for (char& ch : out) {
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    }
+    return out;
+  };
+  for (auto c : candidates) {
+    if (lower(c) == lower(word) && c != word) {
+      return " (did you mean \"" + std::string(c) + "\"?)";
+    }
+  }
   for (auto c : candidates) {
     size_t d = editDistance(word, c);
     if (d < best_d) {

@@ -316,6 +316,8 @@ Result<JNode> parseJsonWithLocations(std::string_view text, const std::string& f
     lineCol(text, ok.Offset(), line, col);
     std::string where = file_name + ":" + std::to_string(line) + ":" + std::to_string(col);
     if (builder.tooDeep()) {
+      where =
+          file_name + ":" + std::to_string(is.tokenLine()) + ":" + std::to_string(is.tokenCol());
       return fail(where + ": parse error: nesting deeper than " + std::to_string(kConfigMaxDepth) +
                   " levels");
     }
