@@ -64,11 +64,17 @@ class LimitedHandler {
 }  // namespace
 
 Result<rapidjson::Document> parseRecord(std::string_view text, const RecordLimits& limits) {
+  rapidjson::Document doc;
+  TANDEM_RETURN_IF_ERROR(parseRecordInto(text, doc, limits));
+  return doc;
+}
+
+Status parseRecordInto(std::string_view text, rapidjson::Document& doc,
+                       const RecordLimits& limits) {
   if (text.size() > limits.max_bytes) {
     return fail("record: " + std::to_string(text.size()) + " bytes is more than the limit of " +
                 std::to_string(limits.max_bytes));
   }
-  rapidjson::Document doc;
   rapidjson::ParseResult result;
   Stop stop = Stop::None;
   size_t end = 0;
@@ -111,7 +117,7 @@ Result<rapidjson::Document> parseRecord(std::string_view text, const RecordLimit
       return fail("record: text after the JSON value at offset " + std::to_string(i));
     }
   }
-  return doc;
+  return {};
 }
 
 }  // namespace tandem::mappers

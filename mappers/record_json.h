@@ -22,5 +22,8 @@ struct RecordLimits {
 // string at offset 12", "record: number too big at offset 9", "record: 5000000 bytes is more
 // than the limit of 4194304".
 Result<rapidjson::Document> parseRecord(std::string_view text, const RecordLimits& limits = {});
+// The same into a caller's document (e.g. one over a stack pool: no heap chunk per record).
+Status parseRecordInto(std::string_view text, rapidjson::Document& doc,
+                       const RecordLimits& limits = {});
 
 }  // namespace tandem::mappers

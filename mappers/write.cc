@@ -162,12 +162,10 @@ bool selected(std::span<const std::string> fields, bool all, const std::string& 
   return all || std::find(fields.begin(), fields.end(), name) != fields.end();
 }
 
-std::expected<rapidjson::Document, FieldErrors> build(const MappingPlan& plan,
-                                                      const CanonicalValues& values, WriteMode mode,
-                                                      std::span<const std::string> fields,
-                                                      bool all) {
+FieldErrors build(const MappingPlan& plan, const CanonicalValues& values, WriteMode mode,
+                  std::span<const std::string> fields, bool all, rapidjson::Document& doc) {
   const PlanImpl& p = plan.impl();
-  rapidjson::Document doc(rapidjson::kObjectType);
+  doc.SetObject();
   Alloc& a = doc.GetAllocator();
   FieldErrors errors;
   static const Value kNull;
@@ -221,10 +219,34 @@ std::expected<rapidjson::Document, FieldErrors> build(const MappingPlan& plan,
       slot(doc, c.ptr).CopyFrom(c.value, a);
     }
   }
+  return errors;
+}
+
+std::expected<rapidjson::Document, FieldErrors> buildDocument(const MappingPlan& plan,
+                                                              const CanonicalValues& values,
+                                                              WriteMode mode,
+                                                              std::span<const std::string> fields,
+                                                              bool all) {
+  rapidjson::Document doc;
+  FieldErrors errors = build(plan, values, mode, fields, all, doc);
   if (!errors.empty()) {
     return std::unexpected(std::move(errors));
   }
   return doc;
+}
+
+// Builds in a pool on the stack: no heap chunk per record.
+std::expected<std::string, FieldErrors> buildText(const MappingPlan& plan,
+                                                  const CanonicalValues& values, WriteMode mode,
+                                                  std::span<const std::string> fields, bool all) {
+  char buffer[8192];
+  rapidjson::MemoryPoolAllocator<> pool(buffer, sizeof buffer);
+  rapidjson::Document doc(&pool);
+  FieldErrors errors = build(plan, values, mode, fields, all, doc);
+  if (!errors.empty()) {
+    return std::unexpected(std::move(errors));
+  }
+  return toJson(doc);
 }
 
 }  // namespace
@@ -232,32 +254,24 @@ std::expected<rapidjson::Document, FieldErrors> build(const MappingPlan& plan,
 std::expected<rapidjson::Document, FieldErrors> toSystemDocument(const MappingPlan& plan,
                                                                  const CanonicalValues& values,
                                                                  WriteMode mode) {
-  return build(plan, values, mode, {}, true);
+  return buildDocument(plan, values, mode, {}, true);
 }
 
 std::expected<rapidjson::Document, FieldErrors> toSystemDocument(
     const MappingPlan& plan, const CanonicalValues& values, WriteMode mode,
     std::span<const std::string> fields) {
-  return build(plan, values, mode, fields, false);
+  return buildDocument(plan, values, mode, fields, false);
 }
 
 std::expected<std::string, FieldErrors> toSystem(const MappingPlan& plan,
                                                  const CanonicalValues& values, WriteMode mode) {
-  auto doc = toSystemDocument(plan, values, mode);
-  if (!doc) {
-    return std::unexpected(std::move(doc).error());
-  }
-  return toJson(*doc);
+  return buildText(plan, values, mode, {}, true);
 }
 
 std::expected<std::string, FieldErrors> toSystem(const MappingPlan& plan,
                                                  const CanonicalValues& values, WriteMode mode,
                                                  std::span<const std::string> fields) {
-  auto doc = toSystemDocument(plan, values, mode, fields);
-  if (!doc) {
-    return std::unexpected(std::move(doc).error());
-  }
-  return toJson(*doc);
+  return buildText(plan, values, mode, fields, false);
 }
 
 std::string toJson(const rapidjson::Value& v, bool pretty) {
