@@ -148,11 +148,13 @@ TEST_F(DemoMapping, C13_PartialUpdateWritesOnlyChangedFields) {
 }
 
 TEST_F(DemoMapping, OwnedFieldIsNotReadFromOtherSystemsAndReadOnlyNotWritten) {
-  const auto& r = plan("crm").readFields();
+  MappingPlan crm = plan("crm");
+  MappingPlan fin = plan("fin");
+  const auto& r = crm.readFields();
   EXPECT_NE(std::find(r.begin(), r.end(), "lifecycle_stage"), r.end());
-  const auto& fr = plan("fin").readFields();
+  const auto& fr = fin.readFields();
   EXPECT_EQ(std::find(fr.begin(), fr.end(), "tags"), fr.end());
-  const auto& fw = plan("fin").writeFields();
+  const auto& fw = fin.writeFields();
   EXPECT_NE(std::find(fw.begin(), fw.end(), "first_name"), fw.end());
 }
 
