@@ -18,8 +18,8 @@ struct RecordLimits {
   size_t max_string = 1u << 20;
 };
 
-// Errors: "record: nesting deeper than 32 levels at offset 31", "record: invalid UTF-8 in
-// string at offset 12", "record: number too big at offset 9", "record: 5000000 bytes is more
+// Errors: "record: nesting deeper than 32 levels at offset 31", "record: invalid UTF-8 at offset
+// 12", "record: number too big at offset 9", "record: 5000000 bytes is more
 // than the limit of 4194304".
 Result<rapidjson::Document> parseRecord(std::string_view text, const RecordLimits& limits = {});
 // The same into a caller's document (e.g. one over a stack pool: no heap chunk per record).

@@ -34,9 +34,13 @@ TEST(HostileInput, HugeInputsAreRefused) {
 }
 
 TEST(HostileInput, InvalidUtf8IsRefused) {
-  EXPECT_EQ(errorOf("{\"email\":\"a\xc3(\"}"), "record: invalid UTF-8 in string at offset 11");
-  EXPECT_EQ(errorOf("{\"email\":\"\xed\xa0\x80\"}"),
-            "record: invalid UTF-8 in string at offset 10");
+  EXPECT_EQ(errorOf("{\"n\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}"), "");
+  EXPECT_EQ(errorOf("{\"n\":\"\xc0\xaf\"}"), "record: invalid UTF-8 at offset 6");  // overlong
+  EXPECT_EQ(errorOf("{\"n\":\"\xf4\x90\x80\x80\"}"), "record: invalid UTF-8 at offset 6");
+  EXPECT_EQ(errorOf("{\"\xff\":1}"), "record: invalid UTF-8 at offset 2");  // in a key
+  EXPECT_EQ(errorOf("{\"n\":\"abcdefgh\xe2\x82\"}"), "record: invalid UTF-8 at offset 14");
+  EXPECT_EQ(errorOf("{\"email\":\"a\xc3(\"}"), "record: invalid UTF-8 at offset 11");
+  EXPECT_EQ(errorOf("{\"email\":\"\xed\xa0\x80\"}"), "record: invalid UTF-8 at offset 10");
 }
 
 TEST(HostileInput, NumbersOutOfRangeAndNonJsonAreRefused) {
@@ -44,6 +48,10 @@ TEST(HostileInput, NumbersOutOfRangeAndNonJsonAreRefused) {
   EXPECT_EQ(errorOf(R"({"credit_limit":NaN})"), "record: Invalid value. at offset 16");
   EXPECT_EQ(errorOf(R"({"a":1} {"b":2})"), "record: text after the JSON value at offset 8");
   EXPECT_EQ(errorOf(""), "record: The document is empty. at offset 0");
+  EXPECT_EQ(errorOf(std::string_view("{\"a\":1}\0x", 9)),
+            "record: text after the JSON value at offset 7");
+  EXPECT_EQ(errorOf(std::string_view("{\"a\":\"b\0c\"}", 11)),
+            "record: Missing a closing quotation mark in string. at offset 7");
 }
 
 class TestEnv : public ConfigEnv {
