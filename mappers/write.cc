@@ -2,6 +2,7 @@
 // changed ones, constants and defaults on create, read-only fields left out.
 
 #include <algorithm>
+#include <cmath>
 
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
@@ -98,6 +99,8 @@ bool writeField(const FieldStep& step, const Value& in, rapidjson::Value& out, A
       double d = in.kind() == Value::Kind::Int ? static_cast<double>(in.asInt()) : in.asNumber();
       if (as_string) {
         out = str(formatNumber(d, step.spec.decimals), a);
+      } else if (d == std::trunc(d) && std::fabs(d) < 9007199254740992.0) {
+        out.SetInt64(static_cast<int64_t>(d));  // 100000, not 100000.0
       } else {
         out.SetDouble(d);
       }

@@ -90,6 +90,8 @@ TEST(EngineTransforms, ScalarsAsStringsAndNative) {
        "n", Value::number(2500.5), R"({"n":"2500.50"})");
   both(planFor(R"({"n": {"path": "/n"}})"), R"({"n":0.1})", "n", Value::number(0.1),
        R"({"n":0.1})");
+  both(planFor(R"({"n": {"path": "/n"}})"), R"({"n":100000})", "n", Value::number(100000),
+       R"({"n":100000})");
 }
 
 TEST(EngineTransforms, StringSets) {
