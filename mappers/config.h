@@ -69,8 +69,9 @@ struct Timeouts {
 
 // A request template. Templates use {name} placeholders: {id}, {version}, {since}, {after},
 // {offset}, {limit}, {idempotency_key} and the system's vars ({realm}). In `body`, a JSON string
-// that is exactly one placeholder is replaced by the typed value ({limit} → number, {id} →
-// number when id_type is integer); a member or query parameter whose placeholder has no value
+// that is exactly one placeholder is replaced by the typed value ({limit} and {offset} →
+// number, {id} → number when id_type is integer, {since} → string in the feed's since_format,
+// {after}, {version} → string); a member or query parameter whose placeholder has no value
 // (e.g. {after} on the first page) is left out. `body` is JSON text, empty for no body.
 struct RequestSpec {
   std::string method = "GET";
