@@ -1,0 +1,269 @@
+#pragma once
+
+// The loaded configuration: plain structs the agent consumes. Produced only by loadConfig()
+// (mappers/config_loader.h), which validates every field; a Config in hand is consistent.
+// Secrets are resolved at load and never printed (Secret has no stream operator).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "conflict/record.h"
+#include "conflict/value.h"
+#include "mappers/mapping_spec.h"
+
+namespace tandem::mappers {
+
+// A resolved secret. describe() says where it came from ("env:CRM_TOKEN"), never its value.
+class Secret {
+ public:
+  Secret() = default;
+  Secret(std::string source, std::string value)
+      : source_(std::move(source)), value_(std::move(value)) {}
+  const std::string& reveal() const { return value_; }
+  const std::string& describe() const { return source_; }
+  bool empty() const { return source_.empty(); }
+
+ private:
+  std::string source_;
+  std::string value_;
+};
+
+enum class LogFormat { Text, Json };
+
+struct AdminSettings {
+  std::string bind = "127.0.0.1";
+  uint16_t port = 7070;
+  Secret token;  // empty: admin API unauthenticated (only allowed on loopback)
+};
+
+struct AgentSettings {
+  std::string state_dir = "./tandem-state";
+  AdminSettings admin;
+  int64_t poll_interval_ms = 5000;
+  LogFormat log_format = LogFormat::Text;
+};
+
+enum class AuthKind { None, Bearer, ApiKeyHeader, Basic };
+
+struct Auth {
+  AuthKind kind = AuthKind::None;
+  std::string header;    // ApiKeyHeader: header name; Bearer: "Authorization" unless set
+  std::string scheme;    // Bearer: word before the token ("Bearer"; Odoo-like uses "bearer")
+  std::string username;  // Basic
+  Secret secret;         // token, api key or password
+};
+
+struct RateLimits {
+  double requests_per_second = 10;
+  int burst = 10;
+  int max_in_flight = 4;
+};
+
+struct Timeouts {
+  int64_t connect_ms = 5000;
+  int64_t request_ms = 30000;
+};
+
+// A request template. Templates use {name} placeholders: {id}, {version}, {since}, {after},
+// {offset}, {limit}, {idempotency_key} and the system's vars ({realm}). In `body`, a JSON string
+// that is exactly one placeholder is replaced by the typed value ({limit} and {offset} →
+// number, {id} → number when id_type is integer, {since} → string in the feed's since_format,
+// {after}, {version} → string); a member or query parameter whose placeholder has no value
+// (e.g. {after} on the first page) is left out. `body` is JSON text, empty for no body.
+struct RequestSpec {
+  std::string method = "GET";
+  std::string url;  // relative to the system's base_url, may carry a query string
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+enum class SinceSource { MaxUpdated, Token };
+enum class PagingKind { None, BodyToken, NextUrl, OffsetLimit, StartingAfter };
+
+struct Paging {
+  PagingKind kind = PagingKind::None;
+  std::string token_pointer;     // BodyToken: where the next token is ("/paging/next/after")
+  std::string next_url_pointer;  // NextUrl
+  std::string has_more_pointer;  // OffsetLimit / StartingAfter: optional flag; else short page
+  int64_t limit = 100;           // page size put into {limit}
+  // Hard cap on results per query (HubSpot search 10,000; QuickBooks CDC 1,000 with kind None).
+  // Reaching it means: narrow the window (since .. last updated seen) and repeat.
+  int64_t max_results = 0;
+};
+
+struct FeedSpec {
+  RequestSpec request;
+  SinceSource since_source = SinceSource::MaxUpdated;
+  TimeFormat since_format = TimeFormat::Rfc3339;  // how {since} is written
+  std::string token_pointer;  // SinceSource::Token: where the next since-token comes back
+  bool since_inclusive = true;
+  int64_t overlap_ms = 0;  // re-read this far behind the cursor; duplicates are de-duplicated
+  Paging paging;
+  std::string records_pointer;  // "" = the response is the array
+};
+
+// JSON pointers into one system record.
+struct RecordPointers {
+  std::string id;
+  std::string updated;
+  TimeFormat updated_format = TimeFormat::Rfc3339;
+  std::string version;   // version token (SyncToken), "" if none
+  std::string deleted;   // true means deleted
+  std::string archived;  // true means archived
+  std::string active;    // false means archived
+};
+
+enum class IdType { String, Integer };
+
+struct GetSpec {
+  RequestSpec request;
+  std::string record_pointer;  // where the record is in the response ("/Customer", "/0")
+};
+
+enum class IdempotencyPlace { None, Header, Query };
+enum class IdSource { BodyPointer, LocationHeader };
+
+struct WriteSpec {
+  RequestSpec request;
+  std::string record_at;  // pointer into `body` where the mapped record's members are merged
+  std::string response_record_pointer;  // record in the answer, for version/updated ("" none)
+};
+
+struct CreateSpec {
+  WriteSpec write;
+  IdSource id_source = IdSource::BodyPointer;
+  std::string id_pointer;  // BodyPointer
+  IdempotencyPlace idempotency = IdempotencyPlace::None;
+  std::string idempotency_name;  // header or query parameter name
+};
+
+enum class ConcurrencyKind { None, IfMatch, BodyVersion };
+
+struct StaleSignal {
+  int status = 0;
+  std::string error_code_pointer;  // optional: where the error code is in the answer
+  std::string error_code;          // required when error_code_pointer is set
+};
+
+struct UpdateSpec {
+  WriteSpec write;
+  bool partial = true;  // only changed fields (CONVERGENCE case 13)
+  ConcurrencyKind concurrency = ConcurrencyKind::None;
+  std::vector<StaleSignal> stale;
+};
+
+enum class DeleteMode { None, Request, FieldWrite };
+
+struct DeleteSpec {
+  DeleteMode mode = DeleteMode::None;
+  RequestSpec request;  // Request
+  std::string fields;   // FieldWrite: JSON object written through update ({"active": false})
+};
+
+struct BatchEndpoint {
+  std::string name;  // read, create, update, archive
+  RequestSpec request;
+  int max_items = 100;
+};
+
+struct ThrottleSignal {
+  int status = 429;
+  std::string retry_after_header;  // "" if the answer carries none
+  std::string error_code_pointer;
+  std::string error_code;
+};
+
+enum class SignatureEncoding { Hex, Base64 };
+enum class SignaturePart { Method, Uri, Body, Timestamp };
+
+struct WebhookSpec {
+  std::string path;  // where tandem listens ("/hooks/crm")
+  std::string signature_header;
+  SignatureEncoding encoding = SignatureEncoding::Base64;
+  std::vector<SignaturePart> signed_parts;  // concatenated in this order, HMAC-SHA256
+  std::string timestamp_header;             // "" if none
+  bool timestamp_in_ms = true;
+  int64_t tolerance_ms = 300000;
+  Secret secret;
+  // Pointer to record ids in the payload; "*" steps into every array element.
+  std::string ids_pointer;
+};
+
+struct ConnectorSpec {
+  IdType id_type = IdType::String;
+  FeedSpec feed;
+  RecordPointers pointers;
+  GetSpec get;
+  CreateSpec create;
+  UpdateSpec update;
+  DeleteSpec del;
+  std::vector<BatchEndpoint> batch;
+  std::optional<WebhookSpec> webhook;
+};
+
+struct SystemEntity {
+  std::string entity;
+  ConnectorSpec connector;
+  MappingSpec mapping;
+};
+
+struct SystemConfig {
+  std::string name;
+  std::string base_url;
+  Auth auth;
+  RateLimits rate_limits;
+  Timeouts timeouts;
+  std::vector<std::pair<std::string, std::string>> vars;  // {realm} etc.
+  std::vector<ThrottleSignal> throttle;
+  int64_t default_backoff_ms = 1000;
+  std::vector<SystemEntity> entities;
+
+  const SystemEntity* findEntity(std::string_view name) const;
+};
+
+struct FieldPolicy {
+  conflict::PolicyKind kind = conflict::PolicyKind::Lww;
+  std::vector<std::string> prefer;  // Prefer: ordered systems
+};
+
+enum class DeletePolicyKind { UpdateWins, DeleteWins, Prefer, Manual };
+
+struct DeletePolicy {
+  DeletePolicyKind kind = DeletePolicyKind::UpdateWins;
+  std::vector<std::string> prefer;
+};
+
+struct CanonicalField {
+  std::string name;
+  FieldType type = FieldType::String;
+  Normalize normalize;
+  FieldPolicy policy;    // the entity default unless the field sets its own
+  std::string owned_by;  // "" = every system may change it
+};
+
+struct EntityConfig {
+  std::string name;
+  std::vector<CanonicalField> fields;  // sorted by name
+  std::vector<std::string> match_keys;
+  FieldPolicy default_policy;
+  std::vector<std::string> system_priority;  // lww ties
+  DeletePolicy delete_policy;
+  int64_t tombstone_retention_days = 90;
+
+  const CanonicalField* findField(std::string_view name) const;
+};
+
+struct Config {
+  std::string path;
+  AgentSettings agent;
+  std::vector<SystemConfig> systems;
+  std::vector<EntityConfig> entities;
+
+  const SystemConfig* findSystem(std::string_view name) const;
+  const EntityConfig* findEntity(std::string_view name) const;
+};
+
+}  // namespace tandem::mappers

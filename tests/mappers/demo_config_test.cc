@@ -1,0 +1,60 @@
+// The demo configuration in fixtures/config/ loads, validates and maps the fixtures' shapes.
+
+#include <gtest/gtest.h>
+
+#include "mappers/config_loader.h"
+#include "mappers/mapper.h"
+#include "tests/mappers/test_env.h"
+
+namespace tandem::mappers {
+namespace {
+
+const std::string kDemo = std::string(TANDEM_SOURCE_DIR) + "/fixtures/config/demo.json";
+
+TEST(DemoConfig, LoadsAndValidates) {
+  auto env = testing::demoEnv();
+  auto cfg = loadConfig(kDemo, env);
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().formatAll();
+  ASSERT_EQ(cfg->systems.size(), 3u);
+  EXPECT_EQ(cfg->systems[0].name, "crm");
+  EXPECT_EQ(cfg->systems[0].auth.secret.reveal(), "crm-token");
+  EXPECT_EQ(cfg->systems[0].auth.secret.describe(), "env:CRM_TOKEN");
+  const auto& crm = cfg->systems[0].entities.at(0).connector;
+  EXPECT_EQ(crm.feed.paging.kind, PagingKind::BodyToken);
+  EXPECT_EQ(crm.feed.paging.max_results, 10000);
+  EXPECT_EQ(crm.feed.since_format, TimeFormat::EpochMs);
+  const auto& fin = cfg->systems[2].entities.at(0).connector;
+  EXPECT_EQ(fin.update.concurrency, ConcurrencyKind::BodyVersion);
+  ASSERT_EQ(fin.update.stale.size(), 1u);
+  EXPECT_EQ(fin.update.stale[0].error_code, "5010");
+  EXPECT_EQ(fin.create.idempotency, IdempotencyPlace::Query);
+  EXPECT_EQ(fin.create.idempotency_name, "requestid");
+  const auto& erp = cfg->systems[1].entities.at(0).connector;
+  EXPECT_EQ(erp.del.mode, DeleteMode::FieldWrite);
+  EXPECT_EQ(erp.del.fields, "{\"active\":false}");
+  const EntityConfig* customer = cfg->findEntity("customer");
+  ASSERT_NE(customer, nullptr);
+  EXPECT_EQ(customer->fields.size(), 12u);
+  EXPECT_EQ(customer->findField("tags")->policy.kind, conflict::PolicyKind::Union);
+  EXPECT_EQ(customer->findField("company")->policy.kind, conflict::PolicyKind::Manual);
+  EXPECT_EQ(customer->findField("credit_limit")->policy.prefer,
+            (std::vector<std::string>{"fin", "erp"}));
+  for (const char* sys : {"crm", "erp", "fin"}) {
+    EXPECT_TRUE(compilePlan(*cfg, sys, "customer").has_value()) << sys;
+  }
+}
+
+TEST(DemoConfig, MissingSecretIsReportedWithItsLocation) {
+  auto env = testing::demoEnv();
+  env.vars.erase("ERP_KEY");
+  auto cfg = loadConfig(kDemo, env);
+  ASSERT_FALSE(cfg.has_value());
+  ASSERT_EQ(cfg.error().size(), 1u);
+  EXPECT_EQ(cfg.error().items()[0].path, "systems[1].auth.token");
+  EXPECT_EQ(cfg.error().items()[0].message, "environment variable ERP_KEY is not set");
+  EXPECT_EQ(cfg.error().items()[0].line, 99u);
+  EXPECT_EQ(cfg.error().items()[0].col, 63u);
+}
+
+}  // namespace
+}  // namespace tandem::mappers
