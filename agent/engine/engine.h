@@ -82,6 +82,9 @@ struct PushJob {
   // A create sent before whose answer never arrived: the connector reads back by the key (or
   // sends it as a request id) instead of blindly creating again.
   bool outcome_unknown = false;
+  // For a create: the canonical values of the entity's match-key fields, so the connector can
+  // read back by match key (or upsert by it) and adopt a copy a person made meanwhile (case 14).
+  std::vector<std::pair<std::string, conflict::Value>> match_fields;
 };
 
 struct PushSuccess {

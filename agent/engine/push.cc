@@ -49,6 +49,12 @@ Result<std::vector<PushJob>> SyncEngine::duePushes(ActorId system, size_t limit)
         // A create is recorded as sent before it is sent: after a crash its outcome is unknown
         // and the connector reads back by the key instead of creating a second record.
         job.outcome_unknown = e.attempts > 0 || e.last_error == kCreateSent;
+        for (const auto& key : ent->match_keys) {
+          const conflict::FieldState* f = record->fields.find(key);
+          if (f != nullptr && !f->value.isNull()) {
+            job.match_fields.emplace_back(key, f->value);
+          }
+        }
         state::OutboxEntry sent = e;
         sent.kind = state::PushKind::Create;
         sent.last_error = kCreateSent;

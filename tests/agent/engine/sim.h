@@ -95,8 +95,12 @@ class SimSystem {
     std::string native = job.native_id;
     if (job.plan.op == conflict::PushOp::Create) {
       auto known = by_key_.find(job.idempotency_key);
+      std::optional<std::string> same = matchOf(job);
       if (known != by_key_.end()) {
         native = known->second;  // a repeated request id: the same record, not a second one
+      } else if (same) {
+        native = *same;  // the connector's read-back by match key found a person's own copy
+        by_key_[job.idempotency_key] = native;
       } else {
         native = name_ + "-" + std::to_string(++next_id_);
         recs_[native].key = job.idempotency_key;
@@ -150,10 +154,7 @@ class SimSystem {
       in.report.version_token = "v" + std::to_string(r.seq);
       auto email = r.fields.find("email");
       if (email != r.fields.end()) {
-        std::string lower = email->second.asString();
-        std::transform(lower.begin(), lower.end(), lower.begin(),
-                       [](unsigned char c) { return std::tolower(c); });
-        in.match_values.emplace_back("email", lower);
+        in.match_values.emplace_back("email", lower(email->second.asString()));
       }
       in.idempotency_key = r.key;
       out.push_back(std::move(in));
@@ -182,6 +183,22 @@ class SimSystem {
   }
 
  private:
+  static std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+  }
+  std::optional<std::string> matchOf(const PushJob& job) const {
+    for (const auto& [key, value] : job.match_fields) {
+      for (const auto& [native, r] : recs_) {
+        auto f = r.fields.find(key);
+        if (!r.deleted && f != r.fields.end() && f->second.kind() == Value::Kind::String &&
+            lower(f->second.asString()) == lower(value.asString())) {
+          return native;
+        }
+      }
+    }
+    return std::nullopt;
+  }
   static void setFields(SimRecord& r, const std::map<std::string, Value>& fields) {
     for (const auto& [k, v] : fields) {
       if (v.isNull()) {
