@@ -18,8 +18,12 @@ int64_t defaultBackoffMs(uint32_t attempts, int64_t retry_after_ms) {
   return std::max(std::min<int64_t>(delay, 60'000), retry_after_ms);
 }
 
-std::string idempotencyKey(const RecordId& record, ActorId system) {
-  return record + "@" + std::to_string(system);
+std::string idempotencyKey(const RecordId& record, ActorId system, uint64_t generation) {
+  std::string key = record + "@" + std::to_string(system);
+  if (generation != 0) {
+    key += "." + std::to_string(generation);
+  }
+  return key;
 }
 
 std::optional<RecordId> recordOfIdempotencyKey(std::string_view key) {
@@ -29,6 +33,16 @@ std::optional<RecordId> recordOfIdempotencyKey(std::string_view key) {
   }
   unsigned system = 0;
   auto tail = key.substr(at + 1);
+  size_t dot = tail.find('.');
+  if (dot != std::string_view::npos) {
+    auto gen = tail.substr(dot + 1);
+    uint64_t g = 0;
+    auto [gp, gec] = std::from_chars(gen.data(), gen.data() + gen.size(), g);
+    if (gen.empty() || gec != std::errc() || gp != gen.data() + gen.size()) {
+      return std::nullopt;
+    }
+    tail = tail.substr(0, dot);
+  }
   auto [ptr, ec] = std::from_chars(tail.data(), tail.data() + tail.size(), system);
   if (ec != std::errc() || ptr != tail.data() + tail.size() || system >= conflict::kMaxActors) {
     return std::nullopt;

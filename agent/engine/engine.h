@@ -110,7 +110,9 @@ enum class FollowUp : uint8_t {
 };
 
 // The idempotency key of (record, system): "<record>@<system>", deterministic across restarts.
-std::string idempotencyKey(const RecordId& record, ActorId system);
+// A re-create after the system hard-deleted the record needs a key never sent before (a
+// request-id cache would answer with the deleted record): "<record>@<system>.<generation>".
+std::string idempotencyKey(const RecordId& record, ActorId system, uint64_t generation = 0);
 std::optional<RecordId> recordOfIdempotencyKey(std::string_view key);
 
 class SyncEngine {

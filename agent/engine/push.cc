@@ -79,6 +79,7 @@ Result<FollowUp> SyncEngine::completePush(ActorId system, const PushJob& job,
   }
   const int64_t now = clock_.nowMs();
   FollowUp follow = FollowUp::None;
+  bool recreate = false;
   state::Batch batch;
   {
     TANDEM_ASSIGN_OR_RETURN(auto snap, store_.read());
@@ -121,11 +122,13 @@ Result<FollowUp> SyncEngine::completePush(ActorId system, const PushJob& job,
         batch.outbox.push_back(*entry);
       }
       follow = FollowUp::Reread;
-    } else if (const auto* perm = std::get_if<PushPermanent>(&outcome)) {
+    } else if (std::holds_alternative<PushPermanent>(outcome) || job.native_id.empty()) {
+      // A create answered "not found" has nothing to delete: an operator looks at it.
+      const auto* perm = std::get_if<PushPermanent>(&outcome);
       state::DeadLetter d;
       d.system = system;
       d.record = job.record;
-      d.reason = perm->error;
+      d.reason = perm != nullptr ? perm->error : "create answered not found";
       d.time_ms = now;
       d.attempts = job.attempts + 1;
       d.kind = entry ? entry->kind : state::PushKind::Update;
@@ -145,14 +148,20 @@ Result<FollowUp> SyncEngine::completePush(ActorId system, const PushJob& job,
       TANDEM_RETURN_IF_ERROR(ws.foldConflicts(merged));
       ws.touch(job.record);
       ws.dropOutbox(system, job.record);
-      if (!st.record.tombstone.deleted && !job.native_id.empty()) {
-        // The record lives on: the system gets it again as a new record.
+      if (!st.record.tombstone.deleted) {
+        // The record lives on: the system gets it again as a new record, under a fresh key.
         ws.removeLink(system, job.native_id);
         st.shadows[system].reset();
         batch.shadow_removals.push_back(state::SystemRecord{system, job.record});
+        recreate = true;
       }
     }
     TANDEM_RETURN_IF_ERROR(ws.finish(batch));
+    for (auto& e : batch.outbox) {
+      if (recreate && e.system == system && e.record == job.record) {
+        e.idempotency_key = idempotencyKey(job.record, system, static_cast<uint64_t>(now));
+      }
+    }
   }
   // An entry finish() queued again wins over its removal: the store applies removals first.
   TANDEM_RETURN_IF_ERROR(store_.apply(batch));

@@ -227,6 +227,41 @@ TEST(Convergence, C23_ManualConflictResolvedPushesChosenValue) {
             "engine: resolve conflict " + std::to_string(conflicts[0].id) + ": already closed");
 }
 
+TEST(Convergence, C16_SilentHardDeleteFoundByPushUpdateWinsRecreates) {
+  Harness h;
+  std::string crm = h.sim(kCrm).humanCreate(alice());
+  h.settle();
+  h.sim(kFin).hardDelete(*h.sim(kFin).nativeByEmail("alice@example.com"));
+  h.sim(kCrm).humanEdit(crm, "name", str("Alice Again"));
+  h.poll(kCrm);
+  h.sim(kFin).clearReceived();
+  h.push(kFin);  // 404: handled as finance's delete, concurrent with the CRM's edit
+  auto conflicts = h.conflicts();
+  ASSERT_EQ(conflicts.size(), 1u);
+  EXPECT_EQ(conflicts[0].field, conflict::kDeleteField);
+  h.settle();
+  h.expectConverged();  // the update won (default policy): finance has the record again
+  EXPECT_EQ(h.sim(kFin).records().begin()->second.fields.at("name"), str("Alice Again"));
+  EXPECT_EQ(h.sim(kFin).creates(), 2u);
+}
+
+TEST(Convergence, C12_StalePushAsksForReReadAndKeepsTheEntry) {
+  Harness h;
+  std::string crm = h.sim(kCrm).humanCreate(alice());
+  h.settle();
+  h.sim(kCrm).humanEdit(crm, "phone", str("42"));
+  h.poll(kCrm);
+  auto jobs = h.engine().duePushes(kErp, 10);
+  ASSERT_TRUE(jobs);
+  ASSERT_EQ(jobs->size(), 1u);
+  auto follow = h.engine().completePush(kErp, (*jobs)[0], PushStale{});
+  ASSERT_TRUE(follow);
+  EXPECT_EQ(*follow, FollowUp::Reread);
+  EXPECT_EQ(h.outboxSize(), 2u);  // the ERP's entry is kept; finance's is still due
+  h.settle();
+  h.expectConverged();
+}
+
 TEST(Engine, WrongInputIsRefusedWithItsReason) {
   Harness h;
   auto unknown = h.engine().ingest(kCrm, "invoice", {}, std::nullopt);
@@ -255,6 +290,9 @@ TEST(Engine, IdempotencyKeyNamesItsRecord) {
   EXPECT_EQ(recordOfIdempotencyKey("00ab"), std::nullopt);
   EXPECT_EQ(recordOfIdempotencyKey("00ab@x"), std::nullopt);
   EXPECT_EQ(recordOfIdempotencyKey("@2"), std::nullopt);
+  EXPECT_EQ(idempotencyKey("00ab", 2, 17), "00ab@2.17");
+  EXPECT_EQ(recordOfIdempotencyKey("00ab@2.17"), std::optional<RecordId>("00ab"));
+  EXPECT_EQ(recordOfIdempotencyKey("00ab@2."), std::nullopt);
 }
 
 }  // namespace

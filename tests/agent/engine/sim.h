@@ -79,6 +79,9 @@ class SimSystem {
     bump(r);
   }
 
+  // Gone without a trace in the feed (an Odoo-like hard delete).
+  void hardDelete(const std::string& native) { recs_.erase(native); }
+
   // Applies a push as the system's API would, with the faults the test switched on.
   PushOutcome apply(const PushJob& job) {
     received_.push_back(job);
