@@ -39,6 +39,30 @@ const conflict::SystemSpec* specOf(const EntityConfig& entity, ActorId system) {
   return nullptr;
 }
 
+namespace {
+
+// True when the plan writes a value that was never queued for the system before, i.e. not the
+// one it refused: a dead-lettered push then goes out again by itself.
+bool sendsNewValue(const conflict::PushPlan& plan, const std::optional<conflict::Shadow>& shadow) {
+  if (!shadow) {
+    return true;
+  }
+  for (const auto& f : plan.fields) {
+    const conflict::ShadowField* sf = shadow->fields.find(f.name);
+    if (sf == nullptr) {
+      return true;
+    }
+    bool queued = std::any_of(sf->pending.begin(), sf->pending.end(),
+                              [&f](const conflict::PendingWrite& p) { return p.hash == f.hash; });
+    if (!queued) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 WorkSet::WorkSet(const state::Snapshot& snap, const EntityConfig& entity, ActorId agent,
                  int64_t now_ms)
     : snap_(snap), entity_(entity), agent_(agent), now_ms_(now_ms) {}
@@ -148,14 +172,17 @@ Result<size_t> WorkSet::finish(state::Batch& batch) {
       if (!conflict::needsPush(st.record, shadow, spec)) {
         continue;
       }
-      TANDEM_ASSIGN_OR_RETURN(auto dead, snap_.deadLetter(spec.id, id));
-      if (dead) {
-        continue;  // held for an operator: retryDeadLetter() queues it again
-      }
       TANDEM_ASSIGN_OR_RETURN(auto native, nativeId(id, spec.id));
       conflict::PushPlan plan = planFor(st.record, shadow, spec, native.has_value());
       if (plan.op == conflict::PushOp::None) {
         continue;
+      }
+      TANDEM_ASSIGN_OR_RETURN(auto dead, snap_.deadLetter(spec.id, id));
+      if (dead) {
+        if (!sendsNewValue(plan, shadow)) {
+          continue;  // what was refused, held for an operator: retryDeadLetter() sends it
+        }
+        batch.dead_letter_removals.push_back(state::SystemRecord{spec.id, id});  // fixed at source
       }
       conflict::recordPending(shadow, plan);
       TANDEM_ASSIGN_OR_RETURN(auto existing, snap_.outboxEntry(spec.id, id));

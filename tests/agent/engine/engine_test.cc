@@ -204,6 +204,41 @@ TEST(Convergence, C20_RefusedValueIsDeadLetteredOthersConvergeRetrySucceeds) {
             "engine: retry dead letter " + dead[0].record + " of system 3: no such dead letter");
 }
 
+TEST(Convergence, C20_ValueFixedAtSourceFlowsWithoutOperatorRetry) {
+  Harness h;
+  std::string crm = h.sim(kCrm).humanCreate(alice());
+  h.settle();
+  h.sim(kFin).setReject([](const std::string& field, const Value& v) -> std::optional<std::string> {
+    if (field == "phone" && v.asString().starts_with("bad")) {
+      return "400 phone: not a valid number";
+    }
+    return std::nullopt;
+  });
+  h.sim(kCrm).humanEdit(crm, "phone", str("bad-1"));
+  h.settle();
+  h.sim(kFin).clearReceived();
+  // A poll that brings nothing new for finance does not send the refused value again.
+  h.sim(kErp).humanEdit(*h.sim(kErp).nativeByEmail("alice@example.com"), "phone", str("bad-1"));
+  h.settle();
+  EXPECT_TRUE(h.sim(kFin).received().empty());
+  // A new value of another field goes out once, with the refused one, and is refused again.
+  h.sim(kCrm).humanEdit(crm, "name", str("Still Bad Phone"));
+  h.settle();
+  EXPECT_EQ(h.sim(kFin).received().size(), 1u);
+  {
+    auto snap = h.store().read();
+    ASSERT_TRUE(snap);
+    EXPECT_EQ(snap->deadLetters(kFin, 10)->size(), 1u);
+  }
+  // The person fixes the number in the CRM: the new value goes out and clears the dead letter.
+  h.sim(kCrm).humanEdit(crm, "phone", str("200"));
+  h.settle();
+  h.expectConverged();
+  auto snap = h.store().read();
+  ASSERT_TRUE(snap);
+  EXPECT_TRUE(snap->deadLetters(kFin, 10)->empty());
+}
+
 TEST(Convergence, C23_ManualConflictResolvedPushesChosenValue) {
   conflict::EntityPolicy policy;
   policy.fields["phone"] = conflict::PolicySpec{conflict::PolicyKind::Manual, {}};
