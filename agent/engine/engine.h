@@ -115,6 +115,7 @@ enum class FollowUp : uint8_t {
 std::string idempotencyKey(const RecordId& record, ActorId system, uint64_t generation = 0);
 std::optional<RecordId> recordOfIdempotencyKey(std::string_view key);
 
+// Not thread-safe: call it from the agent's one writer strand (STYLE.md item 10).
 class SyncEngine {
  public:
   SyncEngine(state::Store& store, agent::Clock& clock, EngineConfig config);

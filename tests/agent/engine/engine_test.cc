@@ -306,10 +306,12 @@ TEST(Engine, WrongInputIsRefusedWithItsReason) {
   ASSERT_FALSE(stranger);
   EXPECT_EQ(stranger.error().message,
             "engine: ingest customer: system 9 is not configured for this entity");
-  Incoming nameless;
-  std::vector<Incoming> batch;
-  batch.push_back(nameless);
-  auto empty = h.engine().ingest(kCrm, "customer", std::move(batch), std::nullopt);
+  // A good record then a bad one in one batch: all or nothing, the cursor does not move.
+  h.sim(kCrm).humanCreate(alice());
+  std::string next;
+  std::vector<Incoming> batch = h.sim(kCrm).poll(std::nullopt, next);
+  batch.push_back(Incoming{});
+  auto empty = h.engine().ingest(kCrm, "customer", std::move(batch), next);
   ASSERT_FALSE(empty);
   EXPECT_EQ(empty.error().message,
             "engine: ingest customer from system 1: record with an empty native id");
@@ -317,6 +319,10 @@ TEST(Engine, WrongInputIsRefusedWithItsReason) {
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().message, "engine: resolve conflict 99: no such conflict");
   EXPECT_EQ(h.outboxSize(), 0u);  // nothing of a refused batch was written
+  auto snap = h.store().read();
+  ASSERT_TRUE(snap);
+  EXPECT_EQ(*snap->recordCount(), 0u);
+  EXPECT_EQ(*snap->cursor(kCrm, "customer"), std::nullopt);
 }
 
 TEST(Engine, IdempotencyKeyNamesItsRecord) {
