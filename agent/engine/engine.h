@@ -1,0 +1,144 @@
+#pragma once
+
+// The sync engine: the seam between change detectors / pushers and the store (DESIGN.md "Data
+// flow"). No network: detectors hand it mapped reports, pushers ask it what to send and tell it
+// how the send went. Every call reads one short snapshot, computes in memory with the merge core,
+// and writes one all-or-nothing batch, so a kill -9 between any two calls loses nothing
+// (DESIGN.md "Crash points").
+//
+//   SyncEngine engine(store, clock, config);
+//   engine.ingest(crm, "customer", detector_batch, cursor);      // one LMDB transaction
+//   for (auto& job : *engine.duePushes(erp, 50)) {
+//     PushOutcome o = send(job);                                 // the connector's request
+//     engine.completePush(erp, job, o);                          // one LMDB transaction
+//   }
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <random>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "agent/clock.h"
+#include "conflict/merge.h"
+#include "conflict/policy.h"
+#include "conflict/push.h"
+#include "conflict/result.h"
+#include "conflict/value.h"
+#include "state/store.h"
+
+namespace tandem::engine {
+
+using conflict::ActorId;
+using conflict::RecordId;
+
+struct EntityConfig {
+  std::string name;  // "customer"
+  conflict::EntityPolicy policy;
+  std::vector<conflict::SystemSpec> systems;  // every system syncing this entity
+  std::vector<std::string> match_keys;        // e.g. {"email"}: identity of a new record
+  std::vector<ActorId> archives;              // systems whose delete is an archive
+};
+
+// Delay before retry number `attempts` (1-based); a server's Retry-After is a floor.
+using BackoffFn = std::function<int64_t(uint32_t attempts, int64_t retry_after_ms)>;
+int64_t defaultBackoffMs(uint32_t attempts, int64_t retry_after_ms);
+
+struct EngineConfig {
+  ActorId agent = 0;
+  std::vector<EntityConfig> entities;
+  BackoffFn backoff = defaultBackoffMs;
+  std::optional<uint64_t> id_seed;  // record id generator seed; random when unset
+};
+
+// One record of a detector batch, already mapped to canonical fields.
+struct Incoming {
+  std::string native_id;
+  conflict::Report report;
+  // Normalised values of the entity's match keys, by key name (absent or "" = unknown).
+  std::vector<std::pair<std::string, std::string>> match_values;
+  // The idempotency key tandem sent with the create of this record, when the system echoes it
+  // back (an external-id property): the record is then known even if the create's link was lost.
+  std::string idempotency_key;
+};
+
+struct IngestResult {
+  size_t new_records = 0;
+  size_t updated_records = 0;
+  size_t conflicts = 0;  // new conflict entries
+  size_t pushes_queued = 0;
+};
+
+struct PushJob {
+  RecordId record;
+  std::string entity;
+  std::string native_id;  // empty for a create
+  conflict::PushPlan plan;
+  std::string idempotency_key;
+  uint32_t attempts = 0;
+  // A create sent before whose answer never arrived: the connector reads back by the key (or
+  // sends it as a request id) instead of blindly creating again.
+  bool outcome_unknown = false;
+  // For a create: the canonical values of the entity's match-key fields, so the connector can
+  // read back by match key (or upsert by it) and adopt a copy a person made meanwhile (case 14).
+  std::vector<std::pair<std::string, conflict::Value>> match_fields;
+};
+
+struct PushSuccess {
+  std::string native_id;  // the new id, for a create
+  std::string version_token;
+  int64_t source_ts_ms = 0;  // the system's updated time in the answer, 0 when none
+};
+struct PushRetryable {
+  std::string error;
+  int64_t retry_after_ms = 0;
+};
+struct PushStale {};  // precondition failed (412, stale object): re-read the record
+struct PushPermanent {
+  std::string error;  // the system's message, kept in the dead letter
+};
+struct PushNotFound {};  // the record is gone from the system (silent hard delete)
+using PushOutcome =
+    std::variant<PushSuccess, PushRetryable, PushStale, PushPermanent, PushNotFound>;
+
+enum class FollowUp : uint8_t {
+  None,
+  Reread,  // fetch the record from the system and ingest it; the outbox entry is kept
+};
+
+// The idempotency key of (record, system): "<record>@<system>", deterministic across restarts.
+// A re-create after the system hard-deleted the record needs a key never sent before (a
+// request-id cache would answer with the deleted record): "<record>@<system>.<generation>".
+std::string idempotencyKey(const RecordId& record, ActorId system, uint64_t generation = 0);
+std::optional<RecordId> recordOfIdempotencyKey(std::string_view key);
+
+// Not thread-safe: call it from the agent's one writer strand (STYLE.md item 10).
+class SyncEngine {
+ public:
+  SyncEngine(state::Store& store, agent::Clock& clock, EngineConfig config);
+
+  Result<IngestResult> ingest(ActorId system, const std::string& entity,
+                              std::vector<Incoming> records, std::optional<std::string> cursor);
+  Result<std::vector<PushJob>> duePushes(ActorId system, size_t limit);
+  Result<FollowUp> completePush(ActorId system, const PushJob& job, const PushOutcome& outcome);
+  Status resolveConflict(uint64_t conflict_id, const conflict::Value& chosen, std::string note);
+  Status retryDeadLetter(ActorId system, const RecordId& record);
+
+  Result<std::optional<std::string>> cursor(ActorId system, const std::string& entity) const;
+  const EngineConfig& config() const { return config_; }
+
+ private:
+  friend class WorkSet;
+  const EntityConfig* entity(std::string_view name) const;
+  RecordId freshId();
+
+  state::Store& store_;
+  agent::Clock& clock_;
+  EngineConfig config_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace tandem::engine

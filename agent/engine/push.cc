@@ -1,0 +1,171 @@
+// SyncEngine: the pusher's side. What to send now, and what the answer means for the state.
+
+#include <algorithm>
+
+#include "agent/engine/engine.h"
+#include "agent/engine/work_set.h"
+
+namespace tandem::engine {
+
+namespace {
+
+std::string sys(ActorId s) {
+  return std::to_string(s);
+}
+
+}  // namespace
+
+Result<std::vector<PushJob>> SyncEngine::duePushes(ActorId system, size_t limit) {
+  std::vector<PushJob> jobs;
+  state::Batch batch;
+  {
+    TANDEM_ASSIGN_OR_RETURN(auto snap, store_.read());
+    TANDEM_ASSIGN_OR_RETURN(auto due, snap.dueOutbox(clock_.nowMs(), limit, system));
+    for (auto& e : due) {
+      TANDEM_ASSIGN_OR_RETURN(auto record, snap.record(e.record));
+      const EntityConfig* ent = record ? entity(record->entity) : nullptr;
+      const conflict::SystemSpec* spec = ent != nullptr ? specOf(*ent, system) : nullptr;
+      if (spec == nullptr) {
+        batch.outbox_removals.push_back(state::SystemRecord{system, e.record});
+        continue;
+      }
+      TANDEM_ASSIGN_OR_RETURN(auto shadow, snap.shadow(system, e.record));
+      TANDEM_ASSIGN_OR_RETURN(auto native, snap.nativeId(e.record, system));
+      // Computed now from the current record, so the latest value per field is sent (case 19).
+      conflict::PushPlan plan = planFor(*record, shadow, *spec, native.has_value());
+      if (plan.op == conflict::PushOp::None) {
+        batch.outbox_removals.push_back(state::SystemRecord{system, e.record});
+        continue;
+      }
+      PushJob job;
+      job.record = e.record;
+      job.entity = record->entity;
+      job.native_id = native.value_or("");
+      job.plan = std::move(plan);
+      job.idempotency_key =
+          e.idempotency_key.empty() ? idempotencyKey(e.record, system) : e.idempotency_key;
+      job.attempts = e.attempts;
+      if (!native) {
+        // A create is recorded as sent before it is sent: after a crash its outcome is unknown
+        // and the connector reads back by the key instead of creating a second record.
+        job.outcome_unknown = e.attempts > 0 || e.last_error == kCreateSent;
+        for (const auto& key : ent->match_keys) {
+          const conflict::FieldState* f = record->fields.find(key);
+          if (f != nullptr && !f->value.isNull()) {
+            job.match_fields.emplace_back(key, f->value);
+          }
+        }
+        state::OutboxEntry sent = e;
+        sent.kind = state::PushKind::Create;
+        sent.last_error = kCreateSent;
+        sent.due_ms = clock_.nowMs() + kCreateLeaseMs;
+        batch.outbox.push_back(std::move(sent));
+      }
+      jobs.push_back(std::move(job));
+    }
+  }
+  if (!batch.empty()) {
+    TANDEM_RETURN_IF_ERROR(store_.apply(batch));
+  }
+  return jobs;
+}
+
+Result<FollowUp> SyncEngine::completePush(ActorId system, const PushJob& job,
+                                          const PushOutcome& outcome) {
+  const EntityConfig* ent = entity(job.entity);
+  if (ent == nullptr || specOf(*ent, system) == nullptr) {
+    return fail("engine: complete push of " + job.record + " to system " + sys(system) +
+                ": entity \"" + job.entity + "\" is not synced with that system");
+  }
+  const int64_t now = clock_.nowMs();
+  FollowUp follow = FollowUp::None;
+  bool recreate = false;
+  state::Batch batch;
+  {
+    TANDEM_ASSIGN_OR_RETURN(auto snap, store_.read());
+    TANDEM_ASSIGN_OR_RETURN(auto entry, snap.outboxEntry(system, job.record));
+    WorkSet ws(snap, *ent, config_.agent, now);
+    TANDEM_RETURN_IF_ERROR(ws.begin());
+    auto loaded = ws.load(job.record, false);
+    if (!loaded) {
+      return failWith("engine: complete push to system " + sys(system), loaded.error());
+    }
+    conflict::RecordState& st = **loaded;
+
+    if (const auto* ok = std::get_if<PushSuccess>(&outcome)) {
+      std::string native = job.native_id;
+      if (native.empty()) {
+        if (ok->native_id.empty()) {
+          return fail("engine: create of " + job.record + " in system " + sys(system) +
+                      " succeeded without a native id");
+        }
+        native = ok->native_id;
+        ws.addLink(system, native, job.record);
+      }
+      auto& shadow = st.shadows[system];
+      if (!shadow) {
+        shadow.emplace();
+      }
+      conflict::confirmPush(*shadow, job.plan, ok->version_token, ok->source_ts_ms);
+      ws.touch(job.record);
+      ws.dropOutbox(system, job.record);  // queued again when the record changed meanwhile
+    } else if (const auto* retry = std::get_if<PushRetryable>(&outcome)) {
+      if (entry) {
+        entry->attempts = job.attempts + 1;
+        entry->due_ms = now + config_.backoff(entry->attempts, retry->retry_after_ms);
+        entry->last_error = retry->error;
+        batch.outbox.push_back(*entry);
+      }
+    } else if (std::holds_alternative<PushStale>(outcome)) {
+      if (entry) {
+        entry->last_error = "stale: re-read before the next push";
+        batch.outbox.push_back(*entry);
+      }
+      follow = FollowUp::Reread;
+    } else if (std::holds_alternative<PushPermanent>(outcome) || job.native_id.empty()) {
+      // A create answered "not found" has nothing to delete: an operator looks at it.
+      const auto* perm = std::get_if<PushPermanent>(&outcome);
+      state::DeadLetter d;
+      d.system = system;
+      d.record = job.record;
+      d.reason = perm != nullptr ? perm->error : "create answered not found";
+      d.time_ms = now;
+      d.attempts = job.attempts + 1;
+      d.kind = entry ? entry->kind : state::PushKind::Update;
+      batch.dead_letters.push_back(std::move(d));
+      batch.outbox_removals.push_back(state::SystemRecord{system, job.record});
+    } else {
+      // Gone from the system (silent hard delete, case 16): a delete reported by that system,
+      // settled by the entity's delete policy.
+      conflict::Report report;
+      report.system = system;
+      report.deleted = true;
+      const auto& shadow = st.shadows[system];
+      report.source_ts_ms = std::max(now, shadow ? shadow->source_ts_ms : 0);
+      report.version_token = shadow ? shadow->version_token : "";
+      conflict::MergeContext ctx = ws.context();
+      TANDEM_ASSIGN_OR_RETURN(auto merged, conflict::mergeReport(st, report, ctx));
+      TANDEM_RETURN_IF_ERROR(ws.foldConflicts(merged));
+      ws.touch(job.record);
+      ws.dropOutbox(system, job.record);
+      if (!st.record.tombstone.deleted) {
+        // The record lives on: the system gets it again as a new record, under a fresh key.
+        ws.removeLink(system, job.native_id);
+        st.shadows[system].reset();
+        batch.shadow_removals.push_back(state::SystemRecord{system, job.record});
+        recreate = true;
+      }
+    }
+    TANDEM_RETURN_IF_ERROR(ws.finish(batch));
+    for (auto& e : batch.outbox) {
+      if (recreate && e.system == system && e.record == job.record) {
+        e.idempotency_key = idempotencyKey(job.record, system, static_cast<uint64_t>(now));
+      }
+    }
+  }
+  // An entry finish() queued again wins over its removal: the store applies removals first.
+  TANDEM_RETURN_IF_ERROR(store_.apply(batch));
+  return follow;
+}
+
+}  // namespace tandem::engine

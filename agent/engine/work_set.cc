@@ -1,0 +1,232 @@
+#include "agent/engine/work_set.h"
+
+#include <algorithm>
+
+namespace tandem::engine {
+
+conflict::PushPlan planFor(const conflict::Record& record,
+                           const std::optional<conflict::Shadow>& shadow,
+                           const conflict::SystemSpec& spec, bool linked) {
+  if (!linked) {
+    // Pending writes of an earlier create do not make the system hold the record.
+    return conflict::planPush(record, std::nullopt, spec);
+  }
+  conflict::PushPlan plan = conflict::planPush(record, shadow, spec);
+  if (plan.op == conflict::PushOp::Create) {
+    plan.op = conflict::PushOp::Update;  // linked but never confirmed: write the whole body
+  }
+  return plan;
+}
+
+state::PushKind kindOf(const conflict::PushPlan& plan, const EntityConfig& entity, bool linked) {
+  if (!linked) {
+    return state::PushKind::Create;
+  }
+  if (plan.op == conflict::PushOp::Delete) {
+    bool archive = std::find(entity.archives.begin(), entity.archives.end(), plan.system) !=
+                   entity.archives.end();
+    return archive ? state::PushKind::Archive : state::PushKind::Delete;
+  }
+  return state::PushKind::Update;
+}
+
+const conflict::SystemSpec* specOf(const EntityConfig& entity, ActorId system) {
+  for (const auto& s : entity.systems) {
+    if (s.id == system) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
+namespace {
+
+// True when the plan writes a value that was never queued for the system before, i.e. not the
+// one it refused: a dead-lettered push then goes out again by itself.
+bool sendsNewValue(const conflict::PushPlan& plan, const std::optional<conflict::Shadow>& shadow) {
+  if (!shadow) {
+    return true;
+  }
+  for (const auto& f : plan.fields) {
+    const conflict::ShadowField* sf = shadow->fields.find(f.name);
+    if (sf == nullptr) {
+      return true;
+    }
+    bool queued = std::any_of(sf->pending.begin(), sf->pending.end(),
+                              [&f](const conflict::PendingWrite& p) { return p.hash == f.hash; });
+    if (!queued) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+WorkSet::WorkSet(const state::Snapshot& snap, const EntityConfig& entity, ActorId agent,
+                 int64_t now_ms)
+    : snap_(snap), entity_(entity), agent_(agent), now_ms_(now_ms) {}
+
+Status WorkSet::begin() {
+  TANDEM_ASSIGN_OR_RETURN(clock_, snap_.clock());
+  TANDEM_ASSIGN_OR_RETURN(seq_, snap_.conflictSeq());
+  return {};
+}
+
+conflict::MergeContext WorkSet::context() {
+  return conflict::MergeContext{entity_.policy, clock_, now_ms_, agent_, entity_.systems, seq_};
+}
+
+Result<conflict::RecordState*> WorkSet::load(const RecordId& id, bool create) {
+  auto it = states_.find(id);
+  if (it != states_.end()) {
+    return &it->second;
+  }
+  TANDEM_ASSIGN_OR_RETURN(auto rec, snap_.record(id));
+  conflict::RecordState st;
+  if (rec) {
+    if (rec->entity != entity_.name) {
+      return fail("engine: record " + id + " is a " + rec->entity + ", not a " + entity_.name);
+    }
+    st.record = std::move(*rec);
+    for (const auto& spec : entity_.systems) {
+      TANDEM_ASSIGN_OR_RETURN(st.shadows[spec.id], snap_.shadow(spec.id, id));
+    }
+  } else if (create) {
+    st.record.id = id;
+    st.record.entity = entity_.name;
+    created_[id] = true;
+  } else {
+    return fail("engine: record " + id + " not found");
+  }
+  return &states_.emplace(id, std::move(st)).first->second;
+}
+
+Result<std::optional<RecordId>> WorkSet::linkedRecord(ActorId system, const std::string& native) {
+  auto it = links_.find({system, native});
+  if (it != links_.end()) {
+    return it->second;
+  }
+  return snap_.linkedRecord(system, native);
+}
+
+Result<std::optional<std::string>> WorkSet::nativeId(const RecordId& id, ActorId system) {
+  auto it = natives_.find({system, id});
+  if (it != natives_.end()) {
+    return it->second.empty() ? std::nullopt : std::optional<std::string>(it->second);
+  }
+  return snap_.nativeId(id, system);
+}
+
+void WorkSet::addLink(ActorId system, const std::string& native, const RecordId& id) {
+  links_[{system, native}] = id;
+  natives_[{system, id}] = native;
+}
+
+void WorkSet::removeLink(ActorId system, const std::string& native) {
+  auto it = links_.find({system, native});
+  std::optional<RecordId> id = it != links_.end() ? it->second : std::nullopt;
+  if (it == links_.end()) {
+    auto stored = snap_.linkedRecord(system, native);
+    if (stored) {
+      id = *stored;
+    }
+  }
+  links_[{system, native}] = std::nullopt;
+  if (id) {
+    natives_[{system, *id}] = "";
+  }
+}
+
+void WorkSet::putConflict(conflict::ConflictEntry entry) {
+  uint64_t id = entry.id;
+  conflicts_[id] = std::move(entry);
+}
+
+Result<size_t> WorkSet::foldConflicts(conflict::MergeResult& result) {
+  size_t added = result.new_conflicts.size();
+  for (auto& c : result.new_conflicts) {
+    putConflict(std::move(c));
+  }
+  for (const auto& a : result.amendments) {
+    auto it = conflicts_.find(a.id);
+    if (it == conflicts_.end()) {
+      TANDEM_ASSIGN_OR_RETURN(auto stored, snap_.conflict(a.id));
+      if (!stored) {
+        return fail("engine: record " + a.record + ": amendment to conflict " +
+                    std::to_string(a.id) + ", which is not stored");
+      }
+      it = conflicts_.emplace(a.id, std::move(*stored)).first;
+    }
+    conflict::amendConflict(it->second, a);
+  }
+  return added;
+}
+
+Result<size_t> WorkSet::finish(state::Batch& batch) {
+  size_t queued = 0;
+  for (const auto& [id, unused] : touched_) {
+    conflict::RecordState& st = states_.at(id);
+    for (const auto& spec : entity_.systems) {
+      auto& shadow = st.shadows[spec.id];
+      if (!conflict::needsPush(st.record, shadow, spec)) {
+        continue;
+      }
+      TANDEM_ASSIGN_OR_RETURN(auto native, nativeId(id, spec.id));
+      conflict::PushPlan plan = planFor(st.record, shadow, spec, native.has_value());
+      if (plan.op == conflict::PushOp::None) {
+        continue;
+      }
+      TANDEM_ASSIGN_OR_RETURN(auto dead, snap_.deadLetter(spec.id, id));
+      if (dead) {
+        if (!sendsNewValue(plan, shadow)) {
+          continue;  // what was refused, held for an operator: retryDeadLetter() sends it
+        }
+        batch.dead_letter_removals.push_back(state::SystemRecord{spec.id, id});  // fixed at source
+      }
+      conflict::recordPending(shadow, plan);
+      TANDEM_ASSIGN_OR_RETURN(auto existing, snap_.outboxEntry(spec.id, id));
+      if (existing && dropped_.count({spec.id, id}) == 0) {
+        continue;  // its values are computed when it is sent, so it carries these too
+      }
+      state::OutboxEntry e;
+      e.system = spec.id;
+      e.record = id;
+      e.due_ms = now_ms_;
+      e.kind = kindOf(plan, entity_, native.has_value());
+      e.idempotency_key = idempotencyKey(id, spec.id);
+      e.enqueued_ms = now_ms_;
+      batch.outbox.push_back(std::move(e));
+      ++queued;
+    }
+  }
+  for (auto& [id, st] : states_) {
+    if (touched_.count(id) == 0) {
+      continue;
+    }
+    batch.records.push_back(st.record);
+    for (const auto& spec : entity_.systems) {
+      if (st.shadows[spec.id]) {
+        batch.shadows.push_back(state::ShadowPut{spec.id, id, *st.shadows[spec.id]});
+      }
+    }
+  }
+  for (const auto& [key, id] : links_) {
+    if (id) {
+      batch.links.push_back(state::Link{key.first, key.second, *id});
+    } else {
+      batch.link_removals.push_back(state::Link{key.first, key.second, {}});
+    }
+  }
+  for (auto& [cid, c] : conflicts_) {
+    batch.conflicts.push_back(c);
+  }
+  for (const auto& [key, unused] : dropped_) {
+    batch.outbox_removals.push_back(state::SystemRecord{key.first, key.second});
+  }
+  batch.clock = clock_;
+  batch.conflict_seq = seq_;
+  return queued;
+}
+
+}  // namespace tandem::engine

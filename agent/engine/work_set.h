@@ -1,0 +1,75 @@
+#pragma once
+
+// The in-memory working set of one engine call: records and shadows loaded from one snapshot,
+// merged in place, then written as one batch with the pushes they need, the conflicts they
+// produced, the links they gained, the clock and the conflict sequence. Internal to engine/.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agent/engine/engine.h"
+
+namespace tandem::engine {
+
+// last_error of a create handed to a pusher and not answered yet.
+inline constexpr const char* kCreateSent = "create sent, outcome unknown";
+// How long a handed-out create is not handed out again while its answer is awaited.
+inline constexpr int64_t kCreateLeaseMs = 30'000;
+
+// The push that brings `system` to the record: a create (whole body) while the system holds no
+// linked copy, otherwise planPush() against its shadow.
+conflict::PushPlan planFor(const conflict::Record& record,
+                           const std::optional<conflict::Shadow>& shadow,
+                           const conflict::SystemSpec& spec, bool linked);
+state::PushKind kindOf(const conflict::PushPlan& plan, const EntityConfig& entity, bool linked);
+const conflict::SystemSpec* specOf(const EntityConfig& entity, ActorId system);
+
+class WorkSet {
+ public:
+  WorkSet(const state::Snapshot& snap, const EntityConfig& entity, ActorId agent, int64_t now_ms);
+
+  Status begin();  // loads the clock and the conflict sequence
+  conflict::MergeContext context();
+
+  // The record's state, loaded once; a missing record is created when `create` is set.
+  Result<conflict::RecordState*> load(const RecordId& id, bool create);
+  bool isNew(const RecordId& id) const { return created_.count(id) != 0; }
+  void touch(const RecordId& id) { touched_[id] = true; }
+
+  // Links: batch-local first, then the snapshot.
+  Result<std::optional<RecordId>> linkedRecord(ActorId system, const std::string& native);
+  Result<std::optional<std::string>> nativeId(const RecordId& id, ActorId system);
+  void addLink(ActorId system, const std::string& native, const RecordId& id);
+  void removeLink(ActorId system, const std::string& native);
+
+  // Folds a merge's conflicts: new entries kept, amendments applied to stored or new ones.
+  Result<size_t> foldConflicts(conflict::MergeResult& result);
+  void putConflict(conflict::ConflictEntry entry);
+  // The stored outbox entry of (system, record) is removed by this batch: finish() queues a
+  // fresh one when the system still lacks something.
+  void dropOutbox(ActorId system, const RecordId& id) { dropped_[{system, id}] = true; }
+
+  // Queues pushes for every touched record whose systems lack something (pending writes
+  // recorded in the shadows), then writes records, shadows, links, conflicts, clock and seq.
+  Result<size_t> finish(state::Batch& batch);
+
+ private:
+  const state::Snapshot& snap_;
+  const EntityConfig& entity_;
+  ActorId agent_;
+  int64_t now_ms_;
+  conflict::ActorClock clock_;
+  uint64_t seq_ = 0;
+  std::map<RecordId, conflict::RecordState> states_;
+  std::map<RecordId, bool> created_;
+  std::map<RecordId, bool> touched_;
+  std::map<std::pair<ActorId, std::string>, std::optional<RecordId>> links_;  // nullopt: removed
+  std::map<std::pair<ActorId, RecordId>, std::string> natives_;
+  std::map<uint64_t, conflict::ConflictEntry> conflicts_;
+  std::map<std::pair<ActorId, RecordId>, bool> dropped_;
+};
+
+}  // namespace tandem::engine

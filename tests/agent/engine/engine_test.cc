@@ -1,0 +1,340 @@
+// The engine against three in-memory systems: convergence cases and wrong input.
+
+#include <gtest/gtest.h>
+
+#include "tests/agent/engine/sim.h"
+
+namespace tandem::engine::testing {
+namespace {
+
+std::map<std::string, Value> alice() {
+  return {{"email", str("alice@example.com")}, {"name", str("Alice")}, {"phone", str("100")}};
+}
+
+size_t successfulPushes(const SimSystem& s) {
+  return s.received().size();
+}
+
+TEST(Convergence, C01_EchoOfOwnPushIsNotPushedAgain) {
+  Harness h;
+  h.sim(kCrm).humanCreate(alice());
+  EXPECT_EQ(h.poll(kCrm), 1u);
+  EXPECT_EQ(h.outboxSize(), 2u);  // a create for the ERP and one for finance
+  h.settle();
+  h.expectConverged();
+  EXPECT_EQ(h.sim(kErp).creates(), 1u);
+  EXPECT_EQ(h.sim(kFin).creates(), 1u);
+  EXPECT_EQ(successfulPushes(h.sim(kErp)), 1u);
+  EXPECT_EQ(successfulPushes(h.sim(kFin)), 1u);
+  EXPECT_EQ(successfulPushes(h.sim(kCrm)), 0u);
+  EXPECT_TRUE(h.conflicts().empty());
+  // The ERP's and finance's feeds reported the created records back: linked, nothing queued.
+  h.sim(kErp).humanEdit(*h.sim(kErp).nativeByEmail("alice@example.com"), "name", str("Alice"));
+  EXPECT_EQ(h.poll(kErp), 1u);
+  EXPECT_EQ(h.outboxSize(), 0u);
+}
+
+TEST(Convergence, C05_DifferentFieldsSameRecordBothSurvive) {
+  Harness h;
+  std::string crm = h.sim(kCrm).humanCreate(alice());
+  h.settle();
+  h.sim(kCrm).humanEdit(crm, "name", str("Alice Smith"));
+  h.sim(kFin).humanEdit(*h.sim(kFin).nativeByEmail("alice@example.com"), "phone", str("555"));
+  h.settle();
+  h.expectConverged();
+  const auto& erp = h.sim(kErp).records().begin()->second;
+  EXPECT_EQ(erp.fields.at("name"), str("Alice Smith"));
+  EXPECT_EQ(erp.fields.at("phone"), str("555"));
+  EXPECT_TRUE(h.conflicts().empty());
+}
+
+TEST(Convergence, C06_SameFieldTwoSystemsOneConflictEntry) {
+  Harness h;
+  std::string crm = h.sim(kCrm).humanCreate(alice());
+  h.settle();
+  h.sim(kCrm).humanEdit(crm, "phone", str("111"));
+  h.clock().advanceMs(1000);
+  h.sim(kErp).humanEdit(*h.sim(kErp).nativeByEmail("alice@example.com"), "phone", str("222"));
+  h.settle();
+  h.expectConverged();
+  auto conflicts = h.conflicts();
+  ASSERT_EQ(conflicts.size(), 1u);
+  EXPECT_EQ(conflicts[0].field, "phone");
+  EXPECT_EQ(conflicts[0].sides.size(), 2u);
+  EXPECT_EQ(conflicts[0].outcome, str("222"));  // lww: the ERP's edit is later
+  EXPECT_EQ(h.sim(kFin).records().begin()->second.fields.at("phone"), str("222"));
+}
+
+TEST(Convergence, C08_SequentialEditWinsWithoutConflict) {
+  Harness h;
+  std::string crm = h.sim(kCrm).humanCreate(alice());
+  h.settle();
+  h.sim(kCrm).humanEdit(crm, "name", str("From CRM"));
+  h.settle();
+  h.sim(kErp).humanEdit(*h.sim(kErp).nativeByEmail("alice@example.com"), "name", str("From ERP"));
+  h.settle();
+  h.expectConverged();
+  EXPECT_EQ(h.sim(kCrm).records().at(crm).fields.at("name"), str("From ERP"));
+  EXPECT_TRUE(h.conflicts().empty());
+}
+
+TEST(Convergence, C13_PartialBodyKeepsConcurrentEditOfOtherField) {
+  Harness h;
+  std::string crm = h.sim(kCrm).humanCreate(alice());
+  h.settle();
+  h.sim(kErp).clearReceived();
+  h.sim(kCrm).humanEdit(crm, "phone", str("777"));
+  h.poll(kCrm);
+  // A person edits the name in the ERP before tandem's push of the phone arrives.
+  std::string erp = *h.sim(kErp).nativeByEmail("alice@example.com");
+  h.sim(kErp).humanEdit(erp, "name", str("Typed in ERP"));
+  h.push(kErp);
+  ASSERT_EQ(h.sim(kErp).received().size(), 1u);
+  const PushJob& job = h.sim(kErp).received()[0];
+  EXPECT_EQ(job.plan.op, conflict::PushOp::Update);
+  ASSERT_EQ(job.plan.fields.size(), 1u);
+  EXPECT_EQ(job.plan.fields[0].name, "phone");
+  EXPECT_EQ(job.native_id, erp);
+  EXPECT_EQ(h.sim(kErp).records().at(erp).fields.at("name"), str("Typed in ERP"));
+  h.settle();
+  h.expectConverged();
+  EXPECT_EQ(h.sim(kCrm).records().at(crm).fields.at("name"), str("Typed in ERP"));
+  EXPECT_EQ(h.sim(kCrm).records().at(crm).fields.at("phone"), str("777"));
+  EXPECT_TRUE(h.conflicts().empty());
+}
+
+TEST(Convergence, C14_SameEmailCreatedInTwoSystemsIsOneRecord) {
+  Harness h;
+  h.sim(kCrm).humanCreate({{"email", str("bob@example.com")}, {"name", str("Bob")}});
+  h.sim(kErp).humanCreate({{"email", str("bob@example.com")}, {"phone", str("999")}});
+  h.settle();
+  h.expectConverged();
+  EXPECT_EQ(h.sim(kCrm).records().size(), 1u);
+  EXPECT_EQ(h.sim(kErp).creates(), 0u);  // linked to the ERP's own record, never created
+  EXPECT_EQ(h.sim(kCrm).creates(), 0u);
+  EXPECT_EQ(h.sim(kFin).creates(), 1u);
+  const auto& fin = h.sim(kFin).records().begin()->second;
+  EXPECT_EQ(fin.fields.at("name"), str("Bob"));
+  EXPECT_EQ(fin.fields.at("phone"), str("999"));
+  auto snap = h.store().read();
+  ASSERT_TRUE(snap);
+  EXPECT_EQ(*snap->recordCount(), 1u);
+}
+
+TEST(Convergence, C14_SameEmailInErpAndFinanceCreatedOnceInCrm) {
+  Harness h;
+  // The ERP's batch makes the record and queues creates; finance's report of its own copy is
+  // matched by email before any push, so finance keeps its record and only the CRM gets one.
+  h.sim(kErp).humanCreate({{"email", str("carol@example.com")}, {"name", str("Carol")}});
+  h.sim(kFin).humanCreate({{"email", str("carol@example.com")}, {"name", str("Carol")}});
+  h.poll(kErp);
+  h.poll(kFin);
+  h.settle();
+  h.expectConverged();
+  EXPECT_EQ(h.sim(kFin).creates(), 0u);
+  EXPECT_EQ(h.sim(kErp).creates(), 0u);
+  EXPECT_EQ(h.sim(kCrm).creates(), 1u);
+}
+
+TEST(Convergence, C19_OutboxHoldsLatestValueWhileSystemIsDown) {
+  Harness h;
+  std::string crm = h.sim(kCrm).humanCreate(alice());
+  h.settle();
+  h.sim(kFin).setDown(true);
+  for (const char* phone : {"1", "2", "3"}) {
+    h.sim(kCrm).humanEdit(crm, "phone", str(phone));
+    h.poll(kCrm);
+    h.push(kErp);
+    h.push(kFin);
+    h.clock().advanceMs(120'000);
+  }
+  EXPECT_EQ(h.sim(kErp).records().begin()->second.fields.at("phone"), str("3"));
+  EXPECT_EQ(h.outboxSize(), 1u);  // one entry for finance, not three
+  {
+    auto snap = h.store().read();
+    ASSERT_TRUE(snap);
+    auto due = snap->dueOutbox(h.clock().nowMs() + 3'600'000, 10, kFin);
+    ASSERT_TRUE(due);
+    ASSERT_EQ(due->size(), 1u);
+    EXPECT_EQ((*due)[0].last_error, "503 service unavailable");
+    EXPECT_GE((*due)[0].attempts, 2u);
+  }
+  h.sim(kFin).setDown(false);
+  h.sim(kFin).clearReceived();
+  h.settle();
+  h.expectConverged();
+  ASSERT_EQ(h.sim(kFin).received().size(), 1u);  // only the latest value, once
+  ASSERT_EQ(h.sim(kFin).received()[0].plan.fields.size(), 1u);
+  EXPECT_EQ(h.sim(kFin).received()[0].plan.fields[0].value, str("3"));
+}
+
+TEST(Convergence, C20_RefusedValueIsDeadLetteredOthersConvergeRetrySucceeds) {
+  Harness h;
+  std::string crm = h.sim(kCrm).humanCreate(alice());
+  h.settle();
+  h.sim(kFin).setReject([](const std::string& field, const Value& v) -> std::optional<std::string> {
+    if (field == "phone" && v.asString().starts_with("bad")) {
+      return "400 phone: not a valid number";
+    }
+    return std::nullopt;
+  });
+  h.sim(kCrm).humanEdit(crm, "phone", str("bad-1"));
+  h.sim(kCrm).humanEdit(crm, "name", str("Alice B"));
+  h.settle();
+  EXPECT_EQ(h.sim(kErp).records().begin()->second.fields.at("phone"), str("bad-1"));
+  EXPECT_EQ(h.sim(kErp).records().begin()->second.fields.at("name"), str("Alice B"));
+  EXPECT_EQ(h.sim(kFin).records().begin()->second.fields.at("phone"), str("100"));
+  std::vector<state::DeadLetter> dead;
+  {
+    auto snap = h.store().read();
+    ASSERT_TRUE(snap);
+    dead = *snap->deadLetters(kFin, 10);
+  }
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].reason, "400 phone: not a valid number");
+  EXPECT_EQ(h.outboxSize(), 0u);
+  // The fix (the system accepts it now), then the operator's retry.
+  h.sim(kFin).setReject({});
+  ASSERT_TRUE(h.engine().retryDeadLetter(kFin, dead[0].record));
+  h.settle();
+  h.expectConverged();
+  auto again = h.engine().retryDeadLetter(kFin, dead[0].record);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().message,
+            "engine: retry dead letter " + dead[0].record + " of system 3: no such dead letter");
+}
+
+TEST(Convergence, C20_ValueFixedAtSourceFlowsWithoutOperatorRetry) {
+  Harness h;
+  std::string crm = h.sim(kCrm).humanCreate(alice());
+  h.settle();
+  h.sim(kFin).setReject([](const std::string& field, const Value& v) -> std::optional<std::string> {
+    if (field == "phone" && v.asString().starts_with("bad")) {
+      return "400 phone: not a valid number";
+    }
+    return std::nullopt;
+  });
+  h.sim(kCrm).humanEdit(crm, "phone", str("bad-1"));
+  h.settle();
+  h.sim(kFin).clearReceived();
+  // A poll that brings nothing new for finance does not send the refused value again.
+  h.sim(kErp).humanEdit(*h.sim(kErp).nativeByEmail("alice@example.com"), "phone", str("bad-1"));
+  h.settle();
+  EXPECT_TRUE(h.sim(kFin).received().empty());
+  // A new value of another field goes out once, with the refused one, and is refused again.
+  h.sim(kCrm).humanEdit(crm, "name", str("Still Bad Phone"));
+  h.settle();
+  EXPECT_EQ(h.sim(kFin).received().size(), 1u);
+  {
+    auto snap = h.store().read();
+    ASSERT_TRUE(snap);
+    EXPECT_EQ(snap->deadLetters(kFin, 10)->size(), 1u);
+  }
+  // The person fixes the number in the CRM: the new value goes out and clears the dead letter.
+  h.sim(kCrm).humanEdit(crm, "phone", str("200"));
+  h.settle();
+  h.expectConverged();
+  auto snap = h.store().read();
+  ASSERT_TRUE(snap);
+  EXPECT_TRUE(snap->deadLetters(kFin, 10)->empty());
+}
+
+TEST(Convergence, C23_ManualConflictResolvedPushesChosenValue) {
+  conflict::EntityPolicy policy;
+  policy.fields["phone"] = conflict::PolicySpec{conflict::PolicyKind::Manual, {}};
+  Harness h(testConfig(policy));
+  std::string crm = h.sim(kCrm).humanCreate(alice());
+  h.settle();
+  h.sim(kCrm).humanEdit(crm, "phone", str("111"));
+  h.sim(kErp).humanEdit(*h.sim(kErp).nativeByEmail("alice@example.com"), "phone", str("222"));
+  h.settle();
+  auto conflicts = h.conflicts();
+  ASSERT_EQ(conflicts.size(), 1u);
+  ASSERT_TRUE(conflicts[0].open);
+  ASSERT_TRUE(h.engine().resolveConflict(conflicts[0].id, str("333"), "resolved by alice"));
+  h.settle();
+  h.expectConverged();
+  EXPECT_EQ(h.sim(kFin).records().begin()->second.fields.at("phone"), str("333"));
+  EXPECT_FALSE(h.conflicts()[0].open);
+  auto twice = h.engine().resolveConflict(conflicts[0].id, str("444"), "");
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().message,
+            "engine: resolve conflict " + std::to_string(conflicts[0].id) + ": already closed");
+}
+
+TEST(Convergence, C16_SilentHardDeleteFoundByPushUpdateWinsRecreates) {
+  Harness h;
+  std::string crm = h.sim(kCrm).humanCreate(alice());
+  h.settle();
+  h.sim(kFin).hardDelete(*h.sim(kFin).nativeByEmail("alice@example.com"));
+  h.sim(kCrm).humanEdit(crm, "name", str("Alice Again"));
+  h.poll(kCrm);
+  h.sim(kFin).clearReceived();
+  h.push(kFin);  // 404: handled as finance's delete, concurrent with the CRM's edit
+  auto conflicts = h.conflicts();
+  ASSERT_EQ(conflicts.size(), 1u);
+  EXPECT_EQ(conflicts[0].field, conflict::kDeleteField);
+  h.settle();
+  h.expectConverged();  // the update won (default policy): finance has the record again
+  EXPECT_EQ(h.sim(kFin).records().begin()->second.fields.at("name"), str("Alice Again"));
+  EXPECT_EQ(h.sim(kFin).creates(), 2u);
+}
+
+TEST(Convergence, C12_StalePushAsksForReReadAndKeepsTheEntry) {
+  Harness h;
+  std::string crm = h.sim(kCrm).humanCreate(alice());
+  h.settle();
+  h.sim(kCrm).humanEdit(crm, "phone", str("42"));
+  h.poll(kCrm);
+  auto jobs = h.engine().duePushes(kErp, 10);
+  ASSERT_TRUE(jobs);
+  ASSERT_EQ(jobs->size(), 1u);
+  auto follow = h.engine().completePush(kErp, (*jobs)[0], PushStale{});
+  ASSERT_TRUE(follow);
+  EXPECT_EQ(*follow, FollowUp::Reread);
+  EXPECT_EQ(h.outboxSize(), 2u);  // the ERP's entry is kept; finance's is still due
+  h.settle();
+  h.expectConverged();
+}
+
+TEST(Engine, WrongInputIsRefusedWithItsReason) {
+  Harness h;
+  auto unknown = h.engine().ingest(kCrm, "invoice", {}, std::nullopt);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().message, "engine: ingest from system 1: unknown entity \"invoice\"");
+  auto stranger = h.engine().ingest(9, "customer", {}, std::nullopt);
+  ASSERT_FALSE(stranger);
+  EXPECT_EQ(stranger.error().message,
+            "engine: ingest customer: system 9 is not configured for this entity");
+  // A good record then a bad one in one batch: all or nothing, the cursor does not move.
+  h.sim(kCrm).humanCreate(alice());
+  std::string next;
+  std::vector<Incoming> batch = h.sim(kCrm).poll(std::nullopt, next);
+  batch.push_back(Incoming{});
+  auto empty = h.engine().ingest(kCrm, "customer", std::move(batch), next);
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().message,
+            "engine: ingest customer from system 1: record with an empty native id");
+  auto missing = h.engine().resolveConflict(99, str("x"), "");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message, "engine: resolve conflict 99: no such conflict");
+  EXPECT_EQ(h.outboxSize(), 0u);  // nothing of a refused batch was written
+  auto snap = h.store().read();
+  ASSERT_TRUE(snap);
+  EXPECT_EQ(*snap->recordCount(), 0u);
+  EXPECT_EQ(*snap->cursor(kCrm, "customer"), std::nullopt);
+}
+
+TEST(Engine, IdempotencyKeyNamesItsRecord) {
+  EXPECT_EQ(idempotencyKey("00ab", 2), "00ab@2");
+  EXPECT_EQ(recordOfIdempotencyKey("00ab@2"), std::optional<RecordId>("00ab"));
+  EXPECT_EQ(recordOfIdempotencyKey("00ab"), std::nullopt);
+  EXPECT_EQ(recordOfIdempotencyKey("00ab@x"), std::nullopt);
+  EXPECT_EQ(recordOfIdempotencyKey("@2"), std::nullopt);
+  EXPECT_EQ(idempotencyKey("00ab", 2, 17), "00ab@2.17");
+  EXPECT_EQ(recordOfIdempotencyKey("00ab@2.17"), std::optional<RecordId>("00ab"));
+  EXPECT_EQ(recordOfIdempotencyKey("00ab@2."), std::nullopt);
+}
+
+}  // namespace
+}  // namespace tandem::engine::testing
