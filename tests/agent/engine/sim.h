@@ -24,6 +24,7 @@
 #include "agent/clock.h"
 #include "agent/engine/engine.h"
 #include "state/store.h"
+#include "tests/support/temp_dir.h"
 
 namespace tandem::engine::testing {
 
@@ -31,25 +32,7 @@ using conflict::Value;
 
 inline const std::vector<std::string> kFields = {"email", "name", "phone", "tags"};
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tandem-engine-XXXXXX").string();
-    char* made = mkdtemp(tmpl.data());
-    EXPECT_NE(made, nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using tandem::testing::TempDir;
 
 struct SimRecord {
   std::map<std::string, Value> fields;  // absent = empty
