@@ -98,7 +98,9 @@ bool isName(const std::string& s) {
 
 AgentSettings parseAgent(ObjectReader& r, LoadContext& ctx) {
   AgentSettings a;
-  a.state_dir = r.strOr("state_dir", a.state_dir);
+  // Relative to the configuration file, like includes and secret files: the daemon and the CLI
+  // find the same state whatever directory they are started from.
+  a.state_dir = joinPath(ctx.base_dir, r.strOr("state_dir", a.state_dir));
   a.poll_interval_ms = r.integer("poll_interval_ms", a.poll_interval_ms, 100, 86400000);
   a.log_format = r.choice<LogFormat>("log_format", kLogFormats, LogFormat::Text);
   if (auto ad = r.object("admin")) {

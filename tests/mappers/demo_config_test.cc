@@ -20,6 +20,8 @@ TEST(DemoConfig, LoadsAndValidates) {
   EXPECT_EQ(cfg->systems[0].auth.secret.reveal(), "crm-token");
   EXPECT_EQ(cfg->systems[0].auth.secret.describe(), "env:CRM_TOKEN");
   const auto& crm = cfg->systems[0].entities.at(0).connector;
+  // state_dir is relative to the config file, so the daemon and the CLI agree wherever they run.
+  EXPECT_EQ(cfg->agent.state_dir, std::string(TANDEM_SOURCE_DIR) + "/fixtures/config/./demo-state");
   EXPECT_EQ(crm.feed.paging.kind, PagingKind::BodyToken);
   EXPECT_EQ(crm.feed.paging.max_results, 10000);
   EXPECT_EQ(crm.feed.since_format, TimeFormat::EpochMs);
