@@ -13,6 +13,9 @@ DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libboost1.81-dev rapidjson-dev liblmdb-dev libxxhash-dev libssl-dev libgtest-dev \
   libgmock-dev libbenchmark-dev libcli11-dev
 
+# The demo drives the fixture systems' control API with curl and reads the answers with jq.
+demo: DEB_PACKAGES += curl jq
+
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps configure build test demo asan bench format tidy clean
