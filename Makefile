@@ -57,7 +57,7 @@ format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i
 
 tidy: configure
-	git ls-files '*.cc' | grep -v '^fixtures/' | xargs clang-tidy -p $(BUILD) --quiet
+	git ls-files '*.cc' | grep -v '^fixtures/' | xargs clang-tidy -p $(BUILD) --quiet --extra-arg=-std=c++2b
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
