@@ -64,9 +64,16 @@ const EntityConfig* SyncEngine::entity(std::string_view name) const {
   return nullptr;
 }
 
+// Time-ordered ids (48-bit ms timestamp, then 32 random bits): records created together sit
+// together in every table keyed by record id, so an initial load appends to the right edge of
+// the B-trees instead of dirtying a random page per record (bench_state_apply: increasing vs
+// random ids). The random part keeps ids from two processes or a restored state apart; a
+// collision is caught by the caller's existence check.
 RecordId SyncEngine::freshId() {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng_()));
+  char buf[21];
+  const auto ms = static_cast<unsigned long long>(clock_.nowMs()) & 0xffffffffffffULL;
+  std::snprintf(buf, sizeof buf, "%012llx%08llx", ms,
+                static_cast<unsigned long long>(rng_() & 0xffffffffULL));
   return RecordId(buf);
 }
 
