@@ -1,0 +1,434 @@
+#include "tests/e2e/world.h"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "mappers/config_loader.h"
+
+#ifndef TANDEM_BIN
+#error "TANDEM_BIN (the path of the tandem program) must be defined by the build"
+#endif
+#ifndef TANDEM_SOURCE_DIR
+#error "TANDEM_SOURCE_DIR must be defined by the build"
+#endif
+
+namespace tandem::e2e {
+namespace fs = std::filesystem;
+namespace {
+
+// A port the OS says is free now (bound to 0, read back, released). The agent binds it a moment
+// later; on loopback in a test run nothing else races for it in practice.
+uint16_t freePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string makeTempDir() {
+  std::string tmpl = (fs::temp_directory_path() / "tandem-e2e-XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) {
+    return {};
+  }
+  return tmpl;
+}
+
+void setMember(rapidjson::Value& obj, const char* name, rapidjson::Value value,
+               rapidjson::Document::AllocatorType& a) {
+  if (obj.HasMember(name)) {
+    obj[name] = value;
+  } else {
+    obj.AddMember(rapidjson::Value(name, a), value, a);
+  }
+}
+
+bool isLive(const std::string& system, const rapidjson::Value& rec) {
+  if (system == "crm") {
+    return !(rec.HasMember("archived") && rec["archived"].IsBool() && rec["archived"].GetBool());
+  }
+  if (system == "erp") {
+    return rec.HasMember("active") && rec["active"].IsBool() && rec["active"].GetBool();
+  }
+  return rec.HasMember("Active") && rec["Active"].IsBool() && rec["Active"].GetBool();
+}
+
+const std::vector<std::string> kSystems = {"crm", "erp", "fin"};
+
+}  // namespace
+
+World::World(WorldOptions options) : options_(std::move(options)) {
+  dir_ = makeTempDir();
+  fixtures::FixtureOptions fo;
+  fo.seed = options_.seed;
+  fo.configJson = options_.fixture_settings;
+  auto server = fixtures::FixtureServer::start(fo);
+  if (!server) {
+    ADD_FAILURE() << "fixtures: " << server.error().message;
+    return;
+  }
+  server_ = std::move(*server);
+  client_ = std::make_unique<fixtures::FixtureClient>(server_->ports());
+  admin_port_ = freePort();
+  setenv("CRM_TOKEN", "crm-token", 1);
+  setenv("ERP_KEY", "erp-key", 1);
+  setenv("FIN_TOKEN", "fin-token", 1);
+  setenv("CRM_WEBHOOK_SECRET", "crm-client-secret", 1);
+  setenv("FIN_WEBHOOK_VERIFIER", "fin-verifier-token", 1);
+  if (auto st = writeConfig(); !st) {
+    ADD_FAILURE() << st.error().message;
+  }
+  if (options_.webhooks) {
+    const std::string base = "http://127.0.0.1:" + std::to_string(admin_port_);
+    EXPECT_TRUE(client_->setWebhook("crm", base + "/hooks/crm", "crm-client-secret"));
+    EXPECT_TRUE(client_->setWebhook("fin", base + "/hooks/fin", "fin-verifier-token"));
+  }
+}
+
+World::~World() {
+  if (agent_pid_ > 0) {
+    killAgent();
+  }
+  client_.reset();
+  if (server_) {
+    server_->stop();
+  }
+  if (!dir_.empty() && std::getenv("TANDEM_E2E_KEEP") == nullptr) {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+}
+
+const fixtures::FixturePorts& World::ports() const {
+  return server_->ports();
+}
+
+Status World::writeConfig() {
+  const std::string src = std::string(TANDEM_SOURCE_DIR) + "/fixtures/config";
+  std::ifstream in(src + "/demo.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag>(
+      text.str().c_str());
+  if (doc.HasParseError()) {
+    return fail("e2e: demo.json: " + std::string(rapidjson::GetParseError_En(doc.GetParseError())));
+  }
+  auto& a = doc.GetAllocator();
+  auto& agent = doc["agent"];
+  setMember(agent, "state_dir", rapidjson::Value("state", a), a);
+  setMember(agent, "poll_interval_ms", rapidjson::Value(options_.poll_interval_ms), a);
+  agent["admin"]["port"] = rapidjson::Value(admin_port_);
+  const auto& p = server_->ports();
+  for (auto& system : doc["systems"].GetArray()) {
+    const std::string name = system["name"].GetString();
+    const uint16_t port = name == "crm" ? p.crm : name == "erp" ? p.erp : p.fin;
+    system["base_url"] = rapidjson::Value(("http://127.0.0.1:" + std::to_string(port)).c_str(), a);
+    rapidjson::Value limits(rapidjson::kObjectType);
+    limits.AddMember("requests_per_second", options_.requests_per_second, a);
+    limits.AddMember("burst", static_cast<int>(options_.requests_per_second / 10 + 1), a);
+    limits.AddMember("max_in_flight", options_.max_in_flight, a);
+    setMember(system, "rate_limits", std::move(limits), a);
+  }
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  doc.Accept(w);
+  config_path_ = dir_ + "/tandem.json";
+  std::ofstream(config_path_) << buf.GetString();
+  std::error_code ec;
+  fs::copy(src + "/mappings", dir_ + "/mappings", fs::copy_options::recursive, ec);
+  if (ec) {
+    return fail("e2e: copy mappings: " + ec.message());
+  }
+  mappers::SystemConfigEnv env;
+  auto cfg = mappers::loadConfig(config_path_, env);
+  if (!cfg) {
+    return fail("e2e: config does not load:\n" + cfg.error().formatAll());
+  }
+  config_ = std::move(*cfg);
+  for (const auto& system : kSystems) {
+    auto plan = mappers::compilePlan(config_, system, "customer");
+    if (!plan) {
+      return failWith("e2e: plan " + system, plan.error());
+    }
+    plans_.emplace(system, std::move(*plan));
+  }
+  return {};
+}
+
+Status World::startAgent() {
+  if (agent_pid_ > 0) {
+    return fail("e2e: the agent already runs (pid " + std::to_string(agent_pid_) + ")");
+  }
+  const std::string log = dir_ + "/agent.log";
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    return fail("e2e: fork failed");
+  }
+  if (pid == 0) {
+    FILE* f = std::fopen(log.c_str(), "a");
+    if (f != nullptr) {
+      ::dup2(fileno(f), STDOUT_FILENO);
+      ::dup2(fileno(f), STDERR_FILENO);
+    }
+    ::execl(TANDEM_BIN, "tandem", "run", config_path_.c_str(), static_cast<char*>(nullptr));
+    std::_Exit(127);
+  }
+  agent_pid_ = pid;
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  int status = 0;
+  if (::waitpid(pid, &status, WNOHANG) == pid) {
+    agent_pid_ = -1;
+    return fail("e2e: tandem run exited at once:\n" + agentLogTail());
+  }
+  return {};
+}
+
+Result<int> World::stopAgent(std::chrono::milliseconds timeout) {
+  if (agent_pid_ <= 0) {
+    return fail("e2e: the agent is not running");
+  }
+  ::kill(agent_pid_, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(agent_pid_, &status, WNOHANG) == agent_pid_) {
+      agent_pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  killAgent();
+  return fail("e2e: the agent did not exit within the drain timeout after SIGTERM");
+}
+
+void World::killAgent() {
+  if (agent_pid_ <= 0) {
+    return;
+  }
+  ::kill(agent_pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(agent_pid_, &status, 0);
+  agent_pid_ = -1;
+}
+
+bool World::agentRunning() {
+  if (agent_pid_ <= 0) {
+    return false;
+  }
+  int status = 0;
+  if (::waitpid(agent_pid_, &status, WNOHANG) == agent_pid_) {
+    agent_pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+Result<std::string> World::agentStatus() {
+  fixtures::HttpClient http("127.0.0.1", admin_port_, std::chrono::seconds(5));
+  auto r = http.get("/v1/status");
+  if (!r) {
+    return std::unexpected(r.error());
+  }
+  if (r->status != 200) {
+    return fail("e2e: /v1/status answered " + std::to_string(r->status) + ": " + r->body);
+  }
+  return r->body;
+}
+
+Result<int64_t> World::outboxDepth() {
+  TANDEM_ASSIGN_OR_RETURN(auto body, agentStatus());
+  rapidjson::Document doc;
+  doc.Parse(body.c_str());
+  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("outbox_depth") ||
+      !doc["outbox_depth"].IsInt64()) {
+    return fail("e2e: /v1/status has no integer outbox_depth: " + body);
+  }
+  return doc["outbox_depth"].GetInt64();
+}
+
+Result<std::map<std::string, SystemView>> World::views() {
+  TANDEM_ASSIGN_OR_RETURN(auto snap, client_->snapshot());
+  rapidjson::Document doc;
+  doc.Parse(snap.c_str());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    return fail("e2e: snapshot is not a JSON object");
+  }
+  std::map<std::string, SystemView> out;
+  for (const auto& system : kSystems) {
+    SystemView& view = out[system];
+    for (const auto& rec : doc[system.c_str()].GetArray()) {
+      if (!isLive(system, rec)) {
+        continue;
+      }
+      ++view.live;
+      auto canon = mappers::toCanonical(plans_.at(system), rec);
+      if (!canon) {
+        view.errors.push_back(mappers::describe(canon.error()));
+        continue;
+      }
+      const conflict::Value* email = canon->find("email");
+      const std::string key = email != nullptr && !email->isNull() ? email->asString() : "";
+      view.by_email[key].push_back(std::move(*canon));
+    }
+  }
+  return out;
+}
+
+std::string World::checkConverged() {
+  auto views_or = views();
+  if (!views_or) {
+    return views_or.error().message;
+  }
+  auto& v = *views_or;
+  std::vector<std::string> problems;
+  auto add = [&problems](std::string p) {
+    if (problems.size() < 20) {
+      problems.push_back(std::move(p));
+    }
+  };
+  std::set<std::string> emails;
+  for (const auto& system : kSystems) {
+    for (const auto& e : v[system].errors) {
+      add(system + ": unmappable record: " + e);
+    }
+    for (const auto& [email, recs] : v[system].by_email) {
+      emails.insert(email);
+      if (email.empty()) {
+        add(system + ": " + std::to_string(recs.size()) + " live record(s) without an email");
+      } else if (recs.size() > 1) {
+        add(system + ": " + email + " exists " + std::to_string(recs.size()) + " times");
+      }
+    }
+  }
+  for (const auto& email : emails) {
+    for (const auto& system : kSystems) {
+      if (v[system].by_email.count(email) == 0) {
+        add(system + ": " + email + " is missing");
+      }
+    }
+  }
+  // Fields two systems both read and write must agree.
+  for (size_t i = 0; i < kSystems.size(); ++i) {
+    for (size_t j = i + 1; j < kSystems.size(); ++j) {
+      const auto& a = plans_.at(kSystems[i]);
+      const auto& b = plans_.at(kSystems[j]);
+      std::vector<std::string> shared;
+      for (const auto& f : a.readFields()) {
+        auto in = [&f](const std::vector<std::string>& xs) {
+          return std::binary_search(xs.begin(), xs.end(), f);
+        };
+        if (in(a.writeFields()) && in(b.readFields()) && in(b.writeFields())) {
+          shared.push_back(f);
+        }
+      }
+      for (const auto& email : emails) {
+        auto ia = v[kSystems[i]].by_email.find(email);
+        auto ib = v[kSystems[j]].by_email.find(email);
+        if (ia == v[kSystems[i]].by_email.end() || ib == v[kSystems[j]].by_email.end()) {
+          continue;
+        }
+        for (const auto& f : shared) {
+          const conflict::Value* va = ia->second.front().find(f);
+          const conflict::Value* vb = ib->second.front().find(f);
+          const conflict::Value null;
+          const conflict::Value& x = va != nullptr ? *va : null;
+          const conflict::Value& y = vb != nullptr ? *vb : null;
+          if (!(x == y)) {
+            add(email + "." + f + ": " + kSystems[i] + "=" + x.toJson() + " " + kSystems[j] + "=" +
+                y.toJson());
+          }
+        }
+      }
+    }
+  }
+  std::string out;
+  for (const auto& p : problems) {
+    out += p + "\n";
+  }
+  return out;
+}
+
+std::string World::waitConverged(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string last;
+  while (true) {
+    auto depth = outboxDepth();
+    if (!depth) {
+      last = "agent status: " + depth.error().message + "\n";
+    } else if (*depth != 0) {
+      last = "outbox depth " + std::to_string(*depth) + "\n";
+    } else {
+      last = checkConverged();
+      if (last.empty()) {
+        return "";
+      }
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return "not converged: " + last + (agentRunning() ? "" : "(the agent is not running)\n") +
+         "agent log tail:\n" + agentLogTail();
+}
+
+Result<std::string> World::counters() {
+  return client_->counters();
+}
+
+Result<int64_t> World::counter(const std::string& system, const std::string& name) {
+  TANDEM_ASSIGN_OR_RETURN(auto body, counters());
+  rapidjson::Document doc;
+  doc.Parse(body.c_str());
+  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember(system.c_str())) {
+    return fail("e2e: counters have no " + system);
+  }
+  const auto& s = doc[system.c_str()];
+  if (!s.HasMember(name.c_str())) {
+    return int64_t{0};
+  }
+  return s[name.c_str()].GetInt64();
+}
+
+std::string World::agentLogTail(size_t lines) const {
+  std::ifstream in(dir_ + "/agent.log");
+  std::deque<std::string> tail;
+  std::string line;
+  while (std::getline(in, line)) {
+    tail.push_back(line);
+    if (tail.size() > lines) {
+      tail.pop_front();
+    }
+  }
+  std::string out;
+  for (const auto& l : tail) {
+    out += l + "\n";
+  }
+  return out;
+}
+
+}  // namespace tandem::e2e

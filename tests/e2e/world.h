@@ -1,0 +1,109 @@
+#pragma once
+
+// The end-to-end world: the three fixture systems in-process on port 0, the demo configuration
+// rewritten for them in a temp dir, and the real `tandem run` as a child process that tests can
+// stop with SIGTERM or kill with SIGKILL and start again on the same state.
+//
+//   World w({.poll_interval_ms = 200});
+//   w.fixtures().seed(500, {"crm"});
+//   w.startAgent();
+//   std::string why = w.waitConverged(std::chrono::seconds(60));   // "" when converged
+//
+// "Converged" is CONVERGENCE.md's: every live customer exists once in every system (by the
+// entity's match key, email) and every field that two systems both read and write agrees, as
+// compared through the configured mappings, so the check speaks canonical values, not the
+// systems' spellings.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "conflict/field_map.h"
+#include "conflict/result.h"
+#include "conflict/value.h"
+#include "fixtures/client/fixture_client.h"
+#include "fixtures/fixture_server.h"
+#include "mappers/config.h"
+#include "mappers/mapper.h"
+
+namespace tandem::e2e {
+
+struct WorldOptions {
+  int64_t poll_interval_ms = 200;
+  bool webhooks = false;  // fixtures deliver webhooks to the agent's admin port
+  uint64_t seed = 1;
+  // Rate limits the agent uses against each fixture system (the demo's are a person's pace).
+  double requests_per_second = 5000;
+  int max_in_flight = 8;
+  std::string fixture_settings;  // FixtureOptions::configJson
+};
+
+// One system's live records in canonical form, by match key (email).
+struct SystemView {
+  std::map<std::string, std::vector<conflict::FieldMap<conflict::Value>>> by_email;
+  std::vector<std::string> errors;  // records whose mapping failed, with the reason
+  size_t live = 0;
+};
+
+class World {
+ public:
+  explicit World(WorldOptions options = {});
+  ~World();
+  World(const World&) = delete;
+  World& operator=(const World&) = delete;
+
+  fixtures::FixtureClient& fixtures() { return *client_; }
+  const fixtures::FixturePorts& ports() const;
+  const mappers::Config& config() const { return config_; }
+  const std::string& dir() const { return dir_; }
+  const std::string& configPath() const { return config_path_; }
+  uint16_t adminPort() const { return admin_port_; }
+
+  // Starts `tandem run CONFIG` (stderr and stdout appended to dir()/agent.log). Error when the
+  // agent already runs or exits within its first 100 ms.
+  Status startAgent();
+  // SIGTERM and wait; the exit status (0 = drained cleanly).
+  Result<int> stopAgent(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // SIGKILL and reap: the crash.
+  void killAgent();
+  bool agentRunning();
+
+  // The agent's GET /v1/status body, or an error when it does not answer.
+  Result<std::string> agentStatus();
+  Result<int64_t> outboxDepth();
+
+  // Live records of each system mapped to canonical values.
+  Result<std::map<std::string, SystemView>> views();
+  // "" when converged; else every problem found, one per line (at most 20).
+  std::string checkConverged();
+  // Polls (outbox empty and checkConverged() == "") until `timeout`; returns "" or the last
+  // problems with the tail of the agent's log.
+  std::string waitConverged(std::chrono::milliseconds timeout);
+
+  // The fixture counters as JSON, and one of them ("crm", "api_creates").
+  Result<std::string> counters();
+  Result<int64_t> counter(const std::string& system, const std::string& name);
+
+  std::string agentLogTail(size_t lines = 40) const;
+
+ private:
+  Status writeConfig();
+
+  WorldOptions options_;
+  std::string dir_;
+  std::string config_path_;
+  uint16_t admin_port_ = 0;
+  std::unique_ptr<fixtures::FixtureServer> server_;
+  std::unique_ptr<fixtures::FixtureClient> client_;
+  mappers::Config config_;
+  std::map<std::string, mappers::MappingPlan> plans_;
+  pid_t agent_pid_ = -1;
+};
+
+}  // namespace tandem::e2e
