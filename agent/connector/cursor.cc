@@ -37,7 +37,7 @@ Status readString(const rapidjson::Value& obj, const char* key, std::string& out
 }  // namespace
 
 void FeedCursor::pruneBelow(int64_t ms) {
-  std::erase_if(seen, [ms](const auto& entry) { return entry.second < ms; });
+  std::erase_if(seen, [ms](const auto& entry) { return entry.second.updated_ms < ms; });
 }
 
 std::string encodeCursor(const FeedCursor& c) {
@@ -56,9 +56,12 @@ std::string encodeCursor(const FeedCursor& c) {
   w.Int64(c.high_water_ms);
   w.Key("seen");
   w.StartObject();
-  for (const auto& [id, ms] : c.seen) {
+  for (const auto& [id, entry] : c.seen) {
     w.Key(id.c_str(), static_cast<rapidjson::SizeType>(id.size()));
-    w.Int64(ms);
+    w.StartArray();
+    w.Int64(entry.updated_ms);
+    w.Uint64(entry.hash);
+    w.EndArray();
   }
   w.EndObject();
   if (c.scan) {
@@ -107,15 +110,17 @@ Result<FeedCursor> decodeCursor(std::string_view text) {
   }
   const auto seen = doc.FindMember("seen");
   if (seen != doc.MemberEnd()) {
+    const char* bad = "cursor: \"seen\" must map ids to [updated, hash]";
     if (!seen->value.IsObject()) {
-      return fail("cursor: \"seen\" must be an object of integers");
+      return fail(bad);
     }
     for (auto it = seen->value.MemberBegin(); it != seen->value.MemberEnd(); ++it) {
-      if (!it->value.IsInt64()) {
-        return fail("cursor: \"seen\" must be an object of integers");
+      const rapidjson::Value& e = it->value;
+      if (!e.IsArray() || e.Size() != 2 || !e[0].IsInt64() || !e[1].IsUint64()) {
+        return fail(bad);
       }
       c.seen.emplace(std::string(it->name.GetString(), it->name.GetStringLength()),
-                     it->value.GetInt64());
+                     Seen{e[0].GetInt64(), e[1].GetUint64()});
     }
   }
   const auto scan = doc.FindMember("scan");

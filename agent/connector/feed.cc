@@ -3,8 +3,12 @@
 // the cursor are re-read) or from an opaque since-token; what the cursor has already reported
 // (id → updated) is not reported again. Paging: body token, next URL, offset/limit, starting
 // after. A query that reaches the system's cap (max_results) is narrowed to start at the last
-// updated time it returned and repeated, so nothing past the cap is lost.
+// updated time it returned and repeated, so nothing past the cap is lost. The window start is
+// whole seconds because systems with second-precision clocks read `since` that way too.
 #include <algorithm>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "agent/connector/connector_impl.h"
 #include "agent/connector/cursor.h"
@@ -28,6 +32,20 @@ int64_t windowStart(const mappers::FeedSpec& feed, int64_t high_water_ms) {
   const int64_t start = floorSecond(high_water_ms - std::max<int64_t>(feed.overlap_ms, 0)) -
                         (feed.since_inclusive ? 0 : 1000);
   return std::max<int64_t>(start, 0);
+}
+
+// FNV-1a 64 over the record's JSON text: tells a second change within the same updated time
+// (whole-second clocks) from a re-read of the same version.
+uint64_t bodyHash(const rapidjson::Value& record) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  record.Accept(w);
+  uint64_t h = 14695981039346656037ull;
+  for (size_t i = 0; i < buf.GetSize(); ++i) {
+    h ^= static_cast<unsigned char>(buf.GetString()[i]);
+    h *= 1099511628211ull;
+  }
+  return h;
 }
 
 // The records array of a page. Absent while its parent exists means an empty page (QuickBooks
@@ -128,11 +146,14 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
     if (!by_token && rec.updated_ms > 0) {
       page_max = std::max(page_max, rec.updated_ms);
       cursor.high_water_ms = std::max(cursor.high_water_ms, rec.updated_ms);
+      const uint64_t hash = bodyHash(array[i]);
       const auto seen = cursor.seen.find(rec.id);
-      if (seen != cursor.seen.end() && seen->second >= rec.updated_ms) {
-        continue;  // already reported at this (or a later) version
+      if (seen != cursor.seen.end() &&
+          (seen->second.updated_ms > rec.updated_ms ||
+           (seen->second.updated_ms == rec.updated_ms && seen->second.hash == hash))) {
+        continue;  // already reported, or older than what was reported
       }
-      cursor.seen[rec.id] = rec.updated_ms;
+      cursor.seen[rec.id] = Seen{rec.updated_ms, hash};
     }
     batch.records.push_back(std::move(rec));
   }
@@ -186,18 +207,19 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
   }
   if (capped) {
     // Everything up to the last updated time returned is in hand; what the cap cut off starts
-    // at or after it. Query again from that second (records already reported are skipped).
-    const int64_t narrowed = floorSecond(page_max);
+    // at or after it. Query again from that instant (records already reported are skipped).
+    const int64_t narrowed = page_max;
     if (page_max <= 0 || narrowed <= scan.since_ms) {
       co_return fail(context + ": " + std::to_string(scan.count) +
                      " records reached the feed's cap of " + std::to_string(paging.max_results) +
-                     " within the second from " +
+                     " at or after " +
                      mappers::formatTime(scan.since_ms, mappers::TimeFormat::Rfc3339) +
-                     "; the window cannot be narrowed further");
+                     " without a later updated time; the window cannot be narrowed further");
     }
     cursor.since_ms = narrowed;
     cursor.scan.reset();
-    cursor.pruneBelow(std::min(narrowed, windowStart(feed, cursor.high_water_ms)));
+    // A system may read `since` in whole seconds: keep what it can send again.
+    cursor.pruneBelow(std::min(floorSecond(narrowed), windowStart(feed, cursor.high_water_ms)));
     batch.more = true;
   } else if (has_next) {
     *cursor.scan = std::move(next);
@@ -215,7 +237,7 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
     // A query narrowed after a cap does not step back behind where it was narrowed to: the
     // window before it was read completely, and stepping back would hit the cap again.
     cursor.since_ms = std::max(windowStart(feed, cursor.high_water_ms), scan.since_ms);
-    cursor.pruneBelow(cursor.since_ms);
+    cursor.pruneBelow(floorSecond(cursor.since_ms));
     cursor.scan.reset();
   }
   batch.cursor = encodeCursor(cursor);
