@@ -81,13 +81,34 @@ TEST_F(ConnectorTest, ErpPagesByOffsetUntilAShortPage) {
   EXPECT_EQ(first->records.size(), 3u);
   EXPECT_TRUE(first->more);
   const Drained rest = drain(c, first->cursor);
-  EXPECT_EQ(rest.calls, 2);  // 3, then the short page of 1
+  // Each page starts one record early (offsets 2, 4, 6): 3 (1 new), 3 (2 new), 1 (1 new).
+  EXPECT_EQ(rest.calls, 3);
   EXPECT_EQ(rest.ids.size(), 4u);
   std::set<std::string> all = unique(rest.ids);
   for (const auto& r : first->records) {
     all.insert(r.id);
   }
   EXPECT_EQ(all, unique(ids));
+}
+
+TEST_F(ConnectorTest, OffsetPagingSurvivesARecordMovingToTheEndMidScan) {
+  clock(R"({"freeze_at_ms":1700000000000})");
+  spec("erp").feed.paging.limit = 3;
+  const auto ids = seed(7, "erp");
+  clock(R"({"advance_ms":10000})");  // the seeds are now older than the overlap window
+  Connector& c = connector("erp");
+  auto first = fetch(c, std::nullopt);
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_EQ(first->records.size(), 3u);
+  // An edit on the first page moves that record to the end of the order and shifts the rest.
+  humanEdit("erp", first->records[0].id, phoneEdit("erp", "+49 40 5555"));
+  const Drained rest = drain(c, first->cursor);
+  std::set<std::string> all = unique(rest.ids);
+  for (const auto& r : first->records) {
+    all.insert(r.id);
+  }
+  EXPECT_EQ(all, unique(ids));
+  EXPECT_EQ(rest.ids.size(), 5u);  // the 4 not yet seen plus the edited one, each once
 }
 
 // Many records share one updated second (ERP write_date has whole seconds), the second goes on
