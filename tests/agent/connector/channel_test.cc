@@ -327,6 +327,62 @@ TEST_F(ApiTest, NextUrlPagingAndSinceToken) {
   EXPECT_EQ(second.ids, (std::vector<std::string>{"a", "b"})) << "token feeds do not de-duplicate";
 }
 
+TEST_F(ApiTest, OversizedOrMalformedAnswersAreErrors) {
+  net::Router router;
+  router.add("GET", "/v1/things/big", [&](net::HttpRequest) -> asio::awaitable<net::HttpResponse> {
+    co_return json(200, R"({"id":"big","pad":")" + std::string(9u << 20, 'x') + "\"}");
+  });
+  router.add("GET", "/v1/things/bad", [&](net::HttpRequest) -> asio::awaitable<net::HttpResponse> {
+    co_return json(200, R"({"id":"bad",)");
+  });
+  router.add("PUT", "/v1/things/big", [&](net::HttpRequest) -> asio::awaitable<net::HttpResponse> {
+    co_return json(200, std::string(9u << 20, ' '));
+  });
+  serve(std::move(router));
+  Connector& c = api();
+  auto big = run(c.get("big"));
+  ASSERT_FALSE(big);
+  EXPECT_TRUE(big.error().message.starts_with("connector api.thing get big: http GET "))
+      << big.error().message;
+  EXPECT_TRUE(big.error().message.ends_with("response body exceeds 8388608 bytes"))
+      << big.error().message;
+  auto bad = run(c.get("bad"));
+  ASSERT_FALSE(bad);
+  EXPECT_TRUE(bad.error().message.starts_with("connector api.thing get bad: answer is not JSON: "))
+      << bad.error().message;
+  auto fields = parseJson(R"({"x":1})");
+  const auto outcome = run(c.update("big", fields, ""));
+  const auto* p = as<engine::PushPermanent>(outcome);
+  ASSERT_TRUE(p) << describe(outcome);
+  EXPECT_TRUE(p->error.ends_with("response body exceeds 8388608 bytes")) << p->error;
+}
+
+TEST_F(ApiTest, RequestsPerSecondPacesABurst) {
+  net::Router router;
+  router.add("GET", "/v1/things/x", [&](net::HttpRequest) -> asio::awaitable<net::HttpResponse> {
+    co_return json(200, R"({"id":"x"})");
+  });
+  serve(std::move(router));
+  system_.rate_limits = {20, 1, 4};  // one token every 50 ms, no burst
+  Connector& c = api();
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(run(c.get("x")));
+  }
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(190));
+}
+
+TEST_F(ApiTest, BadTrustFileIsRefusedWhenTheChannelIsMade) {
+  serve(net::Router{});
+  ChannelOptions options;
+  options.ca_file = "/nonexistent/ca.pem";
+  auto channel = SystemChannel::make(io_.ioc(), system_, clock_, std::move(options));
+  ASSERT_FALSE(channel);
+  EXPECT_TRUE(channel.error().message.starts_with(
+      "connector api: http client: CA file /nonexistent/ca.pem: "))
+      << channel.error().message;
+}
+
 TEST_F(ApiTest, UnknownPlaceholderIsRefusedWhenTheConnectorIsMade) {
   serve(net::Router{});
   apiSpec().get.request.url = "/things/{idd}";
