@@ -9,6 +9,7 @@
 
 #include "agent/connector/channel_impl.h"
 #include "agent/connector/json_util.h"
+#include "agent/net/url.h"
 #include "agent/net/webhook_signature.h"
 #include "agent/sync/retry_after.h"
 
@@ -185,8 +186,8 @@ Result<std::unique_ptr<SystemChannel>> SystemChannel::make(boost::asio::io_conte
                                                            const Clock& clock,
                                                            ChannelOptions options) {
   const std::string where = "connector " + system.name;
-  if (system.base_url.empty()) {
-    return fail(where + ": base_url is empty");
+  if (auto url = net::parseUrl(system.base_url); !url) {
+    return failWith(where + ": base_url", url.error());
   }
   if (system.rate_limits.requests_per_second <= 0 || system.rate_limits.max_in_flight <= 0) {
     return fail(where + ": rate_limits need requests_per_second > 0 and max_in_flight > 0");

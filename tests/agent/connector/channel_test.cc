@@ -383,6 +383,15 @@ TEST_F(ApiTest, BadTrustFileIsRefusedWhenTheChannelIsMade) {
       << channel.error().message;
 }
 
+TEST_F(ApiTest, BadBaseUrlIsRefusedWhenTheChannelIsMade) {
+  system_.base_url = "ftp://files.example.com";
+  auto channel = SystemChannel::make(io_.ioc(), system_, clock_, {});
+  ASSERT_FALSE(channel);
+  EXPECT_EQ(channel.error().message,
+            "connector api: base_url: url \"ftp://files.example.com\": unsupported scheme \"ftp\" "
+            "(expected http or https)");
+}
+
 TEST_F(ApiTest, UnknownPlaceholderIsRefusedWhenTheConnectorIsMade) {
   serve(net::Router{});
   apiSpec().get.request.url = "/things/{idd}";

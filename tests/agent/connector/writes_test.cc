@@ -133,6 +133,25 @@ TEST_F(WritesTest, IdempotentCreateWithTheSameKeyMakesOneRecord) {
                 a->native_id);
 }
 
+// Convergence case 2 at the connector's level: the create is applied but answered 500; the
+// retry carries the same key and gets the first answer back instead of a second record.
+TEST_F(WritesTest, RetryAfterAnAppliedCreateAnswered500ReturnsTheSameRecord) {
+  Connector& c = connector("fin");
+  const std::string body = R"({"DisplayName":"Edsger Dijkstra"})";
+  settings("fin", R"({"p_applied_500":1})");
+  const auto lost = create(c, body, "r7@fin");
+  ASSERT_TRUE(as<engine::PushRetryable>(lost)) << describe(lost);
+  settings("fin", R"({"p_applied_500":0})");
+  const auto retried = create(c, body, "r7@fin");
+  const auto* ok = as<engine::PushSuccess>(retried);
+  ASSERT_TRUE(ok) << describe(retried);
+  EXPECT_EQ(counter("fin", "api_creates"), 1);
+  EXPECT_EQ(counter("fin", "idempotent_replays"), 1);
+  auto rec = get(c, ok->native_id);
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(text(*rec, "/DisplayName"), "Edsger Dijkstra");
+}
+
 TEST_F(WritesTest, ValidationErrorsArePermanentWithTheSystemsMessage) {
   Connector& crm = connector("crm");
   const auto bad = create(crm, R"({"properties":{"email":"x@y.io","credit_limit":"lots"}})");
