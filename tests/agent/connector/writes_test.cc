@@ -55,6 +55,20 @@ TEST_F(WritesTest, CrmCreateGetUpdateArchive) {
   EXPECT_EQ(counter("crm", "api_archives"), 1);
 }
 
+// A re-read must carry every mapped property, or the mapping would read the missing ones as
+// empty and the engine would clear them everywhere.
+TEST_F(WritesTest, CrmGetReturnsEveryMappedProperty) {
+  Connector& c = connector("crm");
+  const auto ids = seed(1, "crm");
+  auto rec = get(c, ids[0]);
+  ASSERT_TRUE(rec);
+  for (const char* p :
+       {"/properties/phone", "/properties/company", "/properties/address", "/properties/city",
+        "/properties/zip", "/properties/country", "/properties/credit_limit"}) {
+    EXPECT_FALSE(text(*rec, p).empty()) << p;
+  }
+}
+
 TEST_F(WritesTest, ErpCreateGetUpdateDeactivate) {
   Connector& c = connector("erp");
   const auto created = create(c, R"({"name":"Ada Lovelace","email":"ada@x.io"})");
