@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -95,6 +96,84 @@ TEST(E2e, C05_DifferentFieldsOfOneCustomerInTwoSystemsBothSurvive) {
   const auto& fin = (*views)["fin"].by_email[p.email][0];
   ASSERT_NE(fin.find("phone"), nullptr);
   EXPECT_EQ(fin.find("phone")->toJson(), "\"+351 21 000 0000\"");
+}
+
+// The conflict entries the agent's admin API lists for one field (state=all).
+std::vector<const rapidjson::Value*> conflictsOn(const rapidjson::Document& doc,
+                                                 const std::string& field) {
+  std::vector<const rapidjson::Value*> out;
+  if (!doc.IsObject() || !doc.HasMember("conflicts")) {
+    return out;
+  }
+  for (const auto& c : doc["conflicts"].GetArray()) {
+    if (c["field"].GetString() == field) {
+      out.push_back(&c);
+    }
+  }
+  return out;
+}
+
+// Case 6 end to end: the ERP and finance set one customer's credit limit at once; the policy
+// (prefer fin, then erp) decides everywhere and one conflict entry holds both sides.
+TEST(E2e, C06_SameFieldInTwoSystemsAtOnceIsDecidedByPolicyAndLogged) {
+  World w;
+  auto people = seed(w, 3, {"crm", "erp", "fin"});
+  ASSERT_EQ(people.size(), 3u);
+  ASSERT_TRUE(w.startAgent());
+  ASSERT_EQ(w.waitConverged(seconds(60)), "");
+  const Seeded& p = people[1];
+  ASSERT_TRUE(w.fixtures().humanEdit("erp", p.erp, R"({"credit_limit":5000})"));
+  ASSERT_TRUE(w.fixtures().humanEdit("fin", p.fin, R"({"CreditLimit":7500})"));
+  ASSERT_EQ(w.waitConverged(seconds(60)), "");
+  auto views = w.views();
+  ASSERT_TRUE(views);
+  for (const auto& system : {"erp", "fin"}) {
+    const auto& recs = (*views)[system].by_email[p.email];
+    ASSERT_EQ(recs.size(), 1u);
+    ASSERT_NE(recs[0].find("credit_limit"), nullptr) << system;
+    EXPECT_EQ(recs[0].find("credit_limit")->toJson(), "7500") << system;
+  }
+  auto body = w.adminGet("/v1/conflicts?state=all");
+  ASSERT_TRUE(body) << body.error().message;
+  rapidjson::Document doc;
+  doc.Parse(body->c_str());
+  auto entries = conflictsOn(doc, "credit_limit");
+  ASSERT_EQ(entries.size(), 1u) << *body;
+  const auto& e = *entries[0];
+  EXPECT_STREQ(e["policy"].GetString(), "prefer");
+  std::set<std::string> sides;
+  for (const auto& s : e["sides"].GetArray()) {
+    sides.insert(s["system"].GetString());
+  }
+  EXPECT_TRUE(sides.count("erp") == 1 && sides.count("fin") == 1) << *body;
+}
+
+// Case 22 end to end: the state directory is lost after a sync while a person edited one
+// system; a fresh start re-links every customer by email (no create anywhere) and settles the
+// differing field by policy with a conflict entry instead of a blind overwrite.
+TEST(E2e, C22_StateLostRelinksByMatchKeyWithoutDuplicates) {
+  World w;
+  auto people = seed(w, 20, {"crm"});
+  seed(w, 5, {"erp", "fin"});
+  ASSERT_TRUE(w.startAgent());
+  ASSERT_EQ(w.waitConverged(seconds(60)), "");
+  const int64_t crm = creates(w, "crm");
+  const int64_t erp = creates(w, "erp");
+  const int64_t fin = creates(w, "fin");
+  auto code = w.stopAgent();
+  ASSERT_TRUE(code && *code == 0) << w.agentLogTail();
+  ASSERT_TRUE(w.loseState());
+  ASSERT_TRUE(w.fixtures().humanEdit("crm", people[0].crm, R"({"properties":{"city":"Porto"}})"));
+  ASSERT_TRUE(w.startAgent());
+  ASSERT_EQ(w.waitConverged(seconds(90)), "");
+  EXPECT_EQ(creates(w, "crm"), crm);
+  EXPECT_EQ(creates(w, "erp"), erp);
+  EXPECT_EQ(creates(w, "fin"), fin);
+  auto body = w.adminGet("/v1/conflicts?state=all");
+  ASSERT_TRUE(body) << body.error().message;
+  rapidjson::Document doc;
+  doc.Parse(body->c_str());
+  EXPECT_FALSE(conflictsOn(doc, "city").empty()) << *body;
 }
 
 // Case 21 end to end: kill -9 the agent at random moments of a first sync, restart it each time;

@@ -247,16 +247,28 @@ bool World::agentRunning() {
   return true;
 }
 
-Result<std::string> World::agentStatus() {
+Result<std::string> World::adminGet(const std::string& target) {
   fixtures::HttpClient http("127.0.0.1", admin_port_, std::chrono::seconds(5));
-  auto r = http.get("/v1/status");
+  auto r = http.get(target);
   if (!r) {
     return std::unexpected(r.error());
   }
   if (r->status != 200) {
-    return fail("e2e: /v1/status answered " + std::to_string(r->status) + ": " + r->body);
+    return fail("e2e: " + target + " answered " + std::to_string(r->status) + ": " + r->body);
   }
   return r->body;
+}
+
+Status World::loseState() {
+  if (agent_pid_ > 0) {
+    return fail("e2e: stop the agent before removing its state");
+  }
+  std::error_code ec;
+  fs::remove_all(dir_ + "/state", ec);
+  if (ec) {
+    return fail("e2e: remove state: " + ec.message());
+  }
+  return {};
 }
 
 Result<int64_t> World::outboxDepth() {

@@ -74,8 +74,10 @@ class World {
   void killAgent();
   bool agentRunning();
 
+  // A GET on the agent's admin API: the body of a 200, else an error.
+  Result<std::string> adminGet(const std::string& target);
   // The agent's GET /v1/status body, or an error when it does not answer.
-  Result<std::string> agentStatus();
+  Result<std::string> agentStatus() { return adminGet("/v1/status"); }
   Result<int64_t> outboxDepth();
 
   // Live records of each system mapped to canonical values.
@@ -89,6 +91,9 @@ class World {
   // The fixture counters as JSON, and one of them ("crm", "api_creates").
   Result<std::string> counters();
   Result<int64_t> counter(const std::string& system, const std::string& name);
+
+  // Removes the agent's LMDB state directory (the agent must not be running): case 22.
+  Status loseState();
 
   std::string agentLogTail(size_t lines = 40) const;
 
