@@ -116,7 +116,8 @@ TEST_F(DemoMapping, FinNestedPathsAndWriteOnlyDisplayName) {
   EXPECT_EQ(v.size(), 10u);
   CanonicalValues create = v;
   std::string body = write("fin", create, WriteMode::Create);
-  EXPECT_NE(body.find(R"("DisplayName":"Ada Lovelace")"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"("DisplayName":"Ada Lovelace ada@example.com")"), std::string::npos)
+      << body;
   EXPECT_NE(body.find(R"("BillAddr":{"City":"London","Country":"GB","PostalCode":"SW1Y 4JH",)"
                       R"("Line1":"12 St James's Square"})"),
             std::string::npos)
