@@ -159,6 +159,19 @@ TEST_F(ApiTest, ThrottleByStatusAndErrorCodeUsesItsRetryAfter) {
   EXPECT_EQ(p->error, "connector api.thing update 2: HTTP 403: not yours");
 }
 
+TEST_F(ApiTest, RequestTimeoutAnswerIsRetryable) {
+  net::Router router;
+  router.add("PUT", "/v1/things/1", [&](net::HttpRequest) -> asio::awaitable<net::HttpResponse> {
+    co_return json(408, R"({"message":"request timeout"})");
+  });
+  serve(std::move(router));
+  auto fields = parseJson(R"({"x":1})");
+  const auto outcome = run(api().update("1", fields, ""));
+  const auto* retry = as<engine::PushRetryable>(outcome);
+  ASSERT_TRUE(retry) << describe(outcome);
+  EXPECT_EQ(retry->error, "connector api.thing update 1: HTTP 408: request timeout");
+}
+
 TEST_F(ApiTest, SlowAnswerTimesOutAsRetryable) {
   net::Router router;
   router.add("PUT", "/v1/things/1", [&](net::HttpRequest) -> asio::awaitable<net::HttpResponse> {
