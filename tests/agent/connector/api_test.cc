@@ -244,6 +244,39 @@ TEST_F(ApiTest, StartingAfterPagingWithHasMoreFlag) {
   EXPECT_EQ(queries, (std::vector<std::string>{"since=0&limit=2", "since=0&after=b&limit=2"}));
 }
 
+TEST_F(ApiTest, EachMalformedRecordGetsItsOwnErrorAndTheRestIsReturned) {
+  net::Router router;
+  router.add("GET", "/v1/changes", [&](net::HttpRequest) -> asio::awaitable<net::HttpResponse> {
+    co_return json(200, R"({"data":[
+      {"id":"good","updated":1000,"deleted":false},
+      "not an object",
+      {"updated":2000},
+      {"id":1.5,"updated":2000},
+      {"id":"t","updated":"yesterday"},
+      {"id":"d","updated":3000,"deleted":"yes"},
+      {"id":42,"updated":4000,"deleted":true}]})");
+  });
+  serve(std::move(router));
+  apiSpec().pointers.deleted = "/deleted";
+  Connector& c = api();
+  auto batch = fetch(c, std::nullopt);
+  ASSERT_TRUE(batch) << batch.error().message;
+  std::vector<std::string> errors;
+  std::vector<std::string> ids;
+  for (const auto& r : batch->records) {
+    (r.error.empty() ? ids : errors).push_back(r.error.empty() ? r.id : r.error);
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"good", "42"}));
+  EXPECT_TRUE(batch->records.back().deleted);
+  const std::string at = "connector api.thing feed: page 1: record ";
+  EXPECT_EQ(errors,
+            (std::vector<std::string>{
+                at + "2: expected an object, got string", at + "3: id at \"/id\" is missing",
+                at + "4: id at \"/id\": expected a non-empty string or an integer, got number",
+                at + "5 (id t): updated at \"/updated\": expected epoch_ms, got \"yesterday\"",
+                at + "6 (id d): deleted at \"/deleted\": expected bool, got string"}));
+}
+
 TEST_F(ApiTest, NextUrlPagingAndSinceToken) {
   std::mutex mu;
   std::vector<std::string> targets;
