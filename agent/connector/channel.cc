@@ -1,7 +1,8 @@
 // SystemChannel: what a system's entities share. Every request passes the circuit breaker (fail
 // fast while open), the rate limiter (requests/s, burst, max in flight), gets the system's auth,
-// goes out on the keep-alive pool, and comes back classified: 5xx, transport failures and the
-// system's throttle signals are retryable failures with their Retry-After; the rest is an answer.
+// goes out on the keep-alive pool, and comes back classified: 5xx, 408, transport failures and
+// the system's throttle signals are retryable failures with their Retry-After; the rest is an
+// answer for the caller to read.
 #include <chrono>
 
 #include <rapidjson/document.h>
@@ -166,7 +167,7 @@ boost::asio::awaitable<ChannelResult> SystemChannelImpl::send(std::string_view o
     breaker_.recordSuccess();  // the system is up, only busy: retry-after paces it, not the breaker
     co_return std::unexpected(std::move(*throttle));
   }
-  if (result->status >= 500) {
+  if (result->status >= 500 || result->status == 408) {  // 408: the server gave up waiting
     breaker_.recordFailure();
     int64_t wait = 0;
     if (const auto value = result->header("Retry-After"); !value.empty()) {

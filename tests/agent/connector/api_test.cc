@@ -159,6 +159,19 @@ TEST_F(ApiTest, ThrottleByStatusAndErrorCodeUsesItsRetryAfter) {
   EXPECT_EQ(p->error, "connector api.thing update 2: HTTP 403: not yours");
 }
 
+TEST_F(ApiTest, RequestTimeoutAnswerIsRetryable) {
+  net::Router router;
+  router.add("PUT", "/v1/things/1", [&](net::HttpRequest) -> asio::awaitable<net::HttpResponse> {
+    co_return json(408, R"({"message":"request timeout"})");
+  });
+  serve(std::move(router));
+  auto fields = parseJson(R"({"x":1})");
+  const auto outcome = run(api().update("1", fields, ""));
+  const auto* retry = as<engine::PushRetryable>(outcome);
+  ASSERT_TRUE(retry) << describe(outcome);
+  EXPECT_EQ(retry->error, "connector api.thing update 1: HTTP 408: request timeout");
+}
+
 TEST_F(ApiTest, SlowAnswerTimesOutAsRetryable) {
   net::Router router;
   router.add("PUT", "/v1/things/1", [&](net::HttpRequest) -> asio::awaitable<net::HttpResponse> {
@@ -229,6 +242,39 @@ TEST_F(ApiTest, StartingAfterPagingWithHasMoreFlag) {
   EXPECT_EQ(all.ids, (std::vector<std::string>{"a", "b", "c"}));
   std::lock_guard lock(mu);
   EXPECT_EQ(queries, (std::vector<std::string>{"since=0&limit=2", "since=0&after=b&limit=2"}));
+}
+
+TEST_F(ApiTest, EachMalformedRecordGetsItsOwnErrorAndTheRestIsReturned) {
+  net::Router router;
+  router.add("GET", "/v1/changes", [&](net::HttpRequest) -> asio::awaitable<net::HttpResponse> {
+    co_return json(200, R"({"data":[
+      {"id":"good","updated":1000,"deleted":false},
+      "not an object",
+      {"updated":2000},
+      {"id":1.5,"updated":2000},
+      {"id":"t","updated":"yesterday"},
+      {"id":"d","updated":3000,"deleted":"yes"},
+      {"id":42,"updated":4000,"deleted":true}]})");
+  });
+  serve(std::move(router));
+  apiSpec().pointers.deleted = "/deleted";
+  Connector& c = api();
+  auto batch = fetch(c, std::nullopt);
+  ASSERT_TRUE(batch) << batch.error().message;
+  std::vector<std::string> errors;
+  std::vector<std::string> ids;
+  for (const auto& r : batch->records) {
+    (r.error.empty() ? ids : errors).push_back(r.error.empty() ? r.id : r.error);
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"good", "42"}));
+  EXPECT_TRUE(batch->records.back().deleted);
+  const std::string at = "connector api.thing feed: page 1: record ";
+  EXPECT_EQ(errors,
+            (std::vector<std::string>{
+                at + "2: expected an object, got string", at + "3: id at \"/id\" is missing",
+                at + "4: id at \"/id\": expected a non-empty string or an integer, got number",
+                at + "5 (id t): updated at \"/updated\": expected epoch_ms, got \"yesterday\"",
+                at + "6 (id d): deleted at \"/deleted\": expected bool, got string"}));
 }
 
 TEST_F(ApiTest, NextUrlPagingAndSinceToken) {
