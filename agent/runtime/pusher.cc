@@ -12,14 +12,6 @@ namespace tandem::agent::runtime::detail {
 
 namespace {
 
-mappers::CanonicalValues valuesOf(const conflict::PushPlan& plan) {
-  mappers::CanonicalValues values;
-  for (const auto& f : plan.fields) {
-    values[f.name] = f.value;
-  }
-  return values;
-}
-
 std::vector<std::string> namesOf(const conflict::PushPlan& plan) {
   std::vector<std::string> names;
   for (const auto& f : plan.fields) {
@@ -170,76 +162,74 @@ asio::awaitable<void> Pusher::send(std::shared_ptr<SystemRuntime> keep, engine::
   core_.wakeAll();
 }
 
+Result<mappers::CanonicalValues> Pusher::valuesFor(const engine::PushJob& job) {
+  // The current canonical record with the planned values on top: a body that writes some fields
+  // of a join (first + last name into one "name") needs the join's other fields too.
+  mappers::CanonicalValues values;
+  {
+    TANDEM_ASSIGN_OR_RETURN(auto snap, core_.store().read());
+    TANDEM_ASSIGN_OR_RETURN(auto record, snap.record(job.record));
+    if (record) {
+      for (const auto& [name, field] : record->fields) {
+        values[name] = field.value;
+      }
+    }
+  }
+  for (const auto& f : job.plan.fields) {
+    values[f.name] = f.value;
+  }
+  return values;
+}
+
 asio::awaitable<engine::PushOutcome> Pusher::perform(EntityRuntime& ent,
                                                      const engine::PushJob& job) {
   const conflict::PushPlan& plan = job.plan;
   connector::Connector& conn = *ent.connector;
-  const bool create = job.native_id.empty();
-  if (create && plan.op != conflict::PushOp::Delete) {
-    if (job.outcome_unknown) {
-      // The earlier create may have been applied: read the feed first; when it shows the record
-      // the ingest links it by match key and the engine re-plans instead of creating again.
-      co_await ent.detector->pollNow();
-      auto snap = core_.store().read();
-      auto native = snap ? snap->nativeId(job.record, sys_.id)
-                         : Result<std::optional<std::string>>(std::unexpected(snap.error()));
-      if (native && *native) {
-        co_return engine::PushRetryable{"create of " + job.record + " in " + sys_.name() +
-                                            ": found as " + **native +
-                                            " after an unknown outcome, re-planned",
-                                        0};
-      }
+  if (plan.op == conflict::PushOp::Delete) {
+    if (job.native_id.empty()) {
+      // The engine plans a create for a system that never held the record, never this.
+      co_return engine::PushPermanent{"push to " + sys_.name() + ": delete of " + job.record +
+                                      ", which was never created there"};
     }
-    auto doc = mappers::toSystemDocument(ent.plan, valuesOf(plan), mappers::WriteMode::Create);
+    co_return co_await conn.remove(job.native_id, plan.version_token);
+  }
+  if (job.native_id.empty() && job.outcome_unknown) {
+    // The earlier create may have been applied: read the feed first; when it shows the record
+    // the ingest links it by match key and the engine re-plans instead of creating again.
+    co_await ent.detector->pollNow();
+    auto snap = core_.store().read();
+    auto native = snap ? snap->nativeId(job.record, sys_.id)
+                       : Result<std::optional<std::string>>(std::unexpected(snap.error()));
+    if (native && *native) {
+      co_return engine::PushRetryable{"create of " + job.record + " in " + sys_.name() +
+                                          ": found as " + **native +
+                                          " after an unknown outcome, re-planned",
+                                      0};
+    }
+  }
+  auto values = valuesFor(job);
+  if (!values) {
+    co_return engine::PushRetryable{"push to " + sys_.name() + ": " + values.error().message, 0};
+  }
+  if (job.native_id.empty()) {
+    auto doc = mappers::toSystemDocument(ent.plan, *values, mappers::WriteMode::Create);
     if (!doc) {
       co_return mappingFailed(sys_, ent, job, doc.error());
     }
     co_return co_await conn.create(*doc, job.idempotency_key);
   }
-  if (create) {
-    co_return engine::PushSuccess{};  // a delete of a record the system never held: unreachable
-  }
-  switch (plan.op) {
-    case conflict::PushOp::Delete:
-      co_return co_await conn.remove(job.native_id, plan.version_token);
-    case conflict::PushOp::Undelete:
-    case conflict::PushOp::Create: {
-      auto doc = mappers::toSystemDocument(ent.plan, valuesOf(plan), mappers::WriteMode::Update);
-      if (!doc) {
-        co_return mappingFailed(sys_, ent, job, doc.error());
-      }
-      addRevive(ent.spec->connector.del, *doc);
-      co_return co_await conn.update(job.native_id, *doc, plan.version_token);
-    }
-    case conflict::PushOp::Update:
-    case conflict::PushOp::None:
-      break;
-  }
-  const std::vector<std::string> names = namesOf(plan);
-  mappers::CanonicalValues values = valuesOf(plan);
   std::expected<rapidjson::Document, mappers::FieldErrors> doc;
-  if (ent.spec->connector.update.partial) {
-    doc = mappers::toSystemDocument(ent.plan, values, mappers::WriteMode::Update, names);
+  if (plan.op == conflict::PushOp::Update && ent.spec->connector.update.partial) {
+    doc = mappers::toSystemDocument(ent.plan, *values, mappers::WriteMode::Update, namesOf(plan));
   } else {
-    // A full body: every mapped field from the canonical record, the changed ones as planned.
-    auto snap = core_.store().read();
-    auto record = snap ? snap->record(job.record)
-                       : Result<std::optional<conflict::Record>>(std::unexpected(snap.error()));
-    if (!record || !*record) {
-      co_return engine::PushRetryable{
-          "push to " + sys_.name() + ": read record " + job.record +
-              (record ? std::string(": not found") : ": " + record.error().message),
-          0};
-    }
-    for (const auto& [name, field] : (*record)->fields) {
-      if (values.find(name) == nullptr) {
-        values[name] = field.value;
-      }
-    }
-    doc = mappers::toSystemDocument(ent.plan, values, mappers::WriteMode::Update);
+    // Unarchive, or a system that wants the whole record on update.
+    doc = mappers::toSystemDocument(ent.plan, *values, mappers::WriteMode::Update);
   }
   if (!doc) {
     co_return mappingFailed(sys_, ent, job, doc.error());
+  }
+  if (plan.op != conflict::PushOp::Update) {
+    addRevive(ent.spec->connector.del, *doc);
   }
   co_return co_await conn.update(job.native_id, *doc, plan.version_token);
 }

@@ -28,6 +28,7 @@ class Pusher {
  private:
   asio::awaitable<void> send(std::shared_ptr<SystemRuntime> keep, engine::PushJob job);
   asio::awaitable<engine::PushOutcome> perform(EntityRuntime& ent, const engine::PushJob& job);
+  Result<mappers::CanonicalValues> valuesFor(const engine::PushJob& job);
   asio::awaitable<void> reread(EntityRuntime& ent, const engine::PushJob& job);
   // Milliseconds until the next outbox entry of this system that is not in flight is due.
   std::optional<int64_t> nextDueIn();
