@@ -1,7 +1,8 @@
 // SystemChannel: what a system's entities share. Every request passes the circuit breaker (fail
 // fast while open), the rate limiter (requests/s, burst, max in flight), gets the system's auth,
-// goes out on the keep-alive pool, and comes back classified: 5xx, transport failures and the
-// system's throttle signals are retryable failures with their Retry-After; the rest is an answer.
+// goes out on the keep-alive pool, and comes back classified: 5xx, 408, transport failures and
+// the system's throttle signals are retryable failures with their Retry-After; the rest is an
+// answer for the caller to read.
 #include <chrono>
 
 #include <rapidjson/document.h>
@@ -9,6 +10,7 @@
 
 #include "agent/connector/channel_impl.h"
 #include "agent/connector/json_util.h"
+#include "agent/net/url.h"
 #include "agent/net/webhook_signature.h"
 #include "agent/sync/retry_after.h"
 
@@ -165,7 +167,7 @@ boost::asio::awaitable<ChannelResult> SystemChannelImpl::send(std::string_view o
     breaker_.recordSuccess();  // the system is up, only busy: retry-after paces it, not the breaker
     co_return std::unexpected(std::move(*throttle));
   }
-  if (result->status >= 500) {
+  if (result->status >= 500 || result->status == 408) {  // 408: the server gave up waiting
     breaker_.recordFailure();
     int64_t wait = 0;
     if (const auto value = result->header("Retry-After"); !value.empty()) {
@@ -185,8 +187,8 @@ Result<std::unique_ptr<SystemChannel>> SystemChannel::make(boost::asio::io_conte
                                                            const Clock& clock,
                                                            ChannelOptions options) {
   const std::string where = "connector " + system.name;
-  if (system.base_url.empty()) {
-    return fail(where + ": base_url is empty");
+  if (auto url = net::parseUrl(system.base_url); !url) {
+    return failWith(where + ": base_url", url.error());
   }
   if (system.rate_limits.requests_per_second <= 0 || system.rate_limits.max_in_flight <= 0) {
     return fail(where + ": rate_limits need requests_per_second > 0 and max_in_flight > 0");

@@ -64,6 +64,10 @@ std::string encodeCursor(const FeedCursor& c) {
     w.EndArray();
   }
   w.EndObject();
+  if (c.capped) {
+    w.Key("capped");
+    w.Bool(true);
+  }
   if (c.scan) {
     const FeedScan& s = *c.scan;
     w.Key("scan");
@@ -107,6 +111,12 @@ Result<FeedCursor> decodeCursor(std::string_view text) {
   }
   if (auto ok = readInt(doc, "hw", c.high_water_ms, "cursor"); !ok) {
     return std::unexpected(ok.error());
+  }
+  if (const auto capped = doc.FindMember("capped"); capped != doc.MemberEnd()) {
+    if (!capped->value.IsBool()) {
+      return fail("cursor: \"capped\" must be a bool");
+    }
+    c.capped = capped->value.GetBool();
   }
   const auto seen = doc.FindMember("seen");
   if (seen != doc.MemberEnd()) {

@@ -2,6 +2,7 @@
 
 // The feed cursor, opaque to the runtime and stored as JSON text:
 //   {"v":1,"since":<ms>,"token":"..","hw":<ms>,"seen":{"<id>":[<updated ms>,<body hash>],..},
+//    "capped":true,
 //    "scan":{"since":<ms>,"token":"..","page":N,"offset":N,"after":"..","next":"..","count":N}}
 // `seen` holds every record at or after the start of the next query's window with the updated
 // time and body hash it was reported at, so the overlap window is re-read without reporting
@@ -39,6 +40,7 @@ struct FeedCursor {
   int64_t high_water_ms = 0;
   std::map<std::string, Seen, std::less<>> seen;
   std::optional<FeedScan> scan;
+  bool capped = false;  // the current query was narrowed after reaching the system's cap
 
   // Forgets records that no later query can return again.
   void pruneBelow(int64_t ms);

@@ -1,10 +1,12 @@
 // fetchChanges: one page per call. Since comes from the highest updated time seen (minus the
 // overlap window, floored to whole seconds, so records sharing a second or back-dated behind
 // the cursor are re-read) or from an opaque since-token; what the cursor has already reported
-// (id → updated) is not reported again. Paging: body token, next URL, offset/limit, starting
-// after. A query that reaches the system's cap (max_results) is narrowed to start at the last
-// updated time it returned and repeated, so nothing past the cap is lost. The window start is
-// whole seconds because systems with second-precision clocks read `since` that way too.
+// (id → updated, body hash) is not reported again. Paging: body token and next URL (restarted
+// from the last updated time when that moves on: keyset paging), offset/limit (each page starts
+// a few records early), starting after. A query that reaches the system's cap (max_results) is
+// narrowed to start at the last updated time it returned and repeated, so nothing past the cap
+// is lost. The window start is whole seconds because systems with second-precision clocks read
+// `since` that way too. Feeds read by updated time must return records oldest first.
 #include <algorithm>
 
 #include <rapidjson/stringbuffer.h>
@@ -205,28 +207,38 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
     }
   }
 
+  // A query restarted after this page begins at its last updated time (for an exclusive since,
+  // just before its second, so second-precision systems include it too).
+  const int64_t restart_at = feed.since_inclusive ? page_max : floorSecond(page_max) - 1;
+  const bool can_restart = !by_token && page_max > 0 && restart_at > scan.since_ms;
   bool capped = false;
   if (paging.max_results > 0 && !by_token) {
     capped = paging.kind == mappers::PagingKind::None
                  ? n >= paging.max_results
                  : has_next && scan.count + paging.limit > paging.max_results;
   }
-  if (capped) {
-    // Everything up to the last updated time returned is in hand; what the cap cut off starts
-    // at or after it. Query again from that instant (records already reported are skipped).
-    const int64_t narrowed = page_max;
-    if (page_max <= 0 || narrowed <= scan.since_ms) {
-      co_return fail(context + ": " + std::to_string(scan.count) +
-                     " records reached the feed's cap of " + std::to_string(paging.max_results) +
-                     " at or after " +
-                     mappers::formatTime(scan.since_ms, mappers::TimeFormat::Rfc3339) +
-                     " without a later updated time; the window cannot be narrowed further");
-    }
-    cursor.since_ms = narrowed;
+  // Tokens and next links of search APIs are offsets in disguise: a record edited mid-scan
+  // moves to the end and shifts the rest, so one could slip between pages. Restarting from the
+  // last updated time instead (keyset paging) cannot skip; the token is only followed while a
+  // page does not get past one updated time.
+  const bool keyset = has_next && can_restart &&
+                      (paging.kind == mappers::PagingKind::BodyToken ||
+                       paging.kind == mappers::PagingKind::NextUrl);
+  if ((capped || keyset) && can_restart) {
+    // Everything up to the last updated time returned is in hand; what the cap (or the next
+    // page) holds starts at or after it. Records already reported are skipped.
+    cursor.since_ms = restart_at;
+    cursor.capped = cursor.capped || capped;
     cursor.scan.reset();
     // A system may read `since` in whole seconds: keep what it can send again.
-    cursor.pruneBelow(std::min(floorSecond(narrowed), windowStart(feed, cursor.high_water_ms)));
+    cursor.pruneBelow(std::min(floorSecond(restart_at), windowStart(feed, cursor.high_water_ms)));
     batch.more = true;
+  } else if (capped && !(has_next && scan.count < paging.max_results)) {
+    co_return fail(context + ": " + std::to_string(scan.count) +
+                   " records reached the feed's cap of " + std::to_string(paging.max_results) +
+                   " at or after " +
+                   mappers::formatTime(scan.since_ms, mappers::TimeFormat::Rfc3339) +
+                   " without a later updated time; the window cannot be narrowed further");
   } else if (has_next) {
     *cursor.scan = std::move(next);
     if (!by_token) {
@@ -240,9 +252,11 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
     cursor.seen.clear();
     cursor.scan.reset();
   } else {
-    // A query narrowed after a cap does not step back behind where it was narrowed to: the
-    // window before it was read completely, and stepping back would hit the cap again.
-    cursor.since_ms = std::max(windowStart(feed, cursor.high_water_ms), scan.since_ms);
+    // After a cap the query does not step back behind where it was narrowed to: the window
+    // before it was read completely, and stepping back would hit the cap again.
+    const int64_t window = windowStart(feed, cursor.high_water_ms);
+    cursor.since_ms = cursor.capped ? std::max(window, scan.since_ms) : window;
+    cursor.capped = false;
     cursor.pruneBelow(floorSecond(cursor.since_ms));
     cursor.scan.reset();
   }

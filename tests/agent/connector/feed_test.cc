@@ -62,14 +62,56 @@ INSTANTIATE_TEST_SUITE_P(Systems, FeedEachSystem, ::testing::Values("crm", "erp"
 // The feed cases of CONVERGENCE.md, named by their number.
 class Convergence : public ConnectorTest {};
 
-TEST_F(ConnectorTest, CrmPagesByBodyTokenUntilNoNextToken) {
+// Distinct updated times: each page restarts the search from the last one seen (keyset).
+TEST_F(ConnectorTest, CrmPagesRestartFromTheLastUpdatedSeen) {
+  clock(R"({"freeze_at_ms":1700000000000})");
+  spec("crm").feed.paging.limit = 3;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 8; ++i) {
+    clock(R"({"advance_ms":5})");
+    ids.push_back(seed(1, "crm")[0]);
+  }
+  Connector& c = connector("crm");
+  const Drained all = drain(c, std::nullopt);
+  EXPECT_EQ(all.calls, 4);  // 3 new, then 2 + 2 + 1 new after the re-read boundary record
+  EXPECT_EQ(all.ids, ids);
+}
+
+// One shared updated time: restarting cannot move on, so the body token is followed.
+TEST_F(ConnectorTest, CrmFollowsTheBodyTokenWithinOneUpdatedTime) {
+  clock(R"({"freeze_at_ms":1700000000000})");
   spec("crm").feed.paging.limit = 3;
   const auto ids = seed(8, "crm");
   Connector& c = connector("crm");
   const Drained all = drain(c, std::nullopt);
-  EXPECT_EQ(all.calls, 3);  // 3 + 3 + 2
+  EXPECT_EQ(all.calls, 4);  // 3 from 1970, restart at the shared time: 0 + 3 + 2 new
   EXPECT_EQ(all.ids.size(), 8u);
   EXPECT_EQ(unique(all.ids), unique(ids));
+}
+
+// A search's paging token is an offset: an edit mid-scan moves a record to the end and shifts
+// the rest up. Restarting from the last updated time does not skip the record that moved up.
+TEST_F(ConnectorTest, CrmEditMidScanDoesNotSkipARecord) {
+  clock(R"({"freeze_at_ms":1700000000000})");
+  spec("crm").feed.paging.limit = 3;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 7; ++i) {
+    clock(R"({"advance_ms":5})");
+    ids.push_back(seed(1, "crm")[0]);
+  }
+  clock(R"({"advance_ms":10000})");  // the seeds are now older than the overlap window
+  Connector& c = connector("crm");
+  auto first = fetch(c, std::nullopt);
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_EQ(first->records.size(), 3u);
+  humanEdit("crm", ids[0], phoneEdit("crm", "+1 555 0199"));
+  const Drained rest = drain(c, first->cursor);
+  std::set<std::string> all = unique(rest.ids);
+  for (const auto& r : first->records) {
+    all.insert(r.id);
+  }
+  EXPECT_EQ(all, unique(ids));
+  EXPECT_EQ(rest.ids.size(), 5u);  // the 4 not yet seen plus the edited one, each once
 }
 
 TEST_F(ConnectorTest, ErpPagesByOffsetUntilAShortPage) {
@@ -187,15 +229,20 @@ TEST_F(Convergence, C18_CappedFeedNarrowsUntilNothingIsMissed) {
   EXPECT_TRUE(drain(c, all.cursor).ids.empty());
 }
 
+// HubSpot-like search pages at most `search_cap` deep. Groups of contacts share an updated
+// time, one group nearly as large as the cap: the token is followed inside a group, and when the
+// cap is near the search restarts from the last updated time seen.
 TEST_F(Convergence, C18_CappedSearchRestartsFromTheLastUpdatedSeen) {
   settings("crm", R"({"search_cap":10})");
   spec("crm").feed.paging.limit = 4;
   spec("crm").feed.paging.max_results = 10;
   clock(R"({"freeze_at_ms":1700000000000})");
   std::vector<std::string> ids;
-  for (int i = 0; i < 25; ++i) {
+  for (int group : {3, 9, 4, 9}) {
     clock(R"({"advance_ms":7})");
-    ids.push_back(seed(1, "crm")[0]);
+    for (const auto& id : seed(group, "crm")) {
+      ids.push_back(id);
+    }
   }
   Connector& c = connector("crm");
   const Drained all = drain(c, std::nullopt);

@@ -55,6 +55,20 @@ TEST_F(WritesTest, CrmCreateGetUpdateArchive) {
   EXPECT_EQ(counter("crm", "api_archives"), 1);
 }
 
+// A re-read must carry every mapped property, or the mapping would read the missing ones as
+// empty and the engine would clear them everywhere.
+TEST_F(WritesTest, CrmGetReturnsEveryMappedProperty) {
+  Connector& c = connector("crm");
+  const auto ids = seed(1, "crm");
+  auto rec = get(c, ids[0]);
+  ASSERT_TRUE(rec);
+  for (const char* p :
+       {"/properties/phone", "/properties/company", "/properties/address", "/properties/city",
+        "/properties/zip", "/properties/country", "/properties/credit_limit"}) {
+    EXPECT_FALSE(text(*rec, p).empty()) << p;
+  }
+}
+
 TEST_F(WritesTest, ErpCreateGetUpdateDeactivate) {
   Connector& c = connector("erp");
   const auto created = create(c, R"({"name":"Ada Lovelace","email":"ada@x.io"})");
@@ -131,6 +145,25 @@ TEST_F(WritesTest, IdempotentCreateWithTheSameKeyMakesOneRecord) {
   EXPECT_EQ(p->error,
             "connector fin.customer create: HTTP 400: The name supplied already exists. : Id=" +
                 a->native_id);
+}
+
+// Convergence case 2 at the connector's level: the create is applied but answered 500; the
+// retry carries the same key and gets the first answer back instead of a second record.
+TEST_F(WritesTest, RetryAfterAnAppliedCreateAnswered500ReturnsTheSameRecord) {
+  Connector& c = connector("fin");
+  const std::string body = R"({"DisplayName":"Edsger Dijkstra"})";
+  settings("fin", R"({"p_applied_500":1})");
+  const auto lost = create(c, body, "r7@fin");
+  ASSERT_TRUE(as<engine::PushRetryable>(lost)) << describe(lost);
+  settings("fin", R"({"p_applied_500":0})");
+  const auto retried = create(c, body, "r7@fin");
+  const auto* ok = as<engine::PushSuccess>(retried);
+  ASSERT_TRUE(ok) << describe(retried);
+  EXPECT_EQ(counter("fin", "api_creates"), 1);
+  EXPECT_EQ(counter("fin", "idempotent_replays"), 1);
+  auto rec = get(c, ok->native_id);
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(text(*rec, "/DisplayName"), "Edsger Dijkstra");
 }
 
 TEST_F(WritesTest, ValidationErrorsArePermanentWithTheSystemsMessage) {
