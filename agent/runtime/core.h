@@ -190,7 +190,7 @@ class Core : public std::enable_shared_from_this<Core> {
 
   std::atomic<bool> started{false};
   std::atomic<bool> ready{false};
-  int64_t started_ms = 0;
+  std::atomic<int64_t> started_ms{0};
 
  private:
   template <class R, class F>

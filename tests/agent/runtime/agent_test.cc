@@ -38,6 +38,20 @@ TEST(Runtime, MappingErrorIsDeadLetteredWithReasonAndDoesNotBlockTheBatch) {
   EXPECT_EQ(h.agent().status().records_total, 1u);
 }
 
+TEST(Runtime, InitialLoadOfALargeFeedShowsProgress) {
+  RuntimeHarness h;
+  for (int i = 0; i < 120; ++i) {  // the fake feed pages by 50: three batches
+    h.sys("crm").humanCreate({{"email", "p" + std::to_string(i) + "@example.com"}});
+  }
+  h.start(h.config());
+  ASSERT_TRUE(waitFor([&] { return h.converged("p119@example.com"); }));
+  h.shutdown();
+  const std::string out = h.progressText();
+  EXPECT_NE(out.find("initial load crm.customer: 50 records"), std::string::npos) << out;
+  EXPECT_NE(out.find("initial load crm.customer: done, 120 records"), std::string::npos) << out;
+  EXPECT_NE(h.logText().find("initial load done"), std::string::npos);
+}
+
 TEST(Webhooks, VerifiedDeliveryFetchesTheNamedRecordAtOnce) {
   RuntimeHarness h;
   h.start(h.config({"crm", "erp", "fin"}, 600'000));  // polls only once, at start

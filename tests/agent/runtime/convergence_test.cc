@@ -97,6 +97,30 @@ TEST(Convergence, C06_SameFieldTwoSystemsOneConflictPolicyOutcomeEverywhere) {
   EXPECT_EQ((*conflicts)[0].outcome.asString(), h.sys("fin").field(kAlice, "phone"));
 }
 
+TEST(Convergence, C12_LostRaceOnWriteBackIsReReadAndMerged) {
+  RuntimeHarness h;
+  std::string crm = h.sys("crm").humanCreate(alice());
+  h.start(h.config());
+  ASSERT_TRUE(waitFor([&] { return h.converged(kAlice); }));
+  // A person edits the ERP's copy while the agent does not know yet (its feed holds still);
+  // the agent's push of the CRM's edit carries the old version token and is answered stale.
+  h.sys("erp").setFeedPaused(true);
+  h.sys("erp").humanEdit(*h.sys("erp").idByEmail(kAlice), "name", "Typed in ERP");
+  h.sys("crm").humanEdit(crm, "phone", "777");
+  ASSERT_TRUE(waitFor([&] {
+    for (const char* s : {"crm", "erp", "fin"}) {
+      if (h.sys(s).field(kAlice, "name") != "Typed in ERP" ||
+          h.sys(s).field(kAlice, "phone") != "777") {
+        return false;
+      }
+    }
+    return h.agent().status().outbox_depth == 0;
+  }));
+  EXPECT_GE(h.sys("erp").staleAnswers(), 1u);
+  EXPECT_EQ(h.agent().status().conflicts_total, 0u);
+  h.sys("erp").setFeedPaused(false);
+}
+
 TEST(Convergence, C19_OneSystemDownOthersKeepSyncingBacklogDrains) {
   RuntimeHarness h;
   h.sys("fin").setDown(true);
