@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "tests/agent/runtime/harness.h"
 
 namespace tandem::agent::runtime::testing {
@@ -199,6 +201,31 @@ TEST(Convergence, C02_EchoAfterLostAnswerNoSecondCreate) {
   EXPECT_EQ(h.sys("erp").creates(), 1u);
   EXPECT_EQ(h.agent().status().conflicts_total, 0u);
   EXPECT_EQ(h.agent().status().dead_letters, 0u);
+}
+
+TEST(Convergence, C22_StateLostRelinksByMatchKeysWithoutDuplicates) {
+  RuntimeHarness h;
+  h.sys("crm").humanCreate(alice());
+  h.sys("erp").humanCreate({{"email", "bob@example.com"}, {"name", "Bob"}});
+  auto cfg = h.config();
+  const std::string state = cfg.agent.state_dir;
+  h.start(std::move(cfg));
+  ASSERT_TRUE(waitFor([&] { return h.converged(kAlice) && h.converged("bob@example.com"); }));
+  h.stopAgent();
+  std::filesystem::remove_all(state);  // the LMDB directory is gone
+  h.sys("fin").humanEdit(*h.sys("fin").idByEmail(kAlice), "phone", "999");
+  h.start(h.config());
+  ASSERT_TRUE(waitFor([&] {
+    return h.converged(kAlice) && h.converged("bob@example.com") &&
+           h.sys("crm").field(kAlice, "phone") == h.sys("fin").field(kAlice, "phone") &&
+           h.sys("erp").field(kAlice, "phone") == h.sys("fin").field(kAlice, "phone");
+  }));
+  for (const char* s : {"crm", "erp", "fin"}) {
+    EXPECT_EQ(h.sys(s).countEmail(kAlice), 1u) << s;
+    EXPECT_EQ(h.sys(s).countEmail("bob@example.com"), 1u) << s;
+  }
+  EXPECT_EQ(h.sys("erp").creates() + h.sys("fin").creates() + h.sys("crm").creates(), 4u);
+  EXPECT_EQ(h.agent().status().records_total, 2u);
 }
 
 }  // namespace

@@ -15,7 +15,7 @@
 #include "agent/runtime/agent.h"
 #include "mappers/config_loader.h"
 #include "tests/agent/io_runner.h"
-#include "tests/agent/runtime/fake_system.h"
+#include "tests/agent/runtime/fake_connector.h"
 #include "tests/mappers/test_env.h"
 #include "tests/support/temp_dir.h"
 
@@ -130,6 +130,15 @@ class RuntimeHarness {
     });
     EXPECT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready) << "drain hung";
     return done_calls_.load();
+  }
+
+  // Drains and drops the agent; the systems, the io_context and the state dir stay.
+  void stopAgent() {
+    if (agent_ && !drained_) {
+      drain();
+    }
+    agent_.reset();
+    drained_ = false;
   }
 
   void shutdown() {
