@@ -203,6 +203,52 @@ TEST(Convergence, C02_EchoAfterLostAnswerNoSecondCreate) {
   EXPECT_EQ(h.agent().status().dead_letters, 0u);
 }
 
+TEST(Convergence, C23_ManualPolicyHoldsTheFieldUntilResolvedThenPushesTheChoice) {
+  RuntimeHarness h;
+  std::string crm = h.sys("crm").humanCreate(alice());
+  h.start(h.config({"crm", "erp", "fin"}, 20, R"(, "policy": "manual")"));
+  ASSERT_TRUE(waitFor([&] { return h.converged(kAlice); }));
+  for (const char* s : {"crm", "erp", "fin"}) {
+    h.sys(s).setFeedPaused(true);
+  }
+  h.sys("crm").humanEdit(crm, "phone", "111");
+  h.sys("erp").humanEdit(*h.sys("erp").idByEmail(kAlice), "phone", "222");
+  for (const char* s : {"crm", "erp", "fin"}) {
+    h.sys(s).setFeedPaused(false);
+  }
+  ASSERT_TRUE(waitFor([&] {
+    auto st = h.agent().status();
+    return st.open_conflicts == 1 && st.outbox_depth == 0;
+  }));
+  uint64_t id = 0;
+  {
+    auto snap = h.agent().store().read();
+    ASSERT_TRUE(snap);
+    auto open = snap->openConflicts(10);
+    ASSERT_TRUE(open);
+    ASSERT_EQ(open->size(), 1u);
+    EXPECT_EQ((*open)[0].field, "phone");
+    id = (*open)[0].id;
+  }
+  auto resolved =
+      h.io().run(h.agent().resolveConflict(id, conflict::Value::string("333"), "chosen by a test"));
+  ASSERT_TRUE(resolved.has_value());
+  ASSERT_TRUE(*resolved) << resolved->error().message;
+  ASSERT_TRUE(waitFor([&] {
+    for (const char* s : {"crm", "erp", "fin"}) {
+      if (h.sys(s).field(kAlice, "phone") != "333") {
+        return false;
+      }
+    }
+    return h.agent().status().open_conflicts == 0 && h.agent().status().outbox_depth == 0;
+  }));
+  auto again = h.io().run(h.agent().resolveConflict(id, conflict::Value::string("4"), ""));
+  ASSERT_TRUE(again.has_value());
+  ASSERT_FALSE(*again);
+  EXPECT_EQ(again->error().message,
+            "engine: resolve conflict " + std::to_string(id) + ": already closed");
+}
+
 TEST(Convergence, C22_StateLostRelinksByMatchKeysWithoutDuplicates) {
   RuntimeHarness h;
   h.sys("crm").humanCreate(alice());
