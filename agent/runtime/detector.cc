@@ -20,9 +20,30 @@ void Detector::wakeHere() {
   sleep_.cancel();
 }
 
+namespace {
+
+// The error with its numbers left out: "breaker fin: open ..., probe in 29800 ms" repeats as the
+// same failure while the countdown runs.
+std::string shapeOf(const std::string& error) {
+  std::string out;
+  for (char c : error) {
+    if (c < '0' || c > '9') {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 void Detector::fail(const std::string& what, const std::string& error) {
-  core_.log().warn(what,
-                   {{"system", sys_.name()}, {"entity", ent_.entity->name}, {"error", error}});
+  // A system that stays down fails every poll: the first failure is a warning, its repeats are
+  // debug lines (status() still counts every one and keeps the latest text).
+  std::string shape = shapeOf(what + ": " + error);
+  const LogLevel level = shape == last_failure_ ? LogLevel::Debug : LogLevel::Warn;
+  last_failure_ = std::move(shape);
+  core_.log().log(level, what,
+                  {{"system", sys_.name()}, {"entity", ent_.entity->name}, {"error", error}});
   core_.stats().detector(sys_.name(), ent_.entity->name, [&](DetectorStatus& d) {
     ++d.errors;
     d.last_error = error;
@@ -103,6 +124,7 @@ asio::awaitable<void> Detector::pass() {
     if (next) {
       cursor = std::move(next);
     }
+    last_failure_.clear();
     core_.stats().detector(system, entity, [&](DetectorStatus& d) {
       ++d.batches;
       d.records += n;

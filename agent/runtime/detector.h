@@ -45,6 +45,7 @@ class Detector {
   bool in_pass_ = false;
   bool exited_ = false;
   uint64_t passes_ = 0;
+  std::string last_failure_;  // shape of the last logged failure (see fail())
 };
 
 }  // namespace tandem::agent::runtime::detail

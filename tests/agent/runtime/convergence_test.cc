@@ -145,6 +145,16 @@ TEST(Convergence, C19_OneSystemDownOthersKeepSyncingBacklogDrains) {
   ASSERT_TRUE(waitFor([&] { return h.converged(kAlice); }));
   EXPECT_EQ(h.sys("fin").creates(), 1u);
   EXPECT_EQ(h.sys("fin").field(kAlice, "phone"), "200");
+  // Failing every poll while down: one warning, the repeats at debug level.
+  h.shutdown();
+  const std::string log = h.logText();
+  size_t warns = 0;
+  for (size_t at = log.find("WARN  detector: fetch failed system=fin"); at != std::string::npos;
+       at = log.find("WARN  detector: fetch failed system=fin", at + 1)) {
+    ++warns;
+  }
+  EXPECT_EQ(warns, 1u) << log;
+  EXPECT_NE(log.find("DEBUG detector: fetch failed system=fin"), std::string::npos);
 }
 
 TEST(Convergence, C20_RefusedValueDeadLetteredWithSystemMessageRetryAfterFixSucceeds) {
