@@ -56,7 +56,7 @@ asio::awaitable<void> Detector::run(std::shared_ptr<SystemRuntime> keep) {
   while (!core_.stopped(sys_)) {
     in_pass_ = true;
     woken_ = false;
-    co_await pass();
+    last_pass_ok_ = co_await pass();
     in_pass_ = false;
     ++passes_;
     pass_done_.notify();
@@ -72,18 +72,19 @@ asio::awaitable<void> Detector::run(std::shared_ptr<SystemRuntime> keep) {
   pass_done_.notify();
 }
 
-asio::awaitable<void> Detector::pollNow() {
+asio::awaitable<bool> Detector::pollNow() {
   if (exited_) {
-    co_return;
+    co_return false;
   }
   const uint64_t target = passes_ + (in_pass_ ? 2 : 1);
   wakeHere();
   while (passes_ < target && !exited_ && !core_.stopped(sys_)) {
     co_await pass_done_.wait();
   }
+  co_return passes_ >= target&& last_pass_ok_;
 }
 
-asio::awaitable<void> Detector::pass() {
+asio::awaitable<bool> Detector::pass() {
   const std::string& system = sys_.name();
   const std::string& entity = ent_.entity->name;
   std::optional<std::string> cursor;
@@ -93,7 +94,7 @@ asio::awaitable<void> Detector::pass() {
                        : Result<std::optional<std::string>>(std::unexpected(snap.error()));
     if (!stored) {
       fail("detector: read cursor", stored.error().message);
-      co_return;
+      co_return false;
     }
     cursor = std::move(*stored);
   }
@@ -109,7 +110,7 @@ asio::awaitable<void> Detector::pass() {
     core_.stats().setBreaker(system, sys_.channel->breakerState());
     if (!batch) {
       fail("detector: fetch failed", batch.error().message);
-      co_return;
+      co_return false;
     }
     const size_t n = batch->records.size();
     MappedBatch mapped = mapRecords(sys_, ent_, batch->records);
@@ -118,7 +119,7 @@ asio::awaitable<void> Detector::pass() {
                                         std::move(mapped.failures), next);
     if (!result) {
       fail("detector: ingest failed", result.error().message);
-      co_return;
+      co_return false;
     }
     read += n;
     if (next) {
@@ -142,8 +143,11 @@ asio::awaitable<void> Detector::pass() {
       }
     }
     first = false;
-    if (!batch->more || core_.stopped(sys_)) {
-      co_return;
+    if (!batch->more) {
+      co_return true;
+    }
+    if (core_.stopped(sys_)) {
+      co_return false;
     }
   }
 }

@@ -22,8 +22,9 @@ class Detector {
   // The loop; returns when the agent stops or the system is retired.
   asio::awaitable<void> run(std::shared_ptr<SystemRuntime> keep);
   // On the strand: returns once a whole pass that started after this call has ended (a pusher's
-  // read-back before it repeats a create whose answer was lost).
-  asio::awaitable<void> pollNow();
+  // read-back before it repeats a create whose answer was lost); true when that pass read the
+  // feed to its end.
+  asio::awaitable<bool> pollNow();
   // On the strand: fetch the records a webhook named and ingest them.
   asio::awaitable<void> fetchIds(std::shared_ptr<SystemRuntime> keep, std::vector<std::string> ids);
   // Any thread: start the next pass now (`keep` is this detector's system).
@@ -32,7 +33,7 @@ class Detector {
   void wakeHere();
 
  private:
-  asio::awaitable<void> pass();
+  asio::awaitable<bool> pass();  // true: the feed was read to its end
   asio::awaitable<void> fetchAndIngest(std::vector<std::string> ids);
   void fail(const std::string& what, const std::string& error);
 
@@ -45,6 +46,7 @@ class Detector {
   bool in_pass_ = false;
   bool exited_ = false;
   uint64_t passes_ = 0;
+  bool last_pass_ok_ = false;
   std::string last_failure_;  // shape of the last logged failure (see fail())
 };
 

@@ -196,7 +196,13 @@ asio::awaitable<engine::PushOutcome> Pusher::perform(EntityRuntime& ent,
   if (job.native_id.empty() && job.outcome_unknown) {
     // The earlier create may have been applied: read the feed first; when it shows the record
     // the ingest links it by match key and the engine re-plans instead of creating again.
-    co_await ent.detector->pollNow();
+    const bool read = co_await ent.detector->pollNow();
+    if (!read) {
+      // Without the feed there is no telling whether the first create was applied.
+      co_return engine::PushRetryable{"create of " + job.record + " in " + sys_.name() +
+                                          ": outcome unknown and the feed could not be read",
+                                      0};
+    }
     auto snap = core_.store().read();
     auto native = snap ? snap->nativeId(job.record, sys_.id)
                        : Result<std::optional<std::string>>(std::unexpected(snap.error()));
