@@ -6,6 +6,31 @@
 namespace tandem::agent::connector {
 namespace {
 
+// Forwards SAX events into a document, copying every string. Answers are parsed in place
+// (mappers::parseRecordInto), so their strings are references into the answer's buffer, and
+// RapidJSON's CopyFrom keeps such references: the record would outlive them.
+class DeepCopy {
+ public:
+  explicit DeepCopy(rapidjson::Document& doc) : doc_(doc) {}
+  bool Null() { return doc_.Null(); }
+  bool Bool(bool b) { return doc_.Bool(b); }
+  bool Int(int i) { return doc_.Int(i); }
+  bool Uint(unsigned u) { return doc_.Uint(u); }
+  bool Int64(int64_t i) { return doc_.Int64(i); }
+  bool Uint64(uint64_t u) { return doc_.Uint64(u); }
+  bool Double(double d) { return doc_.Double(d); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) { return doc_.RawNumber(s, n, true); }
+  bool String(const char* s, rapidjson::SizeType n, bool) { return doc_.String(s, n, true); }
+  bool Key(const char* s, rapidjson::SizeType n, bool) { return doc_.Key(s, n, true); }
+  bool StartObject() { return doc_.StartObject(); }
+  bool EndObject(rapidjson::SizeType n) { return doc_.EndObject(n); }
+  bool StartArray() { return doc_.StartArray(); }
+  bool EndArray(rapidjson::SizeType n) { return doc_.EndArray(n); }
+
+ private:
+  rapidjson::Document& doc_;
+};
+
 // The time at `pointer`: 0 when absent or null; an error text when unreadable.
 std::expected<int64_t, std::string> timeAt(const rapidjson::Value& record,
                                            const std::string& pointer, mappers::TimeFormat format) {
@@ -70,7 +95,11 @@ std::expected<std::optional<bool>, std::string> flagAt(const rapidjson::Value& r
 
 NativeRecord readRecord(const mappers::RecordPointers& pointers, const rapidjson::Value& value) {
   NativeRecord rec;
-  rec.body.CopyFrom(value, rec.body.GetAllocator());
+  auto generate = [&value](rapidjson::Document& doc) {
+    DeepCopy copy(doc);
+    return value.Accept(copy);
+  };
+  rec.body.Populate(generate);
   if (!value.IsObject()) {
     rec.error = std::string("expected an object, got ") + jsonTypeName(value);
     return rec;
