@@ -56,7 +56,10 @@ Status SyncEngine::retryDeadLetter(ActorId system, const RecordId& record) {
     e.record = record;
     e.due_ms = clock_.nowMs();
     e.kind = dead->kind;
-    e.idempotency_key = idempotencyKey(record, system);
+    // A refused create was not applied: a fresh key, or a request-id cache replays the refusal.
+    e.idempotency_key = dead->kind == state::PushKind::Create
+                            ? idempotencyKey(record, system, static_cast<uint64_t>(e.due_ms))
+                            : idempotencyKey(record, system);
     e.enqueued_ms = e.due_ms;
     batch.dead_letter_removals.push_back(state::SystemRecord{system, record});
     batch.outbox.push_back(std::move(e));

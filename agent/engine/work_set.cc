@@ -178,6 +178,9 @@ Result<size_t> WorkSet::finish(state::Batch& batch) {
         continue;
       }
       TANDEM_ASSIGN_OR_RETURN(auto dead, snap_.deadLetter(spec.id, id));
+      // A refused create was not applied: it goes out again under a key never sent before, or a
+      // system that caches answers by request id (QuickBooks' requestid) replays the refusal.
+      const bool fresh_key = dead && dead->kind == state::PushKind::Create;
       if (dead) {
         if (!sendsNewValue(plan, shadow)) {
           continue;  // what was refused, held for an operator: retryDeadLetter() sends it
@@ -194,7 +197,8 @@ Result<size_t> WorkSet::finish(state::Batch& batch) {
       e.record = id;
       e.due_ms = now_ms_;
       e.kind = kindOf(plan, entity_, native.has_value());
-      e.idempotency_key = idempotencyKey(id, spec.id);
+      e.idempotency_key = fresh_key ? idempotencyKey(id, spec.id, static_cast<uint64_t>(now_ms_))
+                                    : idempotencyKey(id, spec.id);
       e.enqueued_ms = now_ms_;
       batch.outbox.push_back(std::move(e));
       ++queued;

@@ -204,6 +204,37 @@ TEST(Convergence, C20_RefusedValueIsDeadLetteredOthersConvergeRetrySucceeds) {
             "engine: retry dead letter " + dead[0].record + " of system 3: no such dead letter");
 }
 
+TEST(Convergence, C20_RefusedCreateGoesOutAgainUnderAFreshKey) {
+  Harness h;
+  h.sim(kFin).setReject([](const std::string& field, const Value& v) -> std::optional<std::string> {
+    if (field == "phone" && v.asString().starts_with("bad")) {
+      return "400 phone: not a valid number";
+    }
+    return std::nullopt;
+  });
+  auto record = alice();
+  record["phone"] = str("bad-1");
+  h.sim(kCrm).humanCreate(record);
+  h.settle();
+  ASSERT_EQ(h.sim(kFin).received().size(), 1u);
+  const std::string refused_key = h.sim(kFin).received()[0].idempotency_key;
+  std::vector<state::DeadLetter> dead;
+  {
+    auto snap = h.store().read();
+    ASSERT_TRUE(snap);
+    dead = *snap->deadLetters(kFin, 10);
+  }
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].kind, state::PushKind::Create);
+  h.sim(kFin).setReject({});
+  ASSERT_TRUE(h.engine().retryDeadLetter(kFin, dead[0].record));
+  auto jobs = h.engine().duePushes(kFin, 10);
+  ASSERT_TRUE(jobs);
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_NE((*jobs)[0].idempotency_key, refused_key);
+  EXPECT_EQ(recordOfIdempotencyKey((*jobs)[0].idempotency_key), dead[0].record);
+}
+
 TEST(Convergence, C20_ValueFixedAtSourceFlowsWithoutOperatorRetry) {
   Harness h;
   std::string crm = h.sim(kCrm).humanCreate(alice());

@@ -1,0 +1,197 @@
+// The running agent with the declarative REST connector against the fixture servers over
+// loopback (see fixture_agent.h).
+
+#include "tests/agent/runtime/fixture_agent.h"
+
+namespace tandem::agent::runtime::testing {
+namespace {
+
+TEST(FixturesConvergence, C01_CreatedInCrmIsCreatedOnceInErpAndFin) {
+  FixtureAgent f;
+  ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
+  f.start(f.config());
+  ASSERT_TRUE(waitFor([&] { return f.everywhereOnce("ann@example.com") && f.quiet(); },
+                      std::chrono::seconds(20)))
+      << f.debug();
+  EXPECT_EQ(f.counter("erp", "api_creates"), 1);
+  EXPECT_EQ(f.counter("fin", "api_creates"), 1);
+  auto erp = f.find("erp", "ann@example.com");
+  EXPECT_STREQ(erp[0]["name"].GetString(), "Ann Lee");
+  EXPECT_EQ(phoneOf("fin", f.find("fin", "ann@example.com")[0]), "+1 555 0100");
+  auto st = f.agent().status();
+  EXPECT_EQ(st.records_total, 1u);
+  ASSERT_EQ(st.dead_letters, 0u) << f.debug();
+  bool feed_latency = false;
+  for (const auto& h : st.http) {
+    feed_latency = feed_latency || (h.op == "feed" && h.count > 0 && h.status_classes[2] > 0);
+  }
+  EXPECT_TRUE(feed_latency);
+}
+
+TEST(FixturesConvergence, C05_DifferentFieldsSameRecordBothSurvive) {
+  FixtureAgent f;
+  ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
+  f.start(f.config());
+  ASSERT_TRUE(waitFor([&] { return f.everywhereOnce("ann@example.com") && f.quiet(); },
+                      std::chrono::seconds(20)))
+      << f.debug();
+  // Both edits happen while no agent runs, so neither system has seen the other's.
+  f.stop();
+  ASSERT_TRUE(f.client().humanEdit("crm", f.idOf("crm", "ann@example.com"),
+                                   R"({"properties":{"city":"Denver"}})"));
+  ASSERT_TRUE(f.client().humanEdit("fin", f.idOf("fin", "ann@example.com"),
+                                   R"({"PrimaryPhone":{"FreeFormNumber":"+1 555 0199"}})"));
+  f.restart(f.config());
+  ASSERT_TRUE(waitFor(
+      [&] {
+        for (const char* s : {"crm", "erp", "fin"}) {
+          auto r = f.find(s, "ann@example.com");
+          if (r.size() != 1 || cityOf(s, r[0]) != "Denver" || phoneOf(s, r[0]) != "+1 555 0199") {
+            return false;
+          }
+        }
+        return f.quiet();
+      },
+      std::chrono::seconds(20)))
+      << f.debug();
+  EXPECT_EQ(f.agent().status().open_conflicts, 0u);
+  EXPECT_EQ(f.agent().status().conflicts_total, 0u);
+}
+
+TEST(FixturesConvergence, C19_OneSystemDownOthersKeepSyncingBacklogDrains) {
+  FixtureAgent f;
+  ASSERT_TRUE(f.client().setSettings("fin", R"({"p_503":1.0})"));
+  f.start(f.config());
+  ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
+  ASSERT_TRUE(
+      waitFor([&] { return f.count("erp", "ann@example.com") == 1; }, std::chrono::seconds(20)))
+      << f.debug();
+  ASSERT_TRUE(waitFor([&] { return f.counter("fin", "fault_503") >= 3; }, std::chrono::seconds(20)))
+      << f.debug();
+  EXPECT_EQ(f.count("fin", "ann@example.com"), 0u);
+  EXPECT_GE(f.agent().status().outbox_depth, 1u);
+  ASSERT_TRUE(f.client().setSettings("fin", R"({"p_503":0})"));
+  ASSERT_TRUE(waitFor([&] { return f.everywhereOnce("ann@example.com") && f.quiet(); },
+                      std::chrono::seconds(20)))
+      << f.debug();
+  EXPECT_EQ(f.counter("fin", "api_creates"), 1);
+}
+
+TEST(FixturesConvergence, C02_EchoAfterLostAnswerWithAppliedButFailedCreate) {
+  FixtureAgent f;
+  // The ERP (no idempotency key) applies every write and answers 500.
+  ASSERT_TRUE(f.client().setSettings("erp", R"({"p_applied_500":1.0})"));
+  ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
+  f.start(f.config());
+  ASSERT_TRUE(
+      waitFor([&] { return f.count("erp", "ann@example.com") >= 1; }, std::chrono::seconds(20)))
+      << f.debug();
+  ASSERT_TRUE(f.client().setSettings("erp", R"({"p_applied_500":0})"));
+  ASSERT_TRUE(waitFor([&] { return f.everywhereOnce("ann@example.com") && f.quiet(); },
+                      std::chrono::seconds(20)))
+      << f.debug();
+  EXPECT_EQ(f.count("erp", "ann@example.com"), 1u);
+  EXPECT_EQ(f.counter("erp", "api_creates"), 1);
+  EXPECT_EQ(f.agent().status().conflicts_total, 0u);
+}
+
+TEST(FixturesConvergence, C20_RefusedValueDeadLetteredWithSystemMessageRetryAfterFix) {
+  FixtureAgent f;
+  ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
+  f.start(f.config());
+  ASSERT_TRUE(waitFor([&] { return f.everywhereOnce("ann@example.com") && f.quiet(); },
+                      std::chrono::seconds(20)))
+      << f.debug();
+  // A second "Ann Lee": finance refuses the duplicate DisplayName (Fault 6240).
+  ASSERT_TRUE(f.client().humanCreate(
+      "crm", R"({"properties":{"email":"ann2@example.com","firstname":"Ann","lastname":"Lee"}})"));
+  ASSERT_TRUE(
+      waitFor([&] { return f.count("erp", "ann2@example.com") == 1; }, std::chrono::seconds(20)))
+      << f.debug();
+  ASSERT_TRUE(
+      waitFor([&] { return f.agent().status().dead_letters == 1; }, std::chrono::seconds(20)))
+      << f.debug();
+  std::string record;
+  {
+    auto snap = f.agent().store().read();
+    ASSERT_TRUE(snap);
+    auto dead = snap->deadLetters(std::nullopt, 10);
+    ASSERT_TRUE(dead);
+    ASSERT_EQ(dead->size(), 1u);
+    EXPECT_NE((*dead)[0].reason.find("The name supplied already exists"), std::string::npos)
+        << (*dead)[0].reason;
+    record = (*dead)[0].record;
+  }
+  EXPECT_EQ(f.count("fin", "ann2@example.com"), 0u);
+  // The fix: a different last name in the CRM; then the operator retries.
+  ASSERT_TRUE(f.client().humanEdit("crm", f.idOf("crm", "ann2@example.com"),
+                                   R"({"properties":{"lastname":"Lee-Park"}})"));
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return f.find("erp", "ann2@example.com").size() == 1 &&
+               std::string(f.find("erp", "ann2@example.com")[0]["name"].GetString()) ==
+                   "Ann Lee-Park";
+      },
+      std::chrono::seconds(20)))
+      << f.debug();
+  auto retried = f.io().run(f.agent().retryDeadLetter("fin", record));
+  ASSERT_TRUE(retried.has_value());
+  ASSERT_TRUE(waitFor([&] { return f.everywhereOnce("ann2@example.com") && f.quiet(); },
+                      std::chrono::seconds(20)))
+      << (*retried ? "" : retried->error().message) << "\n"
+      << f.debug();
+}
+
+TEST(FixturesWebhooks, SignedDeliveryFetchesAtOnce) {
+  FixtureAgent f;
+  f.start(f.config(600'000), /*serve_webhooks=*/true);
+  ASSERT_TRUE(waitFor(
+      [&] {
+        auto st = f.agent().status();
+        return std::all_of(st.detectors.begin(), st.detectors.end(),
+                           [](const DetectorStatus& d) { return d.initial_load_done; });
+      },
+      std::chrono::seconds(20)))
+      << f.debug();
+  ASSERT_TRUE(f.client().setWebhook(
+      "crm", "http://127.0.0.1:" + std::to_string(f.httpPort()) + "/hooks/crm", "crm-secret"));
+  ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
+  // Polls are ten minutes apart: only the webhook can bring the record this soon.
+  ASSERT_TRUE(
+      waitFor([&] { return f.everywhereOnce("ann@example.com"); }, std::chrono::seconds(20)))
+      << f.debug();
+  auto st = f.agent().status();
+  ASSERT_EQ(st.webhooks.size(), 2u);  // crm and fin have webhooks in the demo
+  EXPECT_EQ(st.webhooks[0].system, "crm");
+  EXPECT_GE(st.webhooks[0].accepted, 1u);
+  EXPECT_EQ(st.webhooks[0].rejected, 0u);
+}
+
+TEST(FixturesWebhooks, WrongSecretIsRejectedAndNothingIngested) {
+  FixtureAgent f;
+  f.start(f.config(600'000), /*serve_webhooks=*/true);
+  ASSERT_TRUE(waitFor(
+      [&] {
+        auto st = f.agent().status();
+        return std::all_of(st.detectors.begin(), st.detectors.end(),
+                           [](const DetectorStatus& d) { return d.initial_load_done; });
+      },
+      std::chrono::seconds(20)))
+      << f.debug();
+  ASSERT_TRUE(f.client().setWebhook(
+      "crm", "http://127.0.0.1:" + std::to_string(f.httpPort()) + "/hooks/crm", "not-the-secret"));
+  ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
+  ASSERT_TRUE(waitFor(
+      [&] {
+        auto st = f.agent().status();
+        return !st.webhooks.empty() && st.webhooks[0].system == "crm" &&
+               st.webhooks[0].rejected >= 1;
+      },
+      std::chrono::seconds(20)))
+      << f.debug();
+  EXPECT_EQ(f.agent().status().records_total, 0u);
+  EXPECT_EQ(f.count("erp", "ann@example.com"), 0u);
+}
+
+}  // namespace
+}  // namespace tandem::agent::runtime::testing
