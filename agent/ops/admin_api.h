@@ -56,6 +56,7 @@ class AdminApi {
   Response listConflicts(net::HttpRequest request);
   Response conflictSubtree(net::HttpRequest request);  // /v1/conflicts/{id}[/resolve]
   Response showConflict(uint64_t id);
+  net::HttpResponse conflictResponse(uint64_t id);
   Response resolveConflict(uint64_t id, std::string body);
   Response listDeadLetters(net::HttpRequest request);
   Response retryDeadLetters(net::HttpRequest request);

@@ -41,7 +41,8 @@ Result<ConflictQuery> conflictQuery(std::string_view target) {
       }
       (k == "after" ? q.after : q.limit) = *n;
     } else {
-      return fail("query " + k + ": unknown parameter (expected state, record, field, after, "
+      return fail("query " + k +
+                  ": unknown parameter (expected state, record, field, after, "
                   "limit)");
     }
   }
@@ -89,13 +90,13 @@ AdminApi::Response AdminApi::conflictSubtree(net::HttpRequest request) {
   const std::string_view action =
       slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
   if (action != "" && action != "resolve") {
-    co_return net::jsonError(404, "no route for " + request.method + " " +
-                                      std::string(request.path()));
+    co_return net::jsonError(404,
+                             "no route for " + request.method + " " + std::string(request.path()));
   }
   const std::string expected_method = action.empty() ? "GET" : "POST";
   if (request.method != expected_method) {
-    auto r = net::jsonError(405, "method " + request.method + " not allowed on " +
-                                     std::string(request.path()));
+    auto r = net::jsonError(
+        405, "method " + request.method + " not allowed on " + std::string(request.path()));
     r.headers.emplace_back("Allow", expected_method);
     co_return r;
   }
@@ -110,21 +111,32 @@ AdminApi::Response AdminApi::conflictSubtree(net::HttpRequest request) {
 }
 
 AdminApi::Response AdminApi::showConflict(uint64_t id) {
+  co_return conflictResponse(id);
+}
+
+net::HttpResponse AdminApi::conflictResponse(uint64_t id) {
   auto snap = agent_.store().read();
   if (!snap) {
-    co_return net::jsonError(500, snap.error().message);
+    return net::jsonError(500, snap.error().message);
   }
   auto entry = snap->conflict(id);
   auto actors = snap->actors();
   if (!entry || !actors) {
-    co_return net::jsonError(500, !entry ? entry.error().message : actors.error().message);
+    return net::jsonError(500, !entry ? entry.error().message : actors.error().message);
   }
   if (!*entry) {
-    co_return net::jsonError(404, "conflict " + std::to_string(id) + ": no such conflict");
+    return net::jsonError(404, "conflict " + std::to_string(id) + ": no such conflict");
   }
-  co_return jsonResponse(200, conflictToJson(**entry, ActorNames(std::move(*actors))));
+  return jsonResponse(200, conflictToJson(**entry, ActorNames(std::move(*actors))));
 }
 
+// GCC 12 warns that asio's awaitable frame is freed by a mismatched operator delete here: a false
+// positive of -Wmismatched-new-delete on coroutine frames with a class-specific operator new
+// (GCC bug 109224). Silenced for this one function so -Werror builds pass.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 AdminApi::Response AdminApi::resolveConflict(uint64_t id, std::string body) {
   const std::string where = "conflict " + std::to_string(id);
   auto request = parseResolveBody(body);
@@ -146,8 +158,8 @@ AdminApi::Response AdminApi::resolveConflict(uint64_t id, std::string body) {
       co_return net::jsonError(404, where + ": no such conflict");
     }
     if (!(*entry)->open) {
-      co_return net::jsonError(409, where + ": already closed (resolved " +
-                                        formatUtcMs((*entry)->resolved_ms) + ")");
+      co_return net::jsonError(
+          409, where + ": already closed (resolved " + formatUtcMs((*entry)->resolved_ms) + ")");
     }
     auto value = chosenValue(*request, **entry, ActorNames(std::move(*actors)), agent_.config());
     if (!value) {
@@ -161,8 +173,11 @@ AdminApi::Response AdminApi::resolveConflict(uint64_t id, std::string body) {
     co_return net::jsonError(statusOfEngineError(done.error().message), done.error().message);
   }
   log_.info("conflict resolved", {{"conflict", id}, {"value", chosen.toJson()}, {"note", note}});
-  co_return co_await showConflict(id);
+  co_return conflictResponse(id);
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 AdminApi::Response AdminApi::listDeadLetters(net::HttpRequest request) {
   std::optional<std::string> system;

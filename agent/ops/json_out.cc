@@ -138,8 +138,7 @@ std::string deadLetterToJson(const state::DeadLetter& dead, const ActorNames& na
   return write([&](JsonWriter& w) { writeDeadLetter(w, dead, names); });
 }
 
-std::string deadLettersToJson(const std::vector<state::DeadLetter>& dead,
-                              const ActorNames& names) {
+std::string deadLettersToJson(const std::vector<state::DeadLetter>& dead, const ActorNames& names) {
   return write([&](JsonWriter& w) {
     w.StartObject();
     key(w, "dead_letters");

@@ -1,8 +1,8 @@
 #include "agent/ops/metrics.h"
 
-#include <cmath>
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <initializer_list>
 #include <utility>
 

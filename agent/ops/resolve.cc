@@ -84,8 +84,7 @@ Result<RetryRequest> parseRetryBody(std::string_view body) {
     if (!m.value.IsString() || m.value.GetStringLength() == 0) {
       return fail("body." + name + ": expected a non-empty string");
     }
-    (name == "system" ? r.system : r.record).assign(m.value.GetString(),
-                                                     m.value.GetStringLength());
+    (name == "system" ? r.system : r.record).assign(m.value.GetString(), m.value.GetStringLength());
   }
   if (r.system.empty() != r.record.empty()) {
     return fail("body: give both \"system\" and \"record\", or neither to retry every dead letter");
@@ -99,9 +98,9 @@ Result<Value> parseValue(std::string_view json, mappers::FieldType type, std::st
   if (doc.HasParseError()) {
     return fail("value: not JSON: " + parseError(doc));
   }
-  const std::string expected =
-      "value: field " + std::string(field) + " is " +
-      (type == mappers::FieldType::Integer ? "an " : "a ") + mappers::fieldTypeName(type);
+  const std::string expected = "value: field " + std::string(field) + " is " +
+                               (type == mappers::FieldType::Integer ? "an " : "a ") +
+                               mappers::fieldTypeName(type);
   auto wrong = [&] { return fail(expected + ", got " + describeJson(doc)); };
   if (doc.IsNull()) {
     return Value::null();

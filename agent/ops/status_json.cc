@@ -228,8 +228,9 @@ Result<AgentStatus> statusFromJson(std::string_view text) {
   rapidjson::Document doc;
   doc.Parse(text.data(), text.size());
   if (doc.HasParseError()) {
-    return fail(std::string("status: not JSON: ") + rapidjson::GetParseError_En(doc.GetParseError()) +
-                " at offset " + std::to_string(doc.GetErrorOffset()));
+    return fail(std::string("status: not JSON: ") +
+                rapidjson::GetParseError_En(doc.GetParseError()) + " at offset " +
+                std::to_string(doc.GetErrorOffset()));
   }
   if (!doc.IsObject()) {
     return fail("status: expected a JSON object");
