@@ -184,6 +184,14 @@ class FakeAgent : public runtime::Agent {
       done();
     }
   }
+  bool drainPending() const {
+    std::lock_guard lock(mu_);
+    return static_cast<bool>(pending_drain);
+  }
+  int reloadCount() const {
+    std::lock_guard lock(mu_);
+    return reloads;
+  }
   void releaseDrain() {
     std::function<void()> done;
     {
