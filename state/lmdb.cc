@@ -288,6 +288,14 @@ void TxnGate::leave() {
   }
 }
 
+Status Env::copyTo(const std::string& dir) const {
+  int rc = mdb_env_copy(env_.get(), dir.c_str());
+  if (rc != 0) {
+    return fail("state: " + dir_ + ": copy to " + dir + ": " + errorText(rc));
+  }
+  return {};
+}
+
 int Env::openTransactions() const {
   std::lock_guard<std::mutex> lock(gate_->mu);
   return gate_->open;

@@ -181,6 +181,8 @@ class Env {
   Status setMapSize(size_t bytes, std::chrono::milliseconds wait = std::chrono::milliseconds(0));
   size_t mapSize() const;
   int openTransactions() const;
+  // A consistent copy of the environment into the existing directory `dir` (mdb_env_copy).
+  Status copyTo(const std::string& dir) const;
   TxnGate& gateForTest() { return *gate_; }
   const std::string& dir() const { return dir_; }
 

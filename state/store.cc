@@ -22,6 +22,10 @@ Store::Store(std::string dir, const Options& options) : dir_(std::move(dir)), op
 
 Store::~Store() = default;
 
+Status Store::copyTo(const std::string& dir) const {
+  return env_->copyTo(dir);
+}
+
 Result<std::unique_ptr<Store>> Store::open(const std::string& dir, const Options& options) {
   if (options.initial_map_bytes == 0 || options.max_map_bytes < options.initial_map_bytes) {
     return fail("state: " + dir + ": initial_map_bytes must be > 0 and <= max_map_bytes");

@@ -164,6 +164,9 @@ class Store {
 
   size_t mapBytes() const;
   const std::string& dir() const { return dir_; }
+  // A consistent copy of the whole store into the existing, empty directory `dir` while it stays
+  // in use (`tandem plan` works on such a copy). Error: "state: <dir>: copy to <dir>: <reason>".
+  Status copyTo(const std::string& dir) const;
 
  private:
   Store(std::string dir, const Options& options);

@@ -117,6 +117,11 @@ struct AgentStatus {
 // may hand in fakes.
 using ConnectorFactory = std::function<Result<std::unique_ptr<connector::Connector>>(
     connector::SystemChannel&, const mappers::SystemConfig&, const mappers::SystemEntity&)>;
+// Builds the channel of one system. The default is connector::SystemChannel::make; tests may hand
+// in fakes (with a fake connector).
+using ChannelFactory = std::function<Result<std::unique_ptr<connector::SystemChannel>>(
+    boost::asio::io_context&, const mappers::SystemConfig&, const Clock&,
+    connector::ChannelOptions)>;
 
 struct AgentOptions {
   Logger* log = nullptr;               // required
@@ -124,6 +129,8 @@ struct AgentOptions {
   state::Options store;                // LMDB options (sync on by default)
   std::string state_dir_override;      // "" = config.agent.state_dir
   ConnectorFactory connector_factory;  // empty = the declarative REST connector
+  ChannelFactory channel_factory;      // empty = connector::SystemChannel::make
+  engine::BackoffFn backoff;           // empty = engine::defaultBackoffMs (tests: shorter)
   // Initial-load progress: a bar redrawn in place on a TTY, plain lines otherwise (also logged).
   std::ostream* progress = nullptr;
   bool progress_is_tty = false;

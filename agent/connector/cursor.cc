@@ -1,0 +1,149 @@
+#include "agent/connector/cursor.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace tandem::agent::connector {
+namespace {
+
+constexpr int kVersion = 1;
+
+Status readInt(const rapidjson::Value& obj, const char* key, int64_t& out, const char* where) {
+  const auto it = obj.FindMember(key);
+  if (it == obj.MemberEnd()) {
+    return {};
+  }
+  if (!it->value.IsInt64()) {
+    return fail(std::string(where) + ": \"" + key + "\" must be an integer");
+  }
+  out = it->value.GetInt64();
+  return {};
+}
+
+Status readString(const rapidjson::Value& obj, const char* key, std::string& out,
+                  const char* where) {
+  const auto it = obj.FindMember(key);
+  if (it == obj.MemberEnd()) {
+    return {};
+  }
+  if (!it->value.IsString()) {
+    return fail(std::string(where) + ": \"" + key + "\" must be a string");
+  }
+  out.assign(it->value.GetString(), it->value.GetStringLength());
+  return {};
+}
+
+}  // namespace
+
+void FeedCursor::pruneBelow(int64_t ms) {
+  std::erase_if(seen, [ms](const auto& entry) { return entry.second.updated_ms < ms; });
+}
+
+std::string encodeCursor(const FeedCursor& c) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("v");
+  w.Int(kVersion);
+  w.Key("since");
+  w.Int64(c.since_ms);
+  if (!c.token.empty()) {
+    w.Key("token");
+    w.String(c.token.c_str(), static_cast<rapidjson::SizeType>(c.token.size()));
+  }
+  w.Key("hw");
+  w.Int64(c.high_water_ms);
+  w.Key("seen");
+  w.StartObject();
+  for (const auto& [id, entry] : c.seen) {
+    w.Key(id.c_str(), static_cast<rapidjson::SizeType>(id.size()));
+    w.StartArray();
+    w.Int64(entry.updated_ms);
+    w.Uint64(entry.hash);
+    w.EndArray();
+  }
+  w.EndObject();
+  if (c.scan) {
+    const FeedScan& s = *c.scan;
+    w.Key("scan");
+    w.StartObject();
+    w.Key("since");
+    w.Int64(s.since_ms);
+    w.Key("token");
+    w.String(s.token.c_str(), static_cast<rapidjson::SizeType>(s.token.size()));
+    w.Key("page");
+    w.Int64(s.page);
+    w.Key("offset");
+    w.Int64(s.offset);
+    w.Key("after");
+    w.String(s.after.c_str(), static_cast<rapidjson::SizeType>(s.after.size()));
+    w.Key("next");
+    w.String(s.next_url.c_str(), static_cast<rapidjson::SizeType>(s.next_url.size()));
+    w.Key("count");
+    w.Int64(s.count);
+    w.EndObject();
+  }
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+Result<FeedCursor> decodeCursor(std::string_view text) {
+  rapidjson::Document doc;
+  doc.Parse(text.data(), text.size());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    return fail("cursor is not a JSON object: " + std::string(text.substr(0, 80)));
+  }
+  const auto v = doc.FindMember("v");
+  if (v == doc.MemberEnd() || !v->value.IsInt() || v->value.GetInt() != kVersion) {
+    return fail("cursor: unknown version (expected \"v\":1)");
+  }
+  FeedCursor c;
+  if (auto ok = readInt(doc, "since", c.since_ms, "cursor"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (auto ok = readString(doc, "token", c.token, "cursor"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (auto ok = readInt(doc, "hw", c.high_water_ms, "cursor"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  const auto seen = doc.FindMember("seen");
+  if (seen != doc.MemberEnd()) {
+    const char* bad = "cursor: \"seen\" must map ids to [updated, hash]";
+    if (!seen->value.IsObject()) {
+      return fail(bad);
+    }
+    for (auto it = seen->value.MemberBegin(); it != seen->value.MemberEnd(); ++it) {
+      const rapidjson::Value& e = it->value;
+      if (!e.IsArray() || e.Size() != 2 || !e[0].IsInt64() || !e[1].IsUint64()) {
+        return fail(bad);
+      }
+      c.seen.emplace(std::string(it->name.GetString(), it->name.GetStringLength()),
+                     Seen{e[0].GetInt64(), e[1].GetUint64()});
+    }
+  }
+  const auto scan = doc.FindMember("scan");
+  if (scan != doc.MemberEnd()) {
+    if (!scan->value.IsObject()) {
+      return fail("cursor: \"scan\" must be an object");
+    }
+    FeedScan s;
+    const rapidjson::Value& o = scan->value;
+    for (auto ok :
+         {readInt(o, "since", s.since_ms, "cursor scan"),
+          readString(o, "token", s.token, "cursor scan"), readInt(o, "page", s.page, "cursor scan"),
+          readInt(o, "offset", s.offset, "cursor scan"),
+          readString(o, "after", s.after, "cursor scan"),
+          readString(o, "next", s.next_url, "cursor scan"),
+          readInt(o, "count", s.count, "cursor scan")}) {
+      if (!ok) {
+        return std::unexpected(ok.error());
+      }
+    }
+    c.scan = std::move(s);
+  }
+  return c;
+}
+
+}  // namespace tandem::agent::connector

@@ -1,0 +1,253 @@
+// fetchChanges: one page per call. Since comes from the highest updated time seen (minus the
+// overlap window, floored to whole seconds, so records sharing a second or back-dated behind
+// the cursor are re-read) or from an opaque since-token; what the cursor has already reported
+// (id → updated) is not reported again. Paging: body token, next URL, offset/limit, starting
+// after. A query that reaches the system's cap (max_results) is narrowed to start at the last
+// updated time it returned and repeated, so nothing past the cap is lost. The window start is
+// whole seconds because systems with second-precision clocks read `since` that way too.
+#include <algorithm>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "agent/connector/connector_impl.h"
+#include "agent/connector/cursor.h"
+#include "agent/connector/json_util.h"
+#include "agent/connector/records.h"
+#include "mappers/transforms.h"
+
+namespace tandem::agent::connector {
+namespace {
+
+int64_t floorSecond(int64_t ms) {
+  return ms - (((ms % 1000) + 1000) % 1000);
+}
+
+// Where the next full query starts: the overlap window behind the high-water mark, whole
+// seconds, one second earlier again for an exclusive `since`.
+int64_t windowStart(const mappers::FeedSpec& feed, int64_t high_water_ms) {
+  if (high_water_ms <= 0) {
+    return 0;
+  }
+  const int64_t start = floorSecond(high_water_ms - std::max<int64_t>(feed.overlap_ms, 0)) -
+                        (feed.since_inclusive ? 0 : 1000);
+  return std::max<int64_t>(start, 0);
+}
+
+// FNV-1a 64 over the record's JSON text: tells a second change within the same updated time
+// (whole-second clocks) from a re-read of the same version.
+uint64_t bodyHash(const rapidjson::Value& record) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  record.Accept(w);
+  uint64_t h = 14695981039346656037ull;
+  for (size_t i = 0; i < buf.GetSize(); ++i) {
+    h ^= static_cast<unsigned char>(buf.GetString()[i]);
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+// The records array of a page. Absent while its parent exists means an empty page (QuickBooks
+// leaves "Customer" out when nothing changed).
+Result<const rapidjson::Value*> recordsOf(const rapidjson::Value& doc, const std::string& pointer) {
+  static const rapidjson::Value kEmpty(rapidjson::kArrayType);
+  const rapidjson::Value* records = valueAt(doc, pointer);
+  if (records == nullptr) {
+    const size_t slash = pointer.rfind('/');
+    const rapidjson::Value* parent =
+        slash == std::string::npos ? nullptr : valueAt(doc, pointer.substr(0, slash));
+    if (parent != nullptr && parent->IsObject()) {
+      return &kEmpty;
+    }
+    return fail("records at \"" + pointer + "\" are missing");
+  }
+  if (!records->IsArray()) {
+    return fail("records at \"" + pointer + "\" is not an array (got " + jsonTypeName(*records) +
+                ")");
+  }
+  return records;
+}
+
+}  // namespace
+
+boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
+    std::optional<std::string> cursor_text) {
+  const mappers::FeedSpec& feed = spec_.feed;
+  const mappers::Paging& paging = feed.paging;
+  const bool by_token = feed.since_source == mappers::SinceSource::Token;
+  FeedCursor cursor;
+  if (cursor_text) {
+    auto decoded = decodeCursor(*cursor_text);
+    if (!decoded) {
+      co_return failWith(where("feed"), decoded.error());
+    }
+    cursor = std::move(*decoded);
+  }
+  if (!cursor.scan) {
+    cursor.scan.emplace();
+    cursor.scan->since_ms = cursor.since_ms;
+    cursor.scan->token = cursor.token;
+  }
+  FeedScan& scan = *cursor.scan;
+  const int64_t page = scan.page + 1;
+  const std::string context = where("feed") + ": page " + std::to_string(page);
+
+  TemplateValues vals = values();
+  if (by_token) {
+    if (!scan.token.empty()) {
+      vals.set("since", scan.token);
+    }
+  } else {
+    vals.set("since", mappers::formatTime(scan.since_ms, feed.since_format));
+  }
+  vals.set("limit", std::to_string(paging.limit), true);
+  vals.set("offset", std::to_string(scan.offset), true);
+  if (!scan.after.empty()) {
+    vals.set("after", scan.after);
+  }
+  auto request = renderRequest(system_, feed.request, vals);
+  if (!request) {
+    co_return failWith(context, request.error());
+  }
+  if (paging.kind == mappers::PagingKind::NextUrl && !scan.next_url.empty()) {
+    request->target = resolveUrl(scan.next_url);
+  }
+  auto answer = co_await channel_.send("feed", std::move(*request));
+  if (!answer) {
+    co_return fail(context + ": " + answer.error().message);
+  }
+  if (answer->status < 200 || answer->status >= 300) {
+    co_return fail(context + ": HTTP " + std::to_string(answer->status) + ": " +
+                   systemErrorText(*answer));
+  }
+  auto doc = parseAnswer(answer->body);
+  if (!doc) {
+    co_return failWith(context, doc.error());
+  }
+  auto records = recordsOf(*doc, feed.records_pointer);
+  if (!records) {
+    co_return failWith(context, records.error());
+  }
+  const rapidjson::Value& array = **records;
+
+  FeedBatch batch;
+  int64_t page_max = 0;
+  std::string last_id;
+  for (rapidjson::SizeType i = 0; i < array.Size(); ++i) {
+    NativeRecord rec = readRecord(spec_.pointers, array[i]);
+    last_id = rec.id;
+    if (!rec.error.empty()) {
+      rec.error = context + ": record " + std::to_string(i + 1) +
+                  (rec.id.empty() ? "" : " (id " + rec.id + ")") + ": " + rec.error;
+      batch.records.push_back(std::move(rec));
+      continue;
+    }
+    if (!by_token && rec.updated_ms > 0) {
+      page_max = std::max(page_max, rec.updated_ms);
+      cursor.high_water_ms = std::max(cursor.high_water_ms, rec.updated_ms);
+      const uint64_t hash = bodyHash(array[i]);
+      const auto seen = cursor.seen.find(rec.id);
+      if (seen != cursor.seen.end() &&
+          (seen->second.updated_ms > rec.updated_ms ||
+           (seen->second.updated_ms == rec.updated_ms && seen->second.hash == hash))) {
+        continue;  // already reported, or older than what was reported
+      }
+      cursor.seen[rec.id] = Seen{rec.updated_ms, hash};
+    }
+    batch.records.push_back(std::move(rec));
+  }
+  const auto n = static_cast<int64_t>(array.Size());
+  scan.count += n;
+  scan.page = page;
+
+  bool has_next = false;
+  FeedScan next = scan;
+  switch (paging.kind) {
+    case mappers::PagingKind::None:
+      break;
+    case mappers::PagingKind::BodyToken:
+    case mappers::PagingKind::NextUrl: {
+      const bool token = paging.kind == mappers::PagingKind::BodyToken;
+      const rapidjson::Value* v =
+          valueAt(*doc, token ? paging.token_pointer : paging.next_url_pointer);
+      const auto text = v == nullptr ? std::nullopt : scalarText(*v);
+      if (text && !text->empty()) {
+        has_next = true;
+        (token ? next.after : next.next_url) = *text;
+      }
+      break;
+    }
+    case mappers::PagingKind::OffsetLimit:
+    case mappers::PagingKind::StartingAfter: {
+      const rapidjson::Value* flag =
+          paging.has_more_pointer.empty() ? nullptr : valueAt(*doc, paging.has_more_pointer);
+      has_next = flag != nullptr && flag->IsBool() ? flag->GetBool() : n >= paging.limit;
+      has_next = has_next && n > 0;
+      // Offsets shift while a scan runs: a record edited before the page boundary moves to the
+      // end (its updated time is new) and everything behind it moves one place up, so the next
+      // page starts a few records early; what was already reported is skipped.
+      const int64_t reread = paging.kind == mappers::PagingKind::OffsetLimit
+                                 ? std::min<int64_t>(n - 1, std::max<int64_t>(1, paging.limit / 10))
+                                 : 0;
+      next.offset += n - std::max<int64_t>(reread, 0);
+      next.after = last_id;
+      if (has_next && paging.kind == mappers::PagingKind::StartingAfter && last_id.empty()) {
+        co_return fail(context + ": cannot page on: the last record has no id");
+      }
+      break;
+    }
+  }
+  std::string new_token;
+  if (by_token && !feed.token_pointer.empty()) {
+    if (const rapidjson::Value* v = valueAt(*doc, feed.token_pointer)) {
+      new_token = scalarText(*v).value_or("");
+    }
+  }
+
+  bool capped = false;
+  if (paging.max_results > 0 && !by_token) {
+    capped = paging.kind == mappers::PagingKind::None
+                 ? n >= paging.max_results
+                 : has_next && scan.count + paging.limit > paging.max_results;
+  }
+  if (capped) {
+    // Everything up to the last updated time returned is in hand; what the cap cut off starts
+    // at or after it. Query again from that instant (records already reported are skipped).
+    const int64_t narrowed = page_max;
+    if (page_max <= 0 || narrowed <= scan.since_ms) {
+      co_return fail(context + ": " + std::to_string(scan.count) +
+                     " records reached the feed's cap of " + std::to_string(paging.max_results) +
+                     " at or after " +
+                     mappers::formatTime(scan.since_ms, mappers::TimeFormat::Rfc3339) +
+                     " without a later updated time; the window cannot be narrowed further");
+    }
+    cursor.since_ms = narrowed;
+    cursor.scan.reset();
+    // A system may read `since` in whole seconds: keep what it can send again.
+    cursor.pruneBelow(std::min(floorSecond(narrowed), windowStart(feed, cursor.high_water_ms)));
+    batch.more = true;
+  } else if (has_next) {
+    *cursor.scan = std::move(next);
+    if (!by_token) {
+      cursor.pruneBelow(std::min(floorSecond(page_max), windowStart(feed, cursor.high_water_ms)));
+    }
+    batch.more = true;
+  } else if (by_token) {
+    if (!new_token.empty()) {
+      cursor.token = new_token;
+    }
+    cursor.seen.clear();
+    cursor.scan.reset();
+  } else {
+    // A query narrowed after a cap does not step back behind where it was narrowed to: the
+    // window before it was read completely, and stepping back would hit the cap again.
+    cursor.since_ms = std::max(windowStart(feed, cursor.high_water_ms), scan.since_ms);
+    cursor.pruneBelow(floorSecond(cursor.since_ms));
+    cursor.scan.reset();
+  }
+  batch.cursor = encodeCursor(cursor);
+  co_return batch;
+}
+
+}  // namespace tandem::agent::connector

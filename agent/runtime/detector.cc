@@ -1,0 +1,168 @@
+// The change detector of one (system, entity) (see detector.h).
+
+#include "agent/runtime/detector.h"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+namespace tandem::agent::runtime::detail {
+
+Detector::Detector(Core& core, SystemRuntime& sys, EntityRuntime& ent)
+    : core_(core), sys_(sys), ent_(ent), sleep_(sys.strand), pass_done_(sys.strand) {}
+
+void Detector::wake(std::shared_ptr<SystemRuntime> keep) {
+  asio::post(sys_.strand, [this, keep = std::move(keep)] { wakeHere(); });
+}
+
+void Detector::wakeHere() {
+  woken_ = true;
+  sleep_.cancel();
+}
+
+void Detector::fail(const std::string& what, const std::string& error) {
+  core_.log().warn(what,
+                   {{"system", sys_.name()}, {"entity", ent_.entity->name}, {"error", error}});
+  core_.stats().detector(sys_.name(), ent_.entity->name, [&](DetectorStatus& d) {
+    ++d.errors;
+    d.last_error = error;
+  });
+}
+
+asio::awaitable<void> Detector::run(std::shared_ptr<SystemRuntime> keep) {
+  const auto interval =
+      std::chrono::milliseconds(std::max<int64_t>(1, keep->config->agent.poll_interval_ms));
+  while (!core_.stopped(sys_)) {
+    in_pass_ = true;
+    woken_ = false;
+    co_await pass();
+    in_pass_ = false;
+    ++passes_;
+    pass_done_.notify();
+    if (core_.stopped(sys_)) {
+      break;
+    }
+    if (!woken_) {
+      sleep_.expires_after(interval);
+      co_await sleep_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  }
+  exited_ = true;
+  pass_done_.notify();
+}
+
+asio::awaitable<void> Detector::pollNow() {
+  if (exited_) {
+    co_return;
+  }
+  const uint64_t target = passes_ + (in_pass_ ? 2 : 1);
+  wakeHere();
+  while (passes_ < target && !exited_ && !core_.stopped(sys_)) {
+    co_await pass_done_.wait();
+  }
+}
+
+asio::awaitable<void> Detector::pass() {
+  const std::string& system = sys_.name();
+  const std::string& entity = ent_.entity->name;
+  std::optional<std::string> cursor;
+  {
+    auto snap = core_.store().read();
+    auto stored = snap ? snap->cursor(sys_.id, entity)
+                       : Result<std::optional<std::string>>(std::unexpected(snap.error()));
+    if (!stored) {
+      fail("detector: read cursor", stored.error().message);
+      co_return;
+    }
+    cursor = std::move(*stored);
+  }
+  std::optional<Progress> progress;
+  if (!cursor) {
+    progress.emplace(core_.options().progress, core_.options().progress_is_tty, core_.log(),
+                     core_.clock(), system + "." + entity);
+  }
+  uint64_t read = 0;
+  bool first = true;
+  for (;;) {
+    auto batch = co_await ent_.connector->fetchChanges(cursor);
+    core_.stats().setBreaker(system, sys_.channel->breakerState());
+    if (!batch) {
+      fail("detector: fetch failed", batch.error().message);
+      co_return;
+    }
+    const size_t n = batch->records.size();
+    MappedBatch mapped = mapRecords(sys_, ent_, batch->records);
+    std::optional<std::string> next = batch->cursor;
+    auto result = co_await core_.ingest(sys_, ent_, std::move(mapped.incoming),
+                                        std::move(mapped.failures), next);
+    if (!result) {
+      fail("detector: ingest failed", result.error().message);
+      co_return;
+    }
+    read += n;
+    if (next) {
+      cursor = std::move(next);
+    }
+    core_.stats().detector(system, entity, [&](DetectorStatus& d) {
+      ++d.batches;
+      d.records += n;
+      d.last_error.clear();
+      if (!batch->more) {
+        d.initial_load_done = true;
+        d.last_success_ms = core_.clock().nowMs();
+      }
+    });
+    if (progress && (batch->more || !first)) {
+      if (batch->more) {
+        progress->update(read);
+      } else {
+        progress->finish(read);
+      }
+    }
+    first = false;
+    if (!batch->more || core_.stopped(sys_)) {
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<void> Detector::fetchIds(std::shared_ptr<SystemRuntime> keep,
+                                         std::vector<std::string> ids) {
+  keep->enter();
+  co_await fetchAndIngest(std::move(ids));
+  keep->leave();
+}
+
+asio::awaitable<void> Detector::fetchAndIngest(std::vector<std::string> ids) {
+  std::set<std::string> seen;
+  std::vector<connector::NativeRecord> records;
+  for (auto& id : ids) {
+    if (id.empty() || !seen.insert(id).second) {
+      continue;
+    }
+    auto got = co_await ent_.connector->get(id);
+    if (!got) {
+      fail("webhook: get " + id + " failed", got.error().message);
+      continue;
+    }
+    if (!*got) {
+      // Gone (or archived where get does not show archived records): the next poll says which.
+      core_.log().debug("webhook: record not found",
+                        {{"system", sys_.name()}, {"entity", ent_.entity->name}, {"id", id}});
+      continue;
+    }
+    records.push_back(std::move(**got));
+  }
+  if (records.empty()) {
+    wakeHere();
+    co_return;
+  }
+  MappedBatch mapped = mapRecords(sys_, ent_, records);
+  auto result = co_await core_.ingest(sys_, ent_, std::move(mapped.incoming),
+                                      std::move(mapped.failures), std::nullopt);
+  if (!result) {
+    fail("webhook: ingest failed", result.error().message);
+  }
+}
+
+}  // namespace tandem::agent::runtime::detail

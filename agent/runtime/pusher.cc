@@ -1,0 +1,273 @@
+// The pusher of one system (see pusher.h).
+
+#include "agent/runtime/pusher.h"
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+
+#include "agent/runtime/detector.h"
+
+namespace tandem::agent::runtime::detail {
+
+namespace {
+
+mappers::CanonicalValues valuesOf(const conflict::PushPlan& plan) {
+  mappers::CanonicalValues values;
+  for (const auto& f : plan.fields) {
+    values[f.name] = f.value;
+  }
+  return values;
+}
+
+std::vector<std::string> namesOf(const conflict::PushPlan& plan) {
+  std::vector<std::string> names;
+  for (const auto& f : plan.fields) {
+    names.push_back(f.name);
+  }
+  return names;
+}
+
+engine::PushOutcome mappingFailed(const SystemRuntime& sys, const EntityRuntime& ent,
+                                  const engine::PushJob& job, const mappers::FieldErrors& errors) {
+  return engine::PushPermanent{"mapping " + sys.name() + "." + ent.entity->name + " record " +
+                               job.record + ": " + mappers::describe(errors)};
+}
+
+// An unarchive where the system archives by writing fields ({"active": false}): the same
+// members with the booleans flipped ({"active": true}) go into the update body.
+void addRevive(const mappers::DeleteSpec& del, rapidjson::Document& doc) {
+  if (del.mode != mappers::DeleteMode::FieldWrite || !doc.IsObject()) {
+    return;
+  }
+  rapidjson::Document fields;
+  fields.Parse(del.fields.c_str());
+  if (fields.HasParseError() || !fields.IsObject()) {
+    return;
+  }
+  auto& alloc = doc.GetAllocator();
+  for (auto& m : fields.GetObject()) {
+    if (!m.value.IsBool()) {
+      continue;
+    }
+    rapidjson::Value name(m.name.GetString(), alloc);
+    doc.RemoveMember(m.name.GetString());
+    doc.AddMember(name, rapidjson::Value(!m.value.GetBool()), alloc);
+  }
+}
+
+}  // namespace
+
+Pusher::Pusher(Core& core, SystemRuntime& sys) : core_(core), sys_(sys), sleep_(sys.strand) {}
+
+void Pusher::wake(std::shared_ptr<SystemRuntime> keep) {
+  asio::post(sys_.strand, [this, keep = std::move(keep)] { wakeHere(); });
+}
+
+void Pusher::wakeHere() {
+  woken_ = true;
+  sleep_.cancel();
+}
+
+std::optional<int64_t> Pusher::nextDueIn() {
+  auto snap = core_.store().read();
+  if (!snap) {
+    return std::nullopt;
+  }
+  auto due = snap->dueOutbox(std::numeric_limits<int64_t>::max(), in_flight_.size() + 1, sys_.id);
+  if (!due) {
+    return std::nullopt;
+  }
+  for (const auto& e : *due) {
+    if (in_flight_.count(e.record) == 0) {
+      return std::max<int64_t>(0, e.due_ms - core_.clock().nowMs());
+    }
+  }
+  return std::nullopt;
+}
+
+asio::awaitable<void> Pusher::run(std::shared_ptr<SystemRuntime> keep) {
+  const size_t max_in_flight =
+      static_cast<size_t>(std::max(1, sys_.spec->rate_limits.max_in_flight));
+  const int64_t interval = std::max<int64_t>(1, keep->config->agent.poll_interval_ms);
+  while (!core_.stopped(sys_)) {
+    woken_ = false;
+    if (queue_.empty() && in_flight_.size() < max_in_flight) {
+      const size_t limit = max_in_flight + in_flight_.size();
+      auto jobs = co_await core_.onWriter(
+          [this, limit] { return core_.engine().duePushes(sys_.id, limit); });
+      if (!jobs) {
+        core_.log().error("pusher: due pushes",
+                          {{"system", sys_.name()}, {"error", jobs.error().message}});
+      } else {
+        for (auto& job : *jobs) {
+          bool queued = std::any_of(queue_.begin(), queue_.end(), [&](const engine::PushJob& q) {
+            return q.record == job.record;
+          });
+          if (in_flight_.count(job.record) == 0 && !queued) {
+            queue_.push_back(std::move(job));
+          }
+        }
+      }
+    }
+    bool started = false;
+    while (!queue_.empty() && in_flight_.size() < max_in_flight && !core_.stopped(sys_)) {
+      engine::PushJob job = std::move(queue_.front());
+      queue_.pop_front();
+      in_flight_.insert(job.record);
+      sys_.enter();  // a reload's new pusher waits for this push
+      core_.spawn(sys_.strand, send(keep, std::move(job)), "push to " + sys_.name());
+      started = true;
+    }
+    if (started) {
+      continue;
+    }
+    int64_t wait = interval;
+    if (in_flight_.size() < max_in_flight) {
+      if (auto next = nextDueIn()) {
+        wait = std::clamp<int64_t>(*next, 1, interval);
+      }
+    }
+    if (!woken_ && !core_.stopped(sys_)) {
+      sleep_.expires_after(std::chrono::milliseconds(wait));
+      co_await sleep_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  }
+}
+
+asio::awaitable<void> Pusher::send(std::shared_ptr<SystemRuntime> keep, engine::PushJob job) {
+  EntityRuntime* ent = keep->entity(job.entity);
+  engine::PushOutcome outcome = engine::PushPermanent{
+      "push to " + sys_.name() + ": no connector for entity \"" + job.entity + "\""};
+  if (ent != nullptr) {
+    outcome = co_await perform(*ent, job);
+  }
+  core_.stats().setBreaker(sys_.name(), sys_.channel->breakerState());
+  const bool create = job.native_id.empty() && (job.plan.op == conflict::PushOp::Create ||
+                                                job.plan.op == conflict::PushOp::Undelete);
+  core_.stats().countPush(sys_.name(), outcome, create);
+  if (const auto* perm = std::get_if<engine::PushPermanent>(&outcome)) {
+    core_.log().warn("push refused, dead-lettered",
+                     {{"system", sys_.name()}, {"record", job.record}, {"error", perm->error}});
+  } else if (const auto* retry = std::get_if<engine::PushRetryable>(&outcome)) {
+    core_.log().info("push failed, will retry",
+                     {{"system", sys_.name()},
+                      {"record", job.record},
+                      {"attempts", static_cast<int64_t>(job.attempts + 1)},
+                      {"error", retry->error}});
+  }
+  auto follow = co_await core_.onWriter(
+      [this, &job, &outcome] { return core_.engine().completePush(sys_.id, job, outcome); });
+  if (!follow) {
+    core_.log().error(
+        "pusher: complete push",
+        {{"system", sys_.name()}, {"record", job.record}, {"error", follow.error().message}});
+  } else if (*follow == engine::FollowUp::Reread && ent != nullptr) {
+    co_await reread(*ent, job);
+  }
+  in_flight_.erase(job.record);
+  sys_.leave();
+  core_.wakeAll();
+}
+
+asio::awaitable<engine::PushOutcome> Pusher::perform(EntityRuntime& ent,
+                                                     const engine::PushJob& job) {
+  const conflict::PushPlan& plan = job.plan;
+  connector::Connector& conn = *ent.connector;
+  const bool create = job.native_id.empty();
+  if (create && plan.op != conflict::PushOp::Delete) {
+    if (job.outcome_unknown) {
+      // The earlier create may have been applied: read the feed first; when it shows the record
+      // the ingest links it by match key and the engine re-plans instead of creating again.
+      co_await ent.detector->pollNow();
+      auto snap = core_.store().read();
+      auto native = snap ? snap->nativeId(job.record, sys_.id)
+                         : Result<std::optional<std::string>>(std::unexpected(snap.error()));
+      if (native && *native) {
+        co_return engine::PushRetryable{"create of " + job.record + " in " + sys_.name() +
+                                            ": found as " + **native +
+                                            " after an unknown outcome, re-planned",
+                                        0};
+      }
+    }
+    auto doc = mappers::toSystemDocument(ent.plan, valuesOf(plan), mappers::WriteMode::Create);
+    if (!doc) {
+      co_return mappingFailed(sys_, ent, job, doc.error());
+    }
+    co_return co_await conn.create(*doc, job.idempotency_key);
+  }
+  if (create) {
+    co_return engine::PushSuccess{};  // a delete of a record the system never held: unreachable
+  }
+  switch (plan.op) {
+    case conflict::PushOp::Delete:
+      co_return co_await conn.remove(job.native_id, plan.version_token);
+    case conflict::PushOp::Undelete:
+    case conflict::PushOp::Create: {
+      auto doc = mappers::toSystemDocument(ent.plan, valuesOf(plan), mappers::WriteMode::Update);
+      if (!doc) {
+        co_return mappingFailed(sys_, ent, job, doc.error());
+      }
+      addRevive(ent.spec->connector.del, *doc);
+      co_return co_await conn.update(job.native_id, *doc, plan.version_token);
+    }
+    case conflict::PushOp::Update:
+    case conflict::PushOp::None:
+      break;
+  }
+  const std::vector<std::string> names = namesOf(plan);
+  mappers::CanonicalValues values = valuesOf(plan);
+  std::expected<rapidjson::Document, mappers::FieldErrors> doc;
+  if (ent.spec->connector.update.partial) {
+    doc = mappers::toSystemDocument(ent.plan, values, mappers::WriteMode::Update, names);
+  } else {
+    // A full body: every mapped field from the canonical record, the changed ones as planned.
+    auto snap = core_.store().read();
+    auto record = snap ? snap->record(job.record)
+                       : Result<std::optional<conflict::Record>>(std::unexpected(snap.error()));
+    if (!record || !*record) {
+      co_return engine::PushRetryable{
+          "push to " + sys_.name() + ": read record " + job.record +
+              (record ? std::string(": not found") : ": " + record.error().message),
+          0};
+    }
+    for (const auto& [name, field] : (*record)->fields) {
+      if (values.find(name) == nullptr) {
+        values[name] = field.value;
+      }
+    }
+    doc = mappers::toSystemDocument(ent.plan, values, mappers::WriteMode::Update);
+  }
+  if (!doc) {
+    co_return mappingFailed(sys_, ent, job, doc.error());
+  }
+  co_return co_await conn.update(job.native_id, *doc, plan.version_token);
+}
+
+asio::awaitable<void> Pusher::reread(EntityRuntime& ent, const engine::PushJob& job) {
+  if (job.native_id.empty()) {
+    co_return;
+  }
+  auto got = co_await ent.connector->get(job.native_id);
+  if (!got) {
+    core_.log().warn(
+        "pusher: re-read after a stale push failed",
+        {{"system", sys_.name()}, {"id", job.native_id}, {"error", got.error().message}});
+    co_return;
+  }
+  if (!*got) {
+    co_return;  // gone: the next push answers not found and the delete policy decides
+  }
+  std::vector<connector::NativeRecord> records;
+  records.push_back(std::move(**got));
+  MappedBatch mapped = mapRecords(sys_, ent, records);
+  auto result = co_await core_.ingest(sys_, ent, std::move(mapped.incoming),
+                                      std::move(mapped.failures), std::nullopt);
+  if (!result) {
+    core_.log().warn(
+        "pusher: ingest of the re-read record failed",
+        {{"system", sys_.name()}, {"id", job.native_id}, {"error", result.error().message}});
+  }
+}
+
+}  // namespace tandem::agent::runtime::detail

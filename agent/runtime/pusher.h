@@ -1,0 +1,43 @@
+#pragma once
+
+// The pusher of one system: takes due outbox entries from the engine, maps each to the system's
+// body (mappers::toSystemDocument), sends it through the entity's connector and reports the
+// outcome back (engine.completePush). Up to the system's max_in_flight pushes at once; sleeps
+// until the next entry is due or it is woken. Runs on its system's strand, so a system that is
+// down only slows its own pusher.
+
+#include <deque>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "agent/runtime/core.h"
+
+namespace tandem::agent::runtime::detail {
+
+class Pusher {
+ public:
+  Pusher(Core& core, SystemRuntime& sys);
+
+  asio::awaitable<void> run(std::shared_ptr<SystemRuntime> keep);
+  // Any thread (`keep` is this pusher's system).
+  void wake(std::shared_ptr<SystemRuntime> keep);
+  void wakeHere();
+  size_t inFlight() const { return in_flight_.size(); }
+
+ private:
+  asio::awaitable<void> send(std::shared_ptr<SystemRuntime> keep, engine::PushJob job);
+  asio::awaitable<engine::PushOutcome> perform(EntityRuntime& ent, const engine::PushJob& job);
+  asio::awaitable<void> reread(EntityRuntime& ent, const engine::PushJob& job);
+  // Milliseconds until the next outbox entry of this system that is not in flight is due.
+  std::optional<int64_t> nextDueIn();
+
+  Core& core_;
+  SystemRuntime& sys_;
+  asio::steady_timer sleep_;
+  std::set<std::string> in_flight_;  // record ids
+  std::deque<engine::PushJob> queue_;
+  bool woken_ = false;
+};
+
+}  // namespace tandem::agent::runtime::detail

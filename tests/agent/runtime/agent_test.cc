@@ -1,0 +1,252 @@
+// The Agent's operator-facing behaviour against fake systems: unreadable records, webhooks,
+// drain, reload, status, plan.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "agent/runtime/names.h"
+#include "tests/agent/runtime/harness.h"
+
+namespace tandem::agent::runtime::testing {
+namespace {
+
+const std::string kBob = "bob@example.com";
+
+TEST(Runtime, MappingErrorIsDeadLetteredWithReasonAndDoesNotBlockTheBatch) {
+  RuntimeHarness h;
+  std::string bad = h.sys("crm").humanCreate({{"name", "No Email"}});  // email is required
+  std::string broken = h.sys("crm").addUnreadable("field /updatedAt: expected a string");
+  h.sys("crm").humanCreate({{"email", kBob}, {"name", "Bob"}});
+  h.start(h.config());
+  ASSERT_TRUE(waitFor([&] { return h.converged(kBob); }));
+  ASSERT_TRUE(waitFor([&] { return h.agent().status().dead_letters == 2; }));
+  auto snap = h.agent().store().read();
+  ASSERT_TRUE(snap);
+  auto dead = snap->deadLetters(std::nullopt, 10);
+  ASSERT_TRUE(dead);
+  ASSERT_EQ(dead->size(), 2u);
+  std::map<std::string, std::string> reasons;
+  for (const auto& d : *dead) {
+    reasons[d.record] = d.reason;
+  }
+  EXPECT_EQ(reasons["native:customer:" + bad], "mapping crm.customer record " + bad +
+                                                   ": field email (/email): required field is "
+                                                   "missing or empty");
+  EXPECT_EQ(reasons["native:customer:" + broken],
+            "mapping crm.customer record " + broken + ": field /updatedAt: expected a string");
+  EXPECT_EQ(h.agent().status().records_total, 1u);
+}
+
+TEST(Webhooks, VerifiedDeliveryFetchesTheNamedRecordAtOnce) {
+  RuntimeHarness h;
+  h.start(h.config({"crm", "erp", "fin"}, 600'000));  // polls only once, at start
+  ASSERT_TRUE(waitFor([&] {
+    auto st = h.agent().status();
+    return std::all_of(st.detectors.begin(), st.detectors.end(),
+                       [](const DetectorStatus& d) { return d.initial_load_done; });
+  }));
+  std::string id = h.sys("crm").humanCreate({{"email", kBob}, {"name", "Bob"}});
+  auto r = h.post("/hooks/crm", "[\"" + id + "\",\"" + id + "\"]", "good");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "{\"accepted\":1}");
+  ASSERT_TRUE(waitFor([&] { return h.converged(kBob); }));
+  EXPECT_EQ(h.sys("crm").getCalls(), 1u);
+  auto st = h.agent().status();
+  ASSERT_EQ(st.webhooks.size(), 1u);
+  EXPECT_EQ(st.webhooks[0].system, "crm");
+  EXPECT_EQ(st.webhooks[0].accepted, 1u);
+  EXPECT_EQ(st.webhooks[0].rejected, 0u);
+}
+
+TEST(Webhooks, BadSignatureIs401WithTheReasonAndIngestsNothing) {
+  RuntimeHarness h;
+  h.sys("crm").setFeedPaused(true);
+  h.start(h.config({"crm", "erp", "fin"}, 600'000));
+  std::string id = h.sys("crm").humanCreate({{"email", kBob}, {"name", "Bob"}});
+  auto r = h.post("/hooks/crm", "[\"" + id + "\"]", "forged");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.body, "{\"error\":\"webhook crm: signature mismatch\"}");
+  auto garbage = h.post("/hooks/crm", "{not json", "good");
+  EXPECT_EQ(garbage.status, 401);
+  EXPECT_EQ(h.sys("crm").getCalls(), 0u);
+  auto st = h.agent().status();
+  EXPECT_EQ(st.records_total, 0u);
+  ASSERT_EQ(st.webhooks.size(), 1u);
+  EXPECT_EQ(st.webhooks[0].rejected, 2u);
+  EXPECT_EQ(st.webhooks[0].accepted, 0u);
+  h.agent().stopIntake();
+  EXPECT_EQ(h.post("/hooks/crm", "[]", "good").status, 503);
+  h.shutdown();
+  EXPECT_NE(h.logText().find("webhook rejected"), std::string::npos);
+  EXPECT_EQ(h.logText().find("hook-secret"), std::string::npos);  // never a secret in the log
+}
+
+TEST(Agent, DrainLetsInFlightPushesFinishAndCallsDoneOnce) {
+  RuntimeHarness h;
+  h.sys("erp").setPushDelayMs(300);
+  h.start(h.config());
+  h.sys("crm").humanCreate({{"email", kBob}, {"name", "Bob"}});
+  ASSERT_TRUE(waitFor([&] { return h.sys("erp").inFlight() == 1; }));
+  EXPECT_EQ(h.drain(), 1) << h.agent().status().state;
+  // The create that was in flight finished and its answer was recorded (the link): nothing for
+  // the ERP is left in the outbox.
+  EXPECT_EQ(h.sys("erp").countEmail(kBob), 1u);
+  EXPECT_EQ(h.sys("erp").inFlight(), 0);
+  auto st = h.agent().status();
+  EXPECT_EQ(st.state, "stopped");
+  EXPECT_FALSE(st.ready);
+  for (const auto& s : st.systems) {
+    if (s.name == "erp") {
+      EXPECT_EQ(s.outbox_depth, 0u);
+      EXPECT_EQ(s.creates, 1u);
+    }
+  }
+  // Nothing new starts after the drain.
+  const size_t calls = h.sys("crm").getCalls() + h.sys("erp").writeCalls();
+  h.sys("crm").humanCreate({{"email", "late@example.com"}});
+  EXPECT_FALSE(waitFor([&] { return h.sys("erp").countEmail("late@example.com") > 0; },
+                       std::chrono::milliseconds(200)));
+  EXPECT_EQ(h.sys("crm").getCalls() + h.sys("erp").writeCalls(), calls);
+  EXPECT_EQ(h.doneCalls().load(), 1);
+}
+
+TEST(Agent, ReloadAddsASystemAndKeepsActorIds) {
+  RuntimeHarness h;
+  h.sys("crm").humanCreate({{"email", kBob}, {"name", "Bob"}});
+  h.start(h.config({"crm", "erp"}));
+  ASSERT_TRUE(waitFor([&] { return h.converged(kBob, {"crm", "erp"}); }));
+  auto before = h.agent().store().read()->actors();
+  ASSERT_TRUE(before);
+  auto reloaded = h.agent().reload(h.config({"crm", "erp", "fin"}));
+  ASSERT_TRUE(reloaded) << reloaded.error().message;
+  ASSERT_TRUE(waitFor([&] { return h.converged(kBob); }));
+  EXPECT_EQ(h.sys("erp").creates(), 1u);
+  EXPECT_EQ(h.sys("fin").creates(), 1u);
+  auto after = h.agent().store().read()->actors();
+  ASSERT_TRUE(after);
+  for (const auto& actor : *before) {
+    EXPECT_NE(std::find(after->begin(), after->end(), actor), after->end()) << actor.first;
+  }
+  EXPECT_EQ(after->size(), before->size() + 1);
+  EXPECT_EQ(h.agent().config().systems.size(), 3u);
+  // Edits keep flowing after the swap, through the new detectors and pushers.
+  h.sys("erp").humanEdit(*h.sys("erp").idByEmail(kBob), "phone", "42");
+  ASSERT_TRUE(waitFor([&] {
+    return h.sys("crm").field(kBob, "phone") == "42" && h.sys("fin").field(kBob, "phone") == "42";
+  }));
+}
+
+TEST(Agent, ReloadWithABrokenSystemKeepsTheOldConfiguration) {
+  RuntimeHarness h;
+  h.start(h.config({"crm", "erp"}));
+  auto cfg = h.config({"crm", "erp", "fin"});
+  cfg.systems[2].entities[0].entity = "invoice";  // no such entity
+  auto reloaded = h.agent().reload(std::move(cfg));
+  ASSERT_FALSE(reloaded);
+  EXPECT_EQ(reloaded.error().message, "runtime: system fin: unknown entity \"invoice\"");
+  EXPECT_EQ(h.agent().config().systems.size(), 2u);
+  h.sys("crm").humanCreate({{"email", kBob}});
+  ASSERT_TRUE(waitFor([&] { return h.converged(kBob, {"crm", "erp"}); }));
+}
+
+TEST(Agent, StatusCountsPushesHttpAndDetectors) {
+  RuntimeHarness h;
+  h.sys("crm").humanCreate({{"email", kBob}, {"name", "Bob"}});
+  EXPECT_EQ(h.make(h.config()).status().state, "starting");
+  ASSERT_TRUE(h.agent().start());
+  EXPECT_FALSE(h.agent().start());  // twice is an error
+  EXPECT_TRUE(h.agent().ready());
+  ASSERT_TRUE(waitFor([&] { return h.converged(kBob); }));
+  auto st = h.agent().status();
+  EXPECT_EQ(st.state, "running");
+  EXPECT_EQ(st.records_total, 1u);
+  EXPECT_GE(st.records_synced, 1u);
+  ASSERT_EQ(st.detectors.size(), 3u);
+  for (const auto& d : st.detectors) {
+    EXPECT_EQ(d.entity, "customer");
+    EXPECT_TRUE(d.initial_load_done) << d.system;
+    EXPECT_GT(d.last_success_ms, 0) << d.system;
+    EXPECT_EQ(d.webhook, d.system == "crm");
+  }
+  ASSERT_EQ(st.systems.size(), 3u);
+  for (const auto& s : st.systems) {
+    EXPECT_EQ(s.breaker, "closed");
+    EXPECT_EQ(s.pushes.success, s.name == "crm" ? 0u : 1u) << s.name;
+    EXPECT_EQ(s.creates, s.name == "crm" ? 0u : 1u) << s.name;
+  }
+  bool saw_create = false;
+  for (const auto& http : st.http) {
+    if (http.system == "erp" && http.op == "create") {
+      saw_create = true;
+      EXPECT_EQ(http.count, 1u);
+      EXPECT_EQ(http.buckets[2], 1u);  // 3 ms: the (0.0025, 0.005] bucket
+      EXPECT_EQ(http.status_classes[2], 1u);
+    }
+  }
+  EXPECT_TRUE(saw_create);
+}
+
+TEST(Plan, ReportsWhatWouldHappenAndWritesNothing) {
+  RuntimeHarness h;
+  h.sys("crm").humanCreate({{"email", kBob}, {"name", "Bob"}});
+  h.sys("crm").humanCreate({{"name", "No Email"}});
+  auto cfg = h.config();
+  auto report = plan(h.io().ioc(), cfg, h.options());
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_EQ(report->fetched, 2u);
+  EXPECT_EQ(report->new_records, 1u);
+  EXPECT_EQ(report->creates, 2u);  // in erp and in fin
+  EXPECT_EQ(report->errors, 1u);
+  EXPECT_EQ(report->conflicts, 0u);
+  std::vector<std::string> actions;
+  for (const auto& item : report->items) {
+    actions.push_back(item.system + ":" + item.action);
+  }
+  std::sort(actions.begin(), actions.end());
+  ASSERT_EQ(actions.size(), 3u);
+  EXPECT_EQ(actions[0], "crm:create in erp");
+  EXPECT_EQ(actions[1], "crm:create in fin");
+  EXPECT_EQ(actions[2].rfind("crm:dead-letter: mapping crm.customer record", 0), 0u) << actions[2];
+  EXPECT_EQ(h.sys("erp").writeCalls() + h.sys("fin").writeCalls(), 0u);
+  EXPECT_FALSE(std::filesystem::exists(cfg.agent.state_dir));  // no state was created
+}
+
+TEST(Plan, AgainstExistingStateOnlyReadsIt) {
+  RuntimeHarness h;
+  h.sys("crm").humanCreate({{"email", kBob}, {"name", "Bob"}});
+  auto cfg = h.config();
+  h.start(h.config());
+  ASSERT_TRUE(waitFor([&] { return h.converged(kBob); }));
+  // ... and the creates came back through the ERP's and finance's feeds (their echo).
+  ASSERT_TRUE(waitFor([&] {
+    auto st = h.agent().status();
+    return std::all_of(st.detectors.begin(), st.detectors.end(),
+                       [](const DetectorStatus& d) { return d.records >= 1; });
+  }));
+  h.shutdown();
+  h.sys("crm").humanEdit(*h.sys("crm").idByEmail(kBob), "phone", "77");
+  const auto size = std::filesystem::file_size(cfg.agent.state_dir + "/data.mdb");
+  const auto mtime = std::filesystem::last_write_time(cfg.agent.state_dir + "/data.mdb");
+  IoRunner io(1);
+  auto report = plan(io.ioc(), cfg, h.options());
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_EQ(report->updated_records, 1u);
+  EXPECT_EQ(report->creates, 0u);
+  EXPECT_EQ(report->updates, 2u);
+  bool saw = false;
+  for (const auto& item : report->items) {
+    if (item.action == "update erp (phone)") {
+      saw = true;
+      EXPECT_EQ(item.system, "crm");
+      EXPECT_EQ(item.native_id, *h.sys("crm").idByEmail(kBob));
+    }
+  }
+  EXPECT_TRUE(saw);
+  EXPECT_EQ(h.sys("erp").field(kBob, "phone"), "");
+  EXPECT_EQ(std::filesystem::file_size(cfg.agent.state_dir + "/data.mdb"), size);
+  EXPECT_EQ(std::filesystem::last_write_time(cfg.agent.state_dir + "/data.mdb"), mtime);
+}
+
+}  // namespace
+}  // namespace tandem::agent::runtime::testing

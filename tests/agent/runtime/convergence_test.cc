@@ -1,0 +1,181 @@
+// The running agent (detectors, pushers, writer strand) against three fake systems: the
+// CONVERGENCE.md cases that need the whole loop.
+
+#include <gtest/gtest.h>
+
+#include "tests/agent/runtime/harness.h"
+
+namespace tandem::agent::runtime::testing {
+namespace {
+
+const std::string kAlice = "alice@example.com";
+
+std::map<std::string, std::string> alice() {
+  return {{"email", kAlice}, {"name", "Alice"}, {"phone", "100"}};
+}
+
+TEST(Convergence, C01_CreatedInOneSystemIsCreatedInTheOthersExactlyOnce) {
+  RuntimeHarness h;
+  h.sys("crm").humanCreate(alice());
+  h.start(h.config());
+  ASSERT_TRUE(waitFor([&] { return h.converged(kAlice); }));
+  EXPECT_EQ(h.sys("erp").creates(), 1u);
+  EXPECT_EQ(h.sys("fin").creates(), 1u);
+  EXPECT_EQ(h.sys("crm").writeCalls(), 0u);  // the source is never written back (echo)
+  EXPECT_EQ(h.sys("erp").field(kAlice, "name"), "Alice");
+  EXPECT_EQ(h.sys("fin").field(kAlice, "phone"), "100");
+  // The created records came back through the feeds: no further writes, no second create.
+  const size_t writes = h.sys("erp").writeCalls() + h.sys("fin").writeCalls();
+  h.sys("crm").humanEdit(*h.sys("crm").idByEmail(kAlice), "name", "Alice");
+  ASSERT_TRUE(waitFor([&] { return h.agent().status().detectors.size() == 3; }));
+  ASSERT_TRUE(waitFor([&] {
+    for (const auto& d : h.agent().status().detectors) {
+      if (d.system == "crm" && d.records >= 2) {
+        return true;
+      }
+    }
+    return false;
+  }));
+  EXPECT_EQ(h.sys("erp").writeCalls() + h.sys("fin").writeCalls(), writes);
+  auto st = h.agent().status();
+  EXPECT_EQ(st.records_total, 1u);
+  EXPECT_EQ(st.open_conflicts, 0u);
+}
+
+TEST(Convergence, C05_DifferentFieldsSameRecordBothSurvive) {
+  RuntimeHarness h;
+  std::string crm = h.sys("crm").humanCreate(alice());
+  h.start(h.config());
+  ASSERT_TRUE(waitFor([&] { return h.converged(kAlice); }));
+  for (const char* s : {"crm", "erp", "fin"}) {
+    h.sys(s).setFeedPaused(true);
+  }
+  h.sys("crm").humanEdit(crm, "name", "Alice Smith");
+  h.sys("fin").humanEdit(*h.sys("fin").idByEmail(kAlice), "phone", "555");
+  for (const char* s : {"crm", "erp", "fin"}) {
+    h.sys(s).setFeedPaused(false);
+  }
+  ASSERT_TRUE(waitFor([&] {
+    for (const char* s : {"crm", "erp", "fin"}) {
+      if (h.sys(s).field(kAlice, "name") != "Alice Smith" ||
+          h.sys(s).field(kAlice, "phone") != "555") {
+        return false;
+      }
+    }
+    return h.agent().status().outbox_depth == 0;
+  })) << h.sys("erp").field(kAlice, "name")
+      << " " << h.sys("erp").field(kAlice, "phone");
+  EXPECT_EQ(h.agent().status().conflicts_total, 0u);
+}
+
+TEST(Convergence, C06_SameFieldTwoSystemsOneConflictPolicyOutcomeEverywhere) {
+  RuntimeHarness h;
+  std::string crm = h.sys("crm").humanCreate(alice());
+  h.start(h.config());
+  ASSERT_TRUE(waitFor([&] { return h.converged(kAlice); }));
+  for (const char* s : {"crm", "erp", "fin"}) {
+    h.sys(s).setFeedPaused(true);
+  }
+  h.sys("crm").humanEdit(crm, "phone", "111");
+  h.sys("erp").humanEdit(*h.sys("erp").idByEmail(kAlice), "phone", "222");
+  for (const char* s : {"crm", "erp", "fin"}) {
+    h.sys(s).setFeedPaused(false);
+  }
+  ASSERT_TRUE(waitFor([&] {
+    std::string p = h.sys("crm").field(kAlice, "phone");
+    return (p == "111" || p == "222") && h.sys("erp").field(kAlice, "phone") == p &&
+           h.sys("fin").field(kAlice, "phone") == p && h.agent().status().outbox_depth == 0 &&
+           h.agent().status().conflicts_total == 1;
+  }));
+  auto snap = h.agent().store().read();
+  ASSERT_TRUE(snap);
+  auto conflicts = snap->conflicts(0, 100);
+  ASSERT_TRUE(conflicts);
+  ASSERT_EQ(conflicts->size(), 1u);
+  EXPECT_EQ((*conflicts)[0].field, "phone");
+  EXPECT_EQ((*conflicts)[0].sides.size(), 2u);
+  EXPECT_EQ((*conflicts)[0].outcome.asString(), h.sys("fin").field(kAlice, "phone"));
+}
+
+TEST(Convergence, C19_OneSystemDownOthersKeepSyncingBacklogDrains) {
+  RuntimeHarness h;
+  h.sys("fin").setDown(true);
+  h.start(h.config());
+  std::string crm = h.sys("crm").humanCreate(alice());
+  ASSERT_TRUE(waitFor([&] { return h.sys("erp").countEmail(kAlice) == 1; }));
+  h.sys("crm").humanEdit(crm, "phone", "200");
+  ASSERT_TRUE(waitFor([&] { return h.sys("erp").field(kAlice, "phone") == "200"; }));
+  ASSERT_TRUE(waitFor([&] { return h.sys("fin").writeCalls() >= 2; }));  // it kept retrying
+  EXPECT_EQ(h.sys("fin").countEmail(kAlice), 0u);
+  auto st = h.agent().status();
+  EXPECT_EQ(st.outbox_depth, 1u);  // only the latest value of the record, for fin
+  for (const auto& s : st.systems) {
+    if (s.name == "fin") {
+      EXPECT_GE(s.pushes.retryable, 2u);
+      EXPECT_EQ(s.outbox_depth, 1u);
+    }
+  }
+  h.sys("fin").setDown(false);
+  ASSERT_TRUE(waitFor([&] { return h.converged(kAlice); }));
+  EXPECT_EQ(h.sys("fin").creates(), 1u);
+  EXPECT_EQ(h.sys("fin").field(kAlice, "phone"), "200");
+}
+
+TEST(Convergence, C20_RefusedValueDeadLetteredWithSystemMessageRetryAfterFixSucceeds) {
+  RuntimeHarness h;
+  h.sys("erp").setReject(
+      [](const std::string& field, const std::string& value) -> std::optional<std::string> {
+        if (field == "phone" && value == "bad") {
+          return "422 ValidationError: phone \"bad\" is not a phone number";
+        }
+        return std::nullopt;
+      });
+  h.start(h.config());
+  auto record = alice();
+  record["phone"] = "bad";
+  h.sys("crm").humanCreate(record);
+  ASSERT_TRUE(waitFor([&] { return h.sys("fin").countEmail(kAlice) == 1; }));
+  ASSERT_TRUE(waitFor([&] { return h.agent().status().dead_letters == 1; }));
+  EXPECT_EQ(h.sys("erp").countEmail(kAlice), 0u);
+  std::string rid;
+  {
+    auto snap = h.agent().store().read();
+    ASSERT_TRUE(snap);
+    auto dead = snap->deadLetters(std::nullopt, 10);
+    ASSERT_TRUE(dead);
+    ASSERT_EQ(dead->size(), 1u);
+    EXPECT_EQ((*dead)[0].reason, "422 ValidationError: phone \"bad\" is not a phone number");
+    rid = (*dead)[0].record;
+  }
+  // The operator fixes the cause and retries.
+  h.sys("erp").setReject(nullptr);
+  auto retried = h.io().run(h.agent().retryDeadLetter("erp", rid));
+  ASSERT_TRUE(retried.has_value());
+  ASSERT_TRUE(*retried) << retried->error().message;
+  ASSERT_TRUE(waitFor([&] { return h.converged(kAlice); }));
+  EXPECT_EQ(h.sys("erp").field(kAlice, "phone"), "bad");
+  EXPECT_EQ(h.agent().status().dead_letters, 0u);
+  auto unknown = h.io().run(h.agent().retryDeadLetter("erp", "nope"));
+  ASSERT_TRUE(unknown.has_value());
+  ASSERT_FALSE(*unknown);
+  EXPECT_NE(unknown->error().message.find("no such dead letter"), std::string::npos)
+      << unknown->error().message;
+}
+
+TEST(Convergence, C02_EchoAfterLostAnswerNoSecondCreate) {
+  RuntimeHarness h;
+  // The ERP applies the create but answers 500, and has no idempotency key to fall back on:
+  // only the read-back through the feed keeps the retry from creating a second record.
+  h.sys("erp").setIdempotent(false);
+  h.sys("erp").setAppliedButFail(1);
+  h.sys("crm").humanCreate(alice());
+  h.start(h.config());
+  ASSERT_TRUE(waitFor([&] { return h.converged(kAlice); }));
+  EXPECT_EQ(h.sys("erp").countEmail(kAlice), 1u);
+  EXPECT_EQ(h.sys("erp").creates(), 1u);
+  EXPECT_EQ(h.agent().status().conflicts_total, 0u);
+  EXPECT_EQ(h.agent().status().dead_letters, 0u);
+}
+
+}  // namespace
+}  // namespace tandem::agent::runtime::testing
