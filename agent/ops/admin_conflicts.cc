@@ -172,7 +172,8 @@ AdminApi::Response AdminApi::resolveConflict(uint64_t id, std::string body) {
   if (!done) {
     co_return net::jsonError(statusOfEngineError(done.error().message), done.error().message);
   }
-  log_.info("conflict resolved", {{"conflict", id}, {"value", chosen.toJson()}, {"note", note}});
+  log_.info("resolved through the admin API",
+            {{"conflict", id}, {"value", chosen.toJson()}, {"note", note}});
   co_return conflictResponse(id);
 }
 #if defined(__GNUC__) && !defined(__clang__)
@@ -239,7 +240,8 @@ AdminApi::Response AdminApi::retryDeadLetters(net::HttpRequest request) {
     auto done = co_await agent_.retryDeadLetter(system, record);
     if (done) {
       ++retried;
-      log_.info("dead letter retried", {{"system", system}, {"record", record}});
+      log_.info("dead letter retried through the admin API",
+                {{"system", system}, {"record", record}});
     } else if (!parsed->system.empty()) {
       co_return net::jsonError(statusOfEngineError(done.error().message), done.error().message);
     } else {

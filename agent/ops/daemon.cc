@@ -44,7 +44,7 @@ void reloadConfig(const std::string& path, const mappers::ConfigEnv& env, runtim
               {{"config", path}, {"error", applied.error().message}});
     return;
   }
-  log.info("configuration reloaded", {{"config", path}});
+  // The agent logs the swap itself ("configuration reloaded").
 }
 
 }  // namespace
