@@ -17,6 +17,7 @@
 #include "agent/clock.h"
 #include "agent/engine/engine.h"
 #include "agent/net/http_message.h"
+#include "agent/ops/conflict_query.h"
 #include "agent/runtime/agent.h"
 #include "conflict/result.h"
 #include "mappers/config.h"
@@ -50,6 +51,9 @@ int runStatus(const std::string& config_path, std::ostream& out, std::ostream& e
 
 int runConflictsList(const std::string& config_path, bool all, std::ostream& out, std::ostream& err,
                      const CliContext& ctx);
+// With filters (record, field); the query's limit is ignored: up to 1000 matches are listed.
+int runConflictsList(const std::string& config_path, const ConflictQuery& query, std::ostream& out,
+                     std::ostream& err, const CliContext& ctx);
 int runConflictsShow(const std::string& config_path, const std::string& id, std::ostream& out,
                      std::ostream& err, const CliContext& ctx);
 // Exactly one of `take` (a system) and `value` (JSON text) must be given, else exit 2.

@@ -140,6 +140,14 @@ int resolveOffline(const mappers::Config& cfg, uint64_t id, const ResolveRequest
 
 int runConflictsList(const std::string& config_path, bool all, std::ostream& out, std::ostream& err,
                      const CliContext& ctx) {
+  ConflictQuery query;
+  query.all = all;
+  return runConflictsList(config_path, query, out, err, ctx);
+}
+
+int runConflictsList(const std::string& config_path, const ConflictQuery& filter, std::ostream& out,
+                     std::ostream& err, const CliContext& ctx) {
+  const bool all = filter.all;
   auto cfg = loadConfig(config_path, false, err, ctx);
   if (!cfg) {
     return 1;
@@ -154,8 +162,7 @@ int runConflictsList(const std::string& config_path, bool all, std::ostream& out
     err << "tandem conflicts list: " << snap.error().message << "\n";
     return 1;
   }
-  ConflictQuery query;
-  query.all = all;
+  ConflictQuery query = filter;
   query.limit = kMaxConflictLimit;
   auto page = queryConflicts(*snap, query);
   auto actors = snap->actors();
@@ -176,7 +183,8 @@ int runConflictsList(const std::string& config_path, bool all, std::ostream& out
                ellipsize(e.outcome.toJson(), 30), formatUtcMs(e.created_ms)});
   }
   table.print(out);
-  out << page->entries.size() << (all ? " conflicts" : " open conflicts");
+  const size_t n = page->entries.size();
+  out << n << (all ? "" : " open") << (n == 1 ? " conflict" : " conflicts");
   if (page->next_after) {
     out << " (first " << kMaxConflictLimit << " shown)";
   }

@@ -116,12 +116,14 @@ int main(int argc, char** argv) {
 
   auto* conflicts = app.add_subcommand("conflicts", "review and resolve conflicts");
   conflicts->require_subcommand(1);
-  bool all = false;
+  ops::ConflictQuery query;
   auto* c_list = conflicts->add_subcommand("list", "open conflicts (--all: every one)");
   configArg(c_list);
-  c_list->add_flag("--all", all, "resolved ones too");
+  c_list->add_flag("--all", query.all, "resolved ones too");
+  c_list->add_option("--record", query.record, "only conflicts of this record id");
+  c_list->add_option("--field", query.field, "only conflicts on this field");
   c_list->callback(
-      [&] { code = ops::runConflictsList(config, all, std::cout, std::cerr, cliContext()); });
+      [&] { code = ops::runConflictsList(config, query, std::cout, std::cerr, cliContext()); });
   std::string id;
   auto* c_show = conflicts->add_subcommand("show", "one conflict with every side");
   configArg(c_show);

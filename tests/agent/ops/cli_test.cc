@@ -97,6 +97,20 @@ TEST_F(CliTest, ConflictsListShowsOpenOnesThenAll) {
       << all.out;
   EXPECT_NE(all.out.find("3 conflicts\n"), std::string::npos) << all.out;
   EXPECT_TRUE(admin_calls_.empty());  // listing reads the store, never the agent
+
+  ConflictQuery query;
+  query.all = true;
+  query.record = "r-1";
+  query.field = "credit_limit";
+  auto filtered = capture(
+      [&](auto& out, auto& err) { return runConflictsList(config_, query, out, err, ctx_); });
+  EXPECT_EQ(filtered.code, 0) << filtered.err;
+  EXPECT_NE(filtered.out.find("customer/r-1  credit_limit"), std::string::npos) << filtered.out;
+  EXPECT_NE(filtered.out.find("\n1 conflict\n"), std::string::npos) << filtered.out;
+  query.field = "phone";
+  auto none = capture(
+      [&](auto& out, auto& err) { return runConflictsList(config_, query, out, err, ctx_); });
+  EXPECT_EQ(none.out, "no conflicts\n");
 }
 
 TEST_F(CliTest, ConflictsShowPrintsEverySide) {
