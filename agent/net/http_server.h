@@ -28,9 +28,13 @@ namespace tandem::agent::net {
 using Handler = std::function<boost::asio::awaitable<HttpResponse>(HttpRequest)>;
 
 // Method + exact path → handler. Unknown path: 404; known path, other method: 405 with Allow.
+// addPrefix() routes a whole subtree ("/v1/conflicts/" matches "/v1/conflicts/7/resolve", not
+// "/v1/conflicts/" itself); the handler reads the rest from request.path(). Exact routes win
+// over prefix routes, and a longer prefix wins over a shorter one.
 class Router {
  public:
   void add(std::string method, std::string path, Handler handler);
+  void addPrefix(std::string method, std::string prefix, Handler handler);
   boost::asio::awaitable<HttpResponse> dispatch(HttpRequest request) const;
 
  private:
@@ -38,6 +42,7 @@ class Router {
     std::string method;
     std::string path;
     Handler handler;
+    bool prefix = false;
   };
   std::vector<Route> routes_;
 };

@@ -1,0 +1,153 @@
+#include "agent/ops/daemon.h"
+
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include "agent/daemon/lifecycle.h"
+#include "agent/net/http_server.h"
+#include "agent/ops/admin_api.h"
+
+namespace tandem::agent::ops {
+
+namespace {
+
+namespace asio = boost::asio;
+
+// SIGHUP: the new configuration is swapped in only when it loads, keeps the admin API closed to
+// strangers and the agent accepts it.
+void reloadConfig(const std::string& path, const mappers::ConfigEnv& env, runtime::Agent& agent,
+                  Logger& log) {
+  auto cfg = mappers::loadConfig(path, env);
+  if (!cfg) {
+    log.error("reload refused: the configuration does not validate; the running one stays",
+              {{"config", path}, {"errors", cfg.error().formatAll()}});
+    return;
+  }
+  if (auto exposed = checkAdminExposure(cfg->agent.admin); !exposed) {
+    log.error("reload refused", {{"config", path}, {"error", exposed.error().message}});
+    return;
+  }
+  const auto& old_admin = agent.config().agent.admin;
+  if (cfg->agent.admin.bind != old_admin.bind || cfg->agent.admin.port != old_admin.port ||
+      cfg->agent.admin.token.reveal() != old_admin.token.reveal()) {
+    log.warn("reload: admin API settings changed; they take effect at the next start",
+             {{"config", path}});
+  }
+  log.addSecrets(*cfg);
+  log.setFormat(cfg->agent.log_format);
+  if (auto applied = agent.reload(std::move(*cfg)); !applied) {
+    log.error("reload refused by the agent; the running configuration stays",
+              {{"config", path}, {"error", applied.error().message}});
+    return;
+  }
+  // The agent logs the swap itself ("configuration reloaded").
+}
+
+}  // namespace
+
+int runDaemon(const std::string& config_path, const RunOptions& options, std::ostream& err) {
+  mappers::SystemConfigEnv system_env;
+  const mappers::ConfigEnv& env = options.env != nullptr ? *options.env : system_env;
+  auto cfg = mappers::loadConfig(config_path, env);
+  if (!cfg) {
+    err << cfg.error().formatAll();
+    err << cfg.error().size() << (cfg.error().size() == 1 ? " error" : " errors") << " in "
+        << config_path << "\n";
+    return 1;
+  }
+  if (auto exposed = checkAdminExposure(cfg->agent.admin); !exposed) {
+    err << "tandem run: " << exposed.error().message << "\n";
+    return 1;
+  }
+  Logger log(*options.log_out, cfg->agent.log_format);
+  log.addSecrets(*cfg);
+  const mappers::AdminSettings admin = cfg->agent.admin;
+
+  asio::io_context ioc(options.threads);
+  runtime::AgentOptions agent_options;
+  agent_options.log = &log;
+  agent_options.progress = options.log_out;
+  agent_options.progress_is_tty = options.log_is_tty;
+  auto made = options.make_agent(ioc, std::move(*cfg), std::move(agent_options));
+  if (!made) {
+    log.error("agent could not start", {{"error", made.error().message}});
+    err << "tandem run: " << made.error().message << "\n";
+    return 1;
+  }
+  std::unique_ptr<runtime::Agent> agent = std::move(*made);
+
+  AdminApi api(*agent, admin.token.reveal(), log);
+  net::Router router;
+  api.addRoutes(router);
+  agent->addRoutes(router);
+  net::HttpServerOptions server_options;
+  server_options.bindAddress = admin.bind == "localhost" ? "127.0.0.1" : admin.bind;
+  server_options.port = admin.port;
+  net::HttpServer server(ioc, server_options, std::move(router));
+  if (auto started = server.start(); !started) {
+    log.error("admin API could not start", {{"error", started.error().message}});
+    err << "tandem run: " << started.error().message << "\n";
+    return 1;
+  }
+
+  auto guard = asio::make_work_guard(ioc);
+  int exit_code = 0;
+  const auto deadline = options.drain_deadline;
+  daemon::Lifecycle lifecycle(
+      ioc, daemon::LifecycleHooks{
+               .onReload = [&] { reloadConfig(config_path, env, *agent, log); },
+               .stopIntake =
+                   [&] {
+                     log.info("stopping: readiness off, intake stopped, draining");
+                     api.setDraining();
+                     agent->stopIntake();
+                   },
+               .drain =
+                   [&, deadline](std::function<void()> done) {
+                     agent->drain([&server, deadline, done = std::move(done)] {
+                       server.drain(deadline, done);
+                     });
+                   },
+               .onExit =
+                   [&](int code) {
+                     exit_code = code;
+                     log.info("stopped", {{"exit_code", code}});
+                     guard.reset();
+                     ioc.stop();  // drained: only idle timers of the agent remain
+                   },
+           });
+  if (auto started = agent->start(); !started) {
+    log.error("agent could not start", {{"error", started.error().message}});
+    err << "tandem run: " << started.error().message << "\n";
+    return 1;
+  }
+  if (auto started = lifecycle.start(); !started) {
+    err << "tandem run: " << started.error().message << "\n";
+    return 1;
+  }
+  log.info("tandem running", {{"config", config_path},
+                              {"admin", admin.bind + ":" + std::to_string(server.port())},
+                              {"systems", static_cast<uint64_t>(agent->config().systems.size())}});
+  if (options.on_started) {
+    options.on_started(DaemonHandle{
+        .admin_port = server.port(),
+        .shutdown = [&lifecycle] { lifecycle.requestShutdown(); },
+        .reload = [&] { asio::post(ioc, [&] { reloadConfig(config_path, env, *agent, log); }); },
+    });
+  }
+  std::vector<std::thread> threads;
+  for (int i = 1; i < options.threads; ++i) {
+    threads.emplace_back([&ioc] { ioc.run(); });
+  }
+  ioc.run();
+  for (auto& t : threads) {
+    t.join();
+  }
+  return exit_code;
+}
+
+}  // namespace tandem::agent::ops
