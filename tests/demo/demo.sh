@@ -138,10 +138,11 @@ for sys in crm erp fin; do
     "$(jq -r ".$sys.api_writes // 0" <<<"$counters")" \
     "$(jq -r ".$sys.api_archives // 0" <<<"$counters")"
 done
-echo "  initial sync of 56 customers into 3 systems: ${initial_ms} ms; edits propagated in ${edits_ms} ms"
+echo "  initial sync of 56 customers into 3 systems: ${initial_ms} ms (finance is held to 8 requests/s,"
+echo "  as QuickBooks is); edits propagated in ${edits_ms} ms"
 echo
-say "conflicts (tandem conflicts list)"
-"$tandem" conflicts list "$work/demo.json"
+say "conflicts, resolved by policy and open for review (tandem conflicts list --all)"
+"$tandem" conflicts list --all "$work/demo.json"
 echo
 "$tandem" status "$work/demo.json"
 echo
@@ -150,6 +151,7 @@ kill -TERM "$agent_pid"
 wait "$agent_pid" && echo "  agent exited 0"
 agent_pid=""
 echo
-echo "Look further:  $tandem conflicts list $work/demo.json"
+echo "Look further:  $tandem conflicts list $work/demo.json          (open ones)"
 echo "               $tandem conflicts show $work/demo.json <id>"
+echo "               $tandem conflicts resolve $work/demo.json <id> --take crm   (pushes it everywhere)"
 echo "Agent log:     $work/agent.log"
