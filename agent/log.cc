@@ -6,6 +6,8 @@
 #include <ctime>
 #include <sstream>
 
+#include "conflict/value.h"
+
 namespace tandem::agent {
 namespace {
 
@@ -13,39 +15,6 @@ int64_t systemNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-void appendJsonString(std::string& out, std::string_view s) {
-  out += '"';
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (u < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", u);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
 }
 
 // Text values are quoted when they hold a space, a quote, an '=' or a control character, so that
@@ -57,7 +26,7 @@ void appendTextValue(std::string& out, std::string_view v) {
   if (plain) {
     out += v;
   } else {
-    appendJsonString(out, v);
+    conflict::appendJsonString(out, v);
   }
 }
 
@@ -87,7 +56,7 @@ std::string formatUtcMs(int64_t ms) {
   const std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  char buf[40];
+  char buf[64];  // room for any int the compiler cannot rule out (-Wformat-truncation)
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<int>(ms % 1000));
@@ -157,15 +126,15 @@ std::string Logger::format(LogLevel level, std::string_view msg,
     line += "{\"ts\":\"" + ts + "\",\"level\":\"";
     line += logLevelName(level);
     line += "\",\"msg\":";
-    appendJsonString(line, redact(msg));
+    conflict::appendJsonString(line, redact(msg));
     for (const auto& f : fields) {
       line += ',';
-      appendJsonString(line, f.key);
+      conflict::appendJsonString(line, f.key);
       line += ':';
       if (f.number) {
         line += f.value;
       } else {
-        appendJsonString(line, redact(f.value));
+        conflict::appendJsonString(line, redact(f.value));
       }
     }
     line += '}';

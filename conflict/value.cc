@@ -61,8 +61,6 @@ const char* kindName(Value::Kind k) {
   return "unknown";
 }
 
-namespace {
-
 void appendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
   for (unsigned char c : s) {
@@ -95,8 +93,6 @@ void appendJsonString(std::string& out, std::string_view s) {
   }
   out.push_back('"');
 }
-
-}  // namespace
 
 std::string Value::toJson() const {
   std::string out;

@@ -19,6 +19,10 @@ class ByteReader;
 
 namespace tandem::conflict {
 
+// Appends `s` as a JSON string literal, quotes included: `"`, `\\` and control characters
+// escaped, other bytes as they are. The one escaper of the project (values, logs, error bodies).
+void appendJsonString(std::string& out, std::string_view s);
+
 class Value {
  public:
   enum class Kind : uint8_t { Null = 0, Bool = 1, Int = 2, Number = 3, String = 4, StringSet = 5 };

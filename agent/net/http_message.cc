@@ -3,6 +3,8 @@
 #include <cctype>
 #include <cstdio>
 
+#include "conflict/value.h"
+
 namespace tandem::agent::net {
 namespace {
 
@@ -17,33 +19,6 @@ bool iequals(std::string_view a, std::string_view b) {
     }
   }
   return true;
-}
-
-std::string jsonEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  for (const char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -66,7 +41,9 @@ HttpResponse jsonError(int status, std::string_view message) {
   HttpResponse r;
   r.status = status;
   r.headers.emplace_back("Content-Type", "application/json");
-  r.body = "{\"error\":\"" + jsonEscape(message) + "\"}";
+  r.body = "{\"error\":";
+  conflict::appendJsonString(r.body, message);
+  r.body += '}';
   return r;
 }
 
