@@ -48,12 +48,13 @@ class DaemonTest : public ::testing::Test {
     options_.env = &env_;
     options_.log_out = &log_;
     options_.make_agent =
-        [this](boost::asio::io_context&, mappers::Config cfg,
+        [this](boost::asio::io_context& ioc, mappers::Config cfg,
                runtime::AgentOptions opts) -> Result<std::unique_ptr<runtime::Agent>> {
       EXPECT_NE(opts.log, nullptr);
       auto store = openStore(cfg.agent.state_dir);
       auto made = std::make_unique<FakeAgent>(std::move(store), std::move(cfg));
       made->hold_drain = true;
+      made->drain_ioc = &ioc;
       agent_ = made.get();
       return made;
     };

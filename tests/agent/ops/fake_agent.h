@@ -11,6 +11,9 @@
 #include <memory>
 #include <mutex>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
 #include "agent/engine/engine.h"
 #include "agent/runtime/agent.h"
 #include "tests/support/temp_dir.h"
@@ -192,6 +195,9 @@ class FakeAgent : public runtime::Agent {
     std::lock_guard lock(mu_);
     return reloads;
   }
+  // Finishes a held drain. Like the real agent, `done` runs on an io_context thread when the
+  // daemon's io_context is known (drain_ioc): run on the test thread instead, it would race the
+  // daemon's exit, which destroys the io_context as soon as `done` has led to onExit.
   void releaseDrain() {
     std::function<void()> done;
     {
@@ -199,7 +205,11 @@ class FakeAgent : public runtime::Agent {
       done = std::move(pending_drain);
     }
     ASSERT_TRUE(done) << "drain was not called";
-    done();
+    if (drain_ioc != nullptr) {
+      boost::asio::post(*drain_ioc, std::move(done));
+    } else {
+      done();
+    }
   }
   Status reload(mappers::Config config) override {
     std::lock_guard lock(mu_);
@@ -233,6 +243,7 @@ class FakeAgent : public runtime::Agent {
   std::atomic<bool> started{false};
   std::atomic<bool> intake_stopped{false};
   bool hold_drain = false;
+  boost::asio::io_context* drain_ioc = nullptr;  // where a held drain's `done` is run
   std::function<void()> pending_drain;
   int reloads = 0;
   std::vector<std::string> resolved_notes;
