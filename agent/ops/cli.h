@@ -10,9 +10,11 @@
 // buildEngineConfig in the program, a hand-made config in tests).
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 #include "agent/clock.h"
 #include "agent/engine/engine.h"
@@ -83,6 +85,15 @@ std::optional<mappers::Config> loadConfig(const std::string& path, bool resolve_
 // Opens the state the configuration names, refusing to create one that does not exist.
 Result<std::unique_ptr<state::Store>> openExistingStore(const mappers::Config& config,
                                                         const CliContext& ctx);
+// The stored state of a configuration with one read snapshot of it, for the read-only listings
+// (members in this order: the snapshot ends before the store closes). On failure the reason is
+// printed as "tandem <command>: <reason>" and nullopt returned.
+struct StoredState {
+  std::unique_ptr<state::Store> store;
+  state::Snapshot snap;
+};
+std::optional<StoredState> readStoredState(const std::string& config_path, std::string_view command,
+                                           std::ostream& err, const CliContext& ctx);
 Result<std::optional<net::HttpResponse>> callAdmin(const CliContext& ctx,
                                                    const mappers::Config& config,
                                                    net::HttpRequest request);

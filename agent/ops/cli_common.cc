@@ -31,4 +31,23 @@ Result<std::unique_ptr<state::Store>> openExistingStore(const mappers::Config& c
   return state::Store::open(dir, ctx.store);
 }
 
+std::optional<StoredState> readStoredState(const std::string& config_path, std::string_view command,
+                                           std::ostream& err, const CliContext& ctx) {
+  auto cfg = loadConfig(config_path, false, err, ctx);
+  if (!cfg) {
+    return std::nullopt;
+  }
+  auto store = openExistingStore(*cfg, ctx);
+  if (!store) {
+    err << "tandem " << command << ": " << store.error().message << "\n";
+    return std::nullopt;
+  }
+  auto snap = (*store)->read();
+  if (!snap) {
+    err << "tandem " << command << ": " << snap.error().message << "\n";
+    return std::nullopt;
+  }
+  return StoredState{std::move(*store), std::move(*snap)};
+}
+
 }  // namespace tandem::agent::ops::cli_detail

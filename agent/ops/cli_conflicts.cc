@@ -148,20 +148,11 @@ int runConflictsList(const std::string& config_path, bool all, std::ostream& out
 int runConflictsList(const std::string& config_path, const ConflictQuery& filter, std::ostream& out,
                      std::ostream& err, const CliContext& ctx) {
   const bool all = filter.all;
-  auto cfg = loadConfig(config_path, false, err, ctx);
-  if (!cfg) {
+  auto state = readStoredState(config_path, "conflicts list", err, ctx);
+  if (!state) {
     return 1;
   }
-  auto store = openExistingStore(*cfg, ctx);
-  if (!store) {
-    err << "tandem conflicts list: " << store.error().message << "\n";
-    return 1;
-  }
-  auto snap = (*store)->read();
-  if (!snap) {
-    err << "tandem conflicts list: " << snap.error().message << "\n";
-    return 1;
-  }
+  const state::Snapshot* snap = &state->snap;
   ConflictQuery query = filter;
   query.limit = kMaxConflictLimit;
   auto page = queryConflicts(*snap, query);
@@ -199,20 +190,11 @@ int runConflictsShow(const std::string& config_path, const std::string& id_text,
     err << "tandem conflicts show: conflict id \"" << id_text << "\" is not a positive number\n";
     return 2;
   }
-  auto cfg = loadConfig(config_path, false, err, ctx);
-  if (!cfg) {
+  auto state = readStoredState(config_path, "conflicts show", err, ctx);
+  if (!state) {
     return 1;
   }
-  auto store = openExistingStore(*cfg, ctx);
-  if (!store) {
-    err << "tandem conflicts show: " << store.error().message << "\n";
-    return 1;
-  }
-  auto snap = (*store)->read();
-  if (!snap) {
-    err << "tandem conflicts show: " << snap.error().message << "\n";
-    return 1;
-  }
+  const state::Snapshot* snap = &state->snap;
   auto entry = snap->conflict(*id);
   auto actors = snap->actors();
   if (!entry || !actors) {

@@ -86,20 +86,11 @@ int retryOffline(const mappers::Config& cfg, const std::optional<std::string>& s
 
 int runDeadLettersList(const std::string& config_path, std::ostream& out, std::ostream& err,
                        const CliContext& ctx) {
-  auto cfg = loadConfig(config_path, false, err, ctx);
-  if (!cfg) {
+  auto state = readStoredState(config_path, "deadletters list", err, ctx);
+  if (!state) {
     return 1;
   }
-  auto store = openExistingStore(*cfg, ctx);
-  if (!store) {
-    err << "tandem deadletters list: " << store.error().message << "\n";
-    return 1;
-  }
-  auto snap = (*store)->read();
-  if (!snap) {
-    err << "tandem deadletters list: " << snap.error().message << "\n";
-    return 1;
-  }
+  const state::Snapshot* snap = &state->snap;
   auto dead = snap->deadLetters(std::nullopt, 100000);
   auto actors = snap->actors();
   if (!dead || !actors) {
