@@ -104,6 +104,15 @@ struct PushNotFound {};  // the record is gone from the system (silent hard dele
 using PushOutcome =
     std::variant<PushSuccess, PushRetryable, PushStale, PushPermanent, PushNotFound>;
 
+// What duePushes leaves out. A create in a system whose feed has not been read in this run could
+// make a second copy of a person that system already holds (case 14: the feed would have linked
+// it by match key), so the pusher holds creates per entity until that entity's feed was read to
+// its end once. Held entries stay due and untouched (not marked sent); their ids go to *held.
+struct DueFilter {
+  std::vector<std::string> hold_creates;  // entity names
+  std::vector<RecordId>* held = nullptr;
+};
+
 enum class FollowUp : uint8_t {
   None,
   Reread,  // fetch the record from the system and ingest it; the outbox entry is kept
@@ -122,7 +131,8 @@ class SyncEngine {
 
   Result<IngestResult> ingest(ActorId system, const std::string& entity,
                               std::vector<Incoming> records, std::optional<std::string> cursor);
-  Result<std::vector<PushJob>> duePushes(ActorId system, size_t limit);
+  Result<std::vector<PushJob>> duePushes(ActorId system, size_t limit,
+                                         const DueFilter& filter = {});
   Result<FollowUp> completePush(ActorId system, const PushJob& job, const PushOutcome& outcome);
   Status resolveConflict(uint64_t conflict_id, const conflict::Value& chosen, std::string note);
   Status retryDeadLetter(ActorId system, const RecordId& record);

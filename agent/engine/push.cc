@@ -15,13 +15,19 @@ std::string sys(ActorId s) {
 
 }  // namespace
 
-Result<std::vector<PushJob>> SyncEngine::duePushes(ActorId system, size_t limit) {
+Result<std::vector<PushJob>> SyncEngine::duePushes(ActorId system, size_t limit,
+                                                   const DueFilter& filter) {
   std::vector<PushJob> jobs;
   state::Batch batch;
+  // Held creates are skipped, not counted: look further so updates behind them still go.
+  const size_t scan = filter.hold_creates.empty() ? limit : limit * 8 + 64;
   {
     TANDEM_ASSIGN_OR_RETURN(auto snap, store_.read());
-    TANDEM_ASSIGN_OR_RETURN(auto due, snap.dueOutbox(clock_.nowMs(), limit, system));
+    TANDEM_ASSIGN_OR_RETURN(auto due, snap.dueOutbox(clock_.nowMs(), scan, system));
     for (auto& e : due) {
+      if (jobs.size() >= limit) {
+        break;
+      }
       TANDEM_ASSIGN_OR_RETURN(auto record, snap.record(e.record));
       const EntityConfig* ent = record ? entity(record->entity) : nullptr;
       const conflict::SystemSpec* spec = ent != nullptr ? specOf(*ent, system) : nullptr;
@@ -31,6 +37,13 @@ Result<std::vector<PushJob>> SyncEngine::duePushes(ActorId system, size_t limit)
       }
       TANDEM_ASSIGN_OR_RETURN(auto shadow, snap.shadow(system, e.record));
       TANDEM_ASSIGN_OR_RETURN(auto native, snap.nativeId(e.record, system));
+      if (!native && std::find(filter.hold_creates.begin(), filter.hold_creates.end(),
+                               record->entity) != filter.hold_creates.end()) {
+        if (filter.held != nullptr) {
+          filter.held->push_back(e.record);
+        }
+        continue;
+      }
       // Computed now from the current record, so the latest value per field is sent (case 19).
       conflict::PushPlan plan = planFor(*record, shadow, *spec, native.has_value());
       if (plan.op == conflict::PushOp::None) {

@@ -105,6 +105,9 @@ struct EntityRuntime {
   mappers::MappingPlan plan;
   std::unique_ptr<connector::Connector> connector;
   std::unique_ptr<Detector> detector;
+  // On the strand: the feed was read to its end once in this run. Until then the pusher holds
+  // this entity's creates (engine::DueFilter).
+  bool feed_read = false;
 };
 
 // One configured system: its channel, one connector and detector per entity, its pusher. A

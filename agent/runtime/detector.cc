@@ -6,6 +6,8 @@
 #include <chrono>
 #include <set>
 
+#include "agent/runtime/pusher.h"
+
 namespace tandem::agent::runtime::detail {
 
 Detector::Detector(Core& core, SystemRuntime& sys, EntityRuntime& ent)
@@ -144,6 +146,10 @@ asio::awaitable<bool> Detector::pass() {
     }
     first = false;
     if (!batch->more) {
+      if (!ent_.feed_read) {
+        ent_.feed_read = true;
+        sys_.pusher->wakeHere();  // creates held for this feed may go now
+      }
       co_return true;
     }
     if (core_.stopped(sys_)) {

@@ -66,12 +66,13 @@ std::optional<int64_t> Pusher::nextDueIn() {
   if (!snap) {
     return std::nullopt;
   }
-  auto due = snap->dueOutbox(std::numeric_limits<int64_t>::max(), in_flight_.size() + 1, sys_.id);
+  auto due = snap->dueOutbox(std::numeric_limits<int64_t>::max(),
+                             in_flight_.size() + held_.size() + 1, sys_.id);
   if (!due) {
     return std::nullopt;
   }
   for (const auto& e : *due) {
-    if (in_flight_.count(e.record) == 0) {
+    if (in_flight_.count(e.record) == 0 && held_.count(e.record) == 0) {
       return std::max<int64_t>(0, e.due_ms - core_.clock().nowMs());
     }
   }
@@ -86,8 +87,17 @@ asio::awaitable<void> Pusher::run(std::shared_ptr<SystemRuntime> keep) {
     woken_ = false;
     if (queue_.empty() && in_flight_.size() < max_in_flight) {
       const size_t limit = max_in_flight + in_flight_.size();
+      engine::DueFilter filter;
+      for (const auto& ent : sys_.entities) {
+        if (!ent->feed_read) {
+          filter.hold_creates.push_back(ent->entity->name);
+        }
+      }
+      std::vector<engine::RecordId> held;
+      filter.held = &held;
       auto jobs = co_await core_.onWriter(
-          [this, limit] { return core_.engine().duePushes(sys_.id, limit); });
+          [this, limit, &filter] { return core_.engine().duePushes(sys_.id, limit, filter); });
+      held_ = std::set<std::string>(held.begin(), held.end());
       if (!jobs) {
         core_.log().error("pusher: due pushes",
                           {{"system", sys_.name()}, {"error", jobs.error().message}});

@@ -37,6 +37,7 @@ class Pusher {
   SystemRuntime& sys_;
   asio::steady_timer sleep_;
   std::set<std::string> in_flight_;  // record ids
+  std::set<std::string> held_;       // due creates held until their feed was read
   std::deque<engine::PushJob> queue_;
   bool woken_ = false;
 };

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "tests/agent/runtime/harness.h"
 
@@ -123,10 +125,25 @@ TEST(Convergence, C12_LostRaceOnWriteBackIsReReadAndMerged) {
   h.sys("erp").setFeedPaused(false);
 }
 
+// Every detector of `system` has read its feed to the end once.
+bool feedRead(RuntimeHarness& h, const std::string& system) {
+  bool any = false;
+  for (const auto& d : h.agent().status().detectors) {
+    if (d.system == system) {
+      if (!d.initial_load_done) {
+        return false;
+      }
+      any = true;
+    }
+  }
+  return any;
+}
+
 TEST(Convergence, C19_OneSystemDownOthersKeepSyncingBacklogDrains) {
   RuntimeHarness h;
-  h.sys("fin").setDown(true);
   h.start(h.config());
+  ASSERT_TRUE(waitFor([&] { return feedRead(h, "fin"); }));
+  h.sys("fin").setDown(true);
   std::string crm = h.sys("crm").humanCreate(alice());
   ASSERT_TRUE(waitFor([&] { return h.sys("erp").countEmail(kAlice) == 1; }));
   h.sys("crm").humanEdit(crm, "phone", "200");
@@ -166,6 +183,27 @@ TEST(Convergence, C19_OneSystemDownOthersKeepSyncingBacklogDrains) {
   }
   EXPECT_EQ(warns, 1u) << log;
   EXPECT_NE(log.find("DEBUG detector: fetch failed system=fin"), std::string::npos);
+}
+
+TEST(Convergence, C14_CreatesWaitUntilTheTargetsFeedWasReadOnce) {
+  // Finance is down from the start: it may already hold Alice, and only its feed can say (the
+  // ingest would link her by email). So the create waits in the outbox and nothing is written;
+  // once finance answers, its feed links its own Alice and no second copy is made.
+  RuntimeHarness h;
+  h.sys("fin").setDown(true);
+  h.sys("fin").humanCreate(alice());
+  h.start(h.config());
+  h.sys("crm").humanCreate(alice());
+  ASSERT_TRUE(waitFor([&] { return h.sys("erp").countEmail(kAlice) == 1; }));
+  ASSERT_TRUE(waitFor([&] { return h.agent().status().outbox_depth == 1; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(h.sys("fin").writeCalls(), 0u);
+  EXPECT_FALSE(feedRead(h, "fin"));
+  h.sys("fin").setDown(false);
+  ASSERT_TRUE(waitFor([&] { return h.converged(kAlice); }));
+  EXPECT_EQ(h.sys("fin").creates(), 0u);
+  EXPECT_EQ(h.sys("fin").countEmail(kAlice), 1u);
+  EXPECT_EQ(h.sys("erp").creates(), 1u);
 }
 
 TEST(Convergence, C20_RefusedValueDeadLetteredWithSystemMessageRetryAfterFixSucceeds) {
