@@ -139,11 +139,21 @@ asio::awaitable<void> Pusher::run(std::shared_ptr<SystemRuntime> keep) {
 
 asio::awaitable<void> Pusher::send(std::shared_ptr<SystemRuntime> keep, engine::PushJob job) {
   EntityRuntime* ent = keep->entity(job.entity);
-  engine::PushOutcome outcome = engine::PushPermanent{
+  std::optional<engine::PushOutcome> sent = engine::PushPermanent{
       "push to " + sys_.name() + ": no connector for entity \"" + job.entity + "\""};
   if (ent != nullptr) {
-    outcome = co_await perform(*ent, job);
+    sent = co_await perform(*ent, job);
   }
+  if (!sent) {
+    // Reading the record first changed it: the next round sends the re-planned entry.
+    core_.log().info("push re-planned after reading the record first",
+                     {{"system", sys_.name()}, {"record", job.record}});
+    in_flight_.erase(job.record);
+    sys_.leave();
+    core_.wakeAll();
+    co_return;
+  }
+  const engine::PushOutcome& outcome = *sent;
   core_.stats().setBreaker(sys_.name(), sys_.channel->breakerState());
   const bool create = job.native_id.empty() && (job.plan.op == conflict::PushOp::Create ||
                                                 job.plan.op == conflict::PushOp::Undelete);
@@ -191,8 +201,8 @@ Result<mappers::CanonicalValues> Pusher::valuesFor(const engine::PushJob& job) {
   return values;
 }
 
-asio::awaitable<engine::PushOutcome> Pusher::perform(EntityRuntime& ent,
-                                                     const engine::PushJob& job) {
+asio::awaitable<std::optional<engine::PushOutcome>> Pusher::perform(EntityRuntime& ent,
+                                                                    const engine::PushJob& job) {
   const conflict::PushPlan& plan = job.plan;
   connector::Connector& conn = *ent.connector;
   if (plan.op == conflict::PushOp::Delete) {
@@ -223,6 +233,18 @@ asio::awaitable<engine::PushOutcome> Pusher::perform(EntityRuntime& ent,
                                       0};
     }
   }
+  // A system without a version token takes any write, so a person's edit there that its feed
+  // has not shown yet would be overwritten unseen: read the record first (case 6).
+  if (plan.op == conflict::PushOp::Update && !job.native_id.empty() &&
+      ent.spec->connector.update.concurrency == mappers::ConcurrencyKind::None) {
+    auto pre = co_await readBeforeWrite(ent, job);
+    if (std::holds_alternative<Replanned>(pre)) {
+      co_return std::nullopt;
+    }
+    if (auto* o = std::get_if<engine::PushOutcome>(&pre)) {
+      co_return std::move(*o);
+    }
+  }
   auto values = valuesFor(job);
   if (!values) {
     co_return engine::PushRetryable{"push to " + sys_.name() + ": " + values.error().message, 0};
@@ -250,30 +272,53 @@ asio::awaitable<engine::PushOutcome> Pusher::perform(EntityRuntime& ent,
   co_return co_await conn.update(job.native_id, *doc, plan.version_token);
 }
 
+asio::awaitable<Result<std::optional<engine::IngestResult>>> Pusher::readAndIngest(
+    EntityRuntime& ent, const std::string& native_id) {
+  TANDEM_CO_ASSIGN_OR_RETURN(auto got, co_await ent.connector->get(native_id));
+  if (!got) {
+    co_return std::nullopt;
+  }
+  std::vector<connector::NativeRecord> records;
+  records.push_back(std::move(*got));
+  MappedBatch mapped = mapRecords(sys_, ent, records);
+  TANDEM_CO_ASSIGN_OR_RETURN(auto result,
+                             co_await core_.ingest(sys_, ent, std::move(mapped.incoming),
+                                                   std::move(mapped.failures), std::nullopt));
+  co_return result;
+}
+
 asio::awaitable<void> Pusher::reread(EntityRuntime& ent, const engine::PushJob& job) {
   if (job.native_id.empty()) {
     co_return;
   }
-  auto got = co_await ent.connector->get(job.native_id);
-  if (!got) {
+  // When the record is gone, the next push answers not found and the delete policy decides.
+  auto read = co_await readAndIngest(ent, job.native_id);
+  if (!read) {
     core_.log().warn(
         "pusher: re-read after a stale push failed",
-        {{"system", sys_.name()}, {"id", job.native_id}, {"error", got.error().message}});
-    co_return;
+        {{"system", sys_.name()}, {"id", job.native_id}, {"error", read.error().message}});
   }
-  if (!*got) {
-    co_return;  // gone: the next push answers not found and the delete policy decides
+}
+
+asio::awaitable<std::variant<std::monostate, Pusher::Replanned, engine::PushOutcome>>
+Pusher::readBeforeWrite(EntityRuntime& ent, const engine::PushJob& job) {
+  auto read = co_await readAndIngest(ent, job.native_id);
+  if (!read) {
+    co_return engine::PushOutcome{engine::PushRetryable{
+        "read before update of " + job.record + " in " + sys_.name() + ": " + read.error().message,
+        0}};
   }
-  std::vector<connector::NativeRecord> records;
-  records.push_back(std::move(**got));
-  MappedBatch mapped = mapRecords(sys_, ent, records);
-  auto result = co_await core_.ingest(sys_, ent, std::move(mapped.incoming),
-                                      std::move(mapped.failures), std::nullopt);
-  if (!result) {
-    core_.log().warn(
-        "pusher: ingest of the re-read record failed",
-        {{"system", sys_.name()}, {"id", job.native_id}, {"error", result.error().message}});
+  if (!*read) {
+    co_return engine::PushOutcome{engine::PushNotFound{}};
   }
+  // Anything the ingest wrote (a person's edit, merged or in conflict; even only a newer updated
+  // time) may change the plan: it is made again from the record. A second read of an unchanged
+  // record is an echo, so the job after that goes out.
+  const engine::IngestResult& r = **read;
+  if (r.new_records + r.updated_records + r.conflicts > 0) {
+    co_return Replanned{};
+  }
+  co_return std::monostate{};
 }
 
 }  // namespace tandem::agent::runtime::detail

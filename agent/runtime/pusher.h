@@ -10,6 +10,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <variant>
 
 #include "agent/runtime/core.h"
 
@@ -27,9 +28,23 @@ class Pusher {
 
  private:
   asio::awaitable<void> send(std::shared_ptr<SystemRuntime> keep, engine::PushJob job);
-  asio::awaitable<engine::PushOutcome> perform(EntityRuntime& ent, const engine::PushJob& job);
+  // The outcome of the push, or none when it was not sent because reading the record first
+  // changed what is to be written (the outbox entry is re-planned on the next round).
+  asio::awaitable<std::optional<engine::PushOutcome>> perform(EntityRuntime& ent,
+                                                              const engine::PushJob& job);
+  // Before a blind update (a system without a version token): reads the record and ingests it,
+  // so an edit its feed has not shown yet is merged instead of overwritten (CONVERGENCE.md case
+  // 6). None: send as planned; an outcome: complete the push with it (read failed, not found);
+  // Replanned: the ingest changed the record, do not send this job.
+  struct Replanned {};
+  asio::awaitable<std::variant<std::monostate, Replanned, engine::PushOutcome>> readBeforeWrite(
+      EntityRuntime& ent, const engine::PushJob& job);
   Result<mappers::CanonicalValues> valuesFor(const engine::PushJob& job);
   asio::awaitable<void> reread(EntityRuntime& ent, const engine::PushJob& job);
+  // get() the record and ingest it as this system's report; none when the system answers that
+  // it does not have it.
+  asio::awaitable<Result<std::optional<engine::IngestResult>>> readAndIngest(
+      EntityRuntime& ent, const std::string& native_id);
   // Milliseconds until the next outbox entry of this system that is not in flight is due.
   std::optional<int64_t> nextDueIn();
 

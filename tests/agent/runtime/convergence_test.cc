@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "tests/agent/runtime/harness.h"
@@ -101,28 +102,87 @@ TEST(Convergence, C06_SameFieldTwoSystemsOneConflictPolicyOutcomeEverywhere) {
   EXPECT_EQ((*conflicts)[0].outcome.asString(), h.sys("fin").field(kAlice, "phone"));
 }
 
+TEST(Convergence, C06_NoTokenSystemConcurrentSameFieldIsReadBeforeWriteOneConflict) {
+  RuntimeHarness h;
+  std::string crm = h.sys("crm").humanCreate(alice());
+  h.start(
+      h.config({"crm", "erp", "fin"}, 20, R"(, "policy": {"kind": "prefer", "systems": ["erp"]})"));
+  ASSERT_TRUE(waitFor([&] { return h.converged(kAlice); }));
+  // A person edits the phone in the ERP, which has no version token, and the agent has not
+  // seen it (the ERP's feed holds still); the CRM's edit of the same phone reaches the agent
+  // first. A blind write would overwrite the ERP's value unseen: no conflict, the value lost.
+  h.sys("erp").setFeedPaused(true);
+  h.sys("erp").humanEdit(*h.sys("erp").idByEmail(kAlice), "phone", "222");
+  h.sys("crm").humanEdit(crm, "phone", "111");
+  // The ERP's value wins by policy: it can only have been seen by reading before the write.
+  ASSERT_TRUE(waitFor([&] {
+    auto st = h.agent().status();
+    for (const char* s : {"crm", "erp", "fin"}) {
+      if (h.sys(s).field(kAlice, "phone") != "222") {
+        return false;
+      }
+    }
+    return st.outbox_depth == 0 && st.conflicts_total == 1;
+  })) << "crm "
+      << h.sys("crm").field(kAlice, "phone") << " erp " << h.sys("erp").field(kAlice, "phone")
+      << " fin " << h.sys("fin").field(kAlice, "phone") << " conflicts "
+      << h.agent().status().conflicts_total;
+  auto snap = h.agent().store().read();
+  ASSERT_TRUE(snap);
+  auto conflicts = snap->conflicts(0, 100);
+  ASSERT_TRUE(conflicts);
+  ASSERT_EQ(conflicts->size(), 1u);
+  const auto& c = (*conflicts)[0];
+  EXPECT_EQ(c.field, "phone");
+  ASSERT_EQ(c.sides.size(), 2u);
+  std::set<std::string> sides;
+  for (const auto& side : c.sides) {
+    sides.insert(side.value.asString());
+  }
+  EXPECT_EQ(sides, (std::set<std::string>{"111", "222"}));
+  EXPECT_EQ(c.outcome.asString(), "222");
+  EXPECT_GE(h.sys("erp").getCalls(), 1u);
+  // The ERP's feed, once it moves, shows nothing new: no second conflict, nothing to push.
+  auto erpRecords = [&] {
+    for (const auto& d : h.agent().status().detectors) {
+      if (d.system == "erp") {
+        return d.records;
+      }
+    }
+    return uint64_t{0};
+  };
+  const uint64_t seen = erpRecords();
+  h.sys("erp").setFeedPaused(false);
+  ASSERT_TRUE(waitFor([&] { return erpRecords() > seen; }));
+  ASSERT_TRUE(waitFor([&] { return h.agent().status().outbox_depth == 0; }));
+  EXPECT_EQ(h.agent().status().conflicts_total, 1u);
+  for (const char* s : {"crm", "erp", "fin"}) {
+    EXPECT_EQ(h.sys(s).field(kAlice, "phone"), "222") << s;
+  }
+}
+
 TEST(Convergence, C12_LostRaceOnWriteBackIsReReadAndMerged) {
   RuntimeHarness h;
   std::string crm = h.sys("crm").humanCreate(alice());
   h.start(h.config());
   ASSERT_TRUE(waitFor([&] { return h.converged(kAlice); }));
-  // A person edits the ERP's copy while the agent does not know yet (its feed holds still);
+  // A person edits finance's copy while the agent does not know yet (its feed holds still);
   // the agent's push of the CRM's edit carries the old version token and is answered stale.
-  h.sys("erp").setFeedPaused(true);
-  h.sys("erp").humanEdit(*h.sys("erp").idByEmail(kAlice), "name", "Typed in ERP");
+  h.sys("fin").setFeedPaused(true);
+  h.sys("fin").humanEdit(*h.sys("fin").idByEmail(kAlice), "name", "Typed in FIN");
   h.sys("crm").humanEdit(crm, "phone", "777");
   ASSERT_TRUE(waitFor([&] {
     for (const char* s : {"crm", "erp", "fin"}) {
-      if (h.sys(s).field(kAlice, "name") != "Typed in ERP" ||
+      if (h.sys(s).field(kAlice, "name") != "Typed in FIN" ||
           h.sys(s).field(kAlice, "phone") != "777") {
         return false;
       }
     }
     return h.agent().status().outbox_depth == 0;
   }));
-  EXPECT_GE(h.sys("erp").staleAnswers(), 1u);
+  EXPECT_GE(h.sys("fin").staleAnswers(), 1u);
   EXPECT_EQ(h.agent().status().conflicts_total, 0u);
-  h.sys("erp").setFeedPaused(false);
+  h.sys("fin").setFeedPaused(false);
 }
 
 // Every detector of `system` has read its feed to the end once.

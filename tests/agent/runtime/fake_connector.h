@@ -65,6 +65,10 @@ class FakeConnector final : public connector::Connector {
   asio::awaitable<engine::PushOutcome> update(std::string id, const rapidjson::Value& fields,
                                               std::string version) override {
     co_await delay();
+    // A system without optimistic concurrency ignores the token: the write is blind.
+    if (spec_.update.concurrency == mappers::ConcurrencyKind::None) {
+      version.clear();
+    }
     auto o = sys_.write("update", id, fields, "", version);
     sys_.leave();
     channel_.observe("update", statusOf(o));

@@ -1,6 +1,8 @@
 // The running agent with the declarative REST connector against the fixture servers over
 // loopback (see fixture_agent.h).
 
+#include <set>
+
 #include "tests/agent/runtime/fixture_agent.h"
 
 namespace tandem::agent::runtime::testing {
@@ -136,6 +138,58 @@ TEST(FixturesConvergence, C20_RefusedValueDeadLetteredWithSystemMessageRetryAfte
       std::chrono::seconds(20)))
       << f.debug();
   EXPECT_EQ(f.count("erp", "ann2@example.com"), 1u);
+}
+
+TEST(FixturesWebhooks, C06_NoTokenSystemConcurrentSameFieldIsReadBeforeWriteOneConflict) {
+  FixtureAgent f;
+  // Polls ten minutes apart: the CRM's edits come by webhook, the ERP's are not seen by a poll.
+  f.start(f.config(600'000), /*serve_webhooks=*/true);
+  ASSERT_TRUE(waitFor(
+      [&] {
+        auto st = f.agent().status();
+        return std::all_of(st.detectors.begin(), st.detectors.end(),
+                           [](const DetectorStatus& d) { return d.initial_load_done; });
+      },
+      std::chrono::seconds(20)))
+      << f.debug();
+  ASSERT_TRUE(f.client().setWebhook(
+      "crm", "http://127.0.0.1:" + std::to_string(f.httpPort()) + "/hooks/crm", "crm-secret"));
+  ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
+  ASSERT_TRUE(waitFor([&] { return f.everywhereOnce("ann@example.com") && f.quiet(); },
+                      std::chrono::seconds(20)))
+      << f.debug();
+  // A person sets the phone in the ERP (Odoo-like, no version token), then another in the CRM,
+  // whose webhook brings it to the agent long before the ERP's next poll.
+  ASSERT_TRUE(
+      f.client().humanEdit("erp", f.idOf("erp", "ann@example.com"), R"({"phone":"+1 555 0222"})"));
+  ASSERT_TRUE(f.client().humanEdit("crm", f.idOf("crm", "ann@example.com"),
+                                   R"({"properties":{"phone":"+1 555 0111"}})"));
+  ASSERT_TRUE(waitFor(
+      [&] {
+        std::string p = phoneOf("crm", f.find("crm", "ann@example.com")[0]);
+        return (p == "+1 555 0111" || p == "+1 555 0222") &&
+               phoneOf("erp", f.find("erp", "ann@example.com")[0]) == p &&
+               phoneOf("fin", f.find("fin", "ann@example.com")[0]) == p && f.quiet() &&
+               f.agent().status().conflicts_total == 1;
+      },
+      std::chrono::seconds(20)))
+      << "conflicts " << f.agent().status().conflicts_total << " erp "
+      << phoneOf("erp", f.find("erp", "ann@example.com")[0]) << "\n"
+      << f.debug();
+  auto snap = f.agent().store().read();
+  ASSERT_TRUE(snap);
+  auto conflicts = snap->conflicts(0, 100);
+  ASSERT_TRUE(conflicts);
+  ASSERT_EQ(conflicts->size(), 1u);
+  const auto& c = (*conflicts)[0];
+  EXPECT_EQ(c.field, "phone");
+  ASSERT_EQ(c.sides.size(), 2u);
+  std::set<std::string> sides;
+  for (const auto& side : c.sides) {
+    sides.insert(side.value.asString());
+  }
+  EXPECT_EQ(sides, (std::set<std::string>{"+1 555 0111", "+1 555 0222"}));
+  EXPECT_EQ(c.outcome.asString(), phoneOf("erp", f.find("erp", "ann@example.com")[0]));
 }
 
 TEST(FixturesWebhooks, SignedDeliveryFetchesAtOnce) {

@@ -31,6 +31,12 @@ inline std::string systemJson(const std::string& name, bool webhook) {
         "signature": {"header": "X-Sig", "encoding": "hex", "parts": ["body"],
                       "secret": {"env": "HOOK_SECRET"}}})";
   }
+  // Only fin's updates carry a version token (If-Match, 412 when stale), like the finance
+  // system's SyncToken; crm and erp are written blindly, like HubSpot and Odoo.
+  std::string token;
+  if (name == "fin") {
+    token = R"(, "concurrency": "if_match", "stale": [{"status": 412}])";
+  }
   return R"({"name": ")" + name + R"(", "base_url": "http://127.0.0.1:1", "auth": {"kind": "none"},
     "rate_limits": {"max_in_flight": 2},
     "entities": {"customer": {
@@ -40,8 +46,8 @@ inline std::string systemJson(const std::string& name, bool webhook) {
         "record": {"id": "/id", "updated": "/updatedAt"},
         "get": {"url": "/c/{id}"},
         "create": {"url": "/c", "id": {"body": "/id"}},
-        "update": {"url": "/c/{id}"})" +
-         hook + R"(},
+        "update": {"url": "/c/{id}")" +
+         token + R"(})" + hook + R"(},
       "mapping": {"fields": {"email": {"path": "/email", "required": true},
                              "name": {"path": "/name"}, "phone": {"path": "/phone"}}}}}})";
 }
