@@ -274,6 +274,17 @@ Result<Applied> applyBatch(lmdb::WriteTxn& txn, const Tables& t, const Batch& b)
     }
     TANDEM_RETURN_IF_ERROR(txn.put(t.cursors, keys::systemRecord(c.system, c.entity), c.bytes));
   }
+  for (const auto& [key, value] : b.notes) {
+    if (key.empty()) {
+      return invalid("note with an empty key");
+    }
+    std::string k = std::string(kMetaNote) + key;
+    if (value) {
+      TANDEM_RETURN_IF_ERROR(txn.put(t.meta, k, *value));
+    } else {
+      TANDEM_RETURN_IF_ERROR(txn.del(t.meta, k));
+    }
+  }
   if (b.clock) {
     TANDEM_RETURN_IF_ERROR(txn.put(t.meta, kMetaClock, encodeClock(*b.clock)));
   }

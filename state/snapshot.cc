@@ -238,6 +238,26 @@ Result<uint64_t> Snapshot::recordCount() const {
   return st.ms_entries;
 }
 
+Result<std::vector<RecordId>> Snapshot::recordIds(std::string_view after, size_t limit) const {
+  std::vector<RecordId> out;
+  if (limit == 0) {
+    return out;
+  }
+  TANDEM_RETURN_IF_ERROR(
+      scan(*txn_, tables_->records, "", after, [&](auto key, auto) -> Result<bool> {
+        if (!after.empty() && key == after) {
+          return true;
+        }
+        out.emplace_back(key);
+        return out.size() < limit;
+      }));
+  return out;
+}
+
+Result<std::optional<std::string>> Snapshot::note(std::string_view key) const {
+  return getString(*txn_, tables_->meta, std::string(kMetaNote) + std::string(key));
+}
+
 Result<std::optional<conflict::ConflictEntry>> Snapshot::conflict(uint64_t id) const {
   std::string key = keys::be64(id);
   TANDEM_ASSIGN_OR_RETURN(auto v, txn_->get(tables_->conflicts, key));

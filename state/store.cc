@@ -14,8 +14,8 @@ bool Batch::empty() const {
   return actors.empty() && record_removals.empty() && records.empty() && shadow_removals.empty() &&
          shadows.empty() && link_removals.empty() && links.empty() && match_key_removals.empty() &&
          match_keys.empty() && outbox_removals.empty() && outbox.empty() && conflicts.empty() &&
-         dead_letter_removals.empty() && dead_letters.empty() && cursors.empty() && !clock &&
-         !conflict_seq;
+         dead_letter_removals.empty() && dead_letters.empty() && cursors.empty() && notes.empty() &&
+         !clock && !conflict_seq;
 }
 
 Store::Store(std::string dir, const Options& options) : dir_(std::move(dir)), options_(options) {}

@@ -89,6 +89,9 @@ struct Batch {
   std::vector<SystemRecord> dead_letter_removals;
   std::vector<DeadLetter> dead_letters;
   std::vector<CursorPut> cursors;
+  // Small named facts of the caller's (e.g. the engine's "placed/customer/3"), kept apart from
+  // the store's own meta keys; nullopt removes the key.
+  std::vector<std::pair<std::string, std::optional<std::string>>> notes;
   std::optional<conflict::ActorClock> clock;  // stored whole when set
   // The last conflict id the merge core handed out (MergeContext::conflict_seq), stored with
   // the clock so that entries the merge numbered (and amendments naming them) are accepted.
@@ -140,6 +143,10 @@ class Snapshot {
   Result<uint64_t> conflictSeq() const;
   Result<std::vector<std::pair<std::string, ActorId>>> actors() const;  // by id
   Result<uint64_t> recordCount() const;
+  // Up to `limit` record ids after `after` ("" = from the first), in key order: a full walk
+  // pages with the last id returned.
+  Result<std::vector<RecordId>> recordIds(std::string_view after, size_t limit) const;
+  Result<std::optional<std::string>> note(std::string_view key) const;
 
  private:
   friend class Store;

@@ -134,6 +134,13 @@ class SyncEngine {
   Result<std::vector<PushJob>> duePushes(ActorId system, size_t limit,
                                          const DueFilter& filter = {});
   Result<FollowUp> completePush(ActorId system, const PushJob& job, const PushOutcome& outcome);
+  // Queues every stored live record of an entity for each system that joined the entity after
+  // the record was stored (a system added to the configuration, at start or on a reload), so
+  // records that never change again reach it too: creates, held by the pusher until that
+  // system's feed was read (a copy it already holds is linked by match key, not duplicated).
+  // Once per (entity, system), remembered in a store note; a crash midway repeats the walk, which
+  // queues nothing twice. Pages of `page` records, one transaction each. Returns pushes queued.
+  Result<size_t> placeExisting(size_t page = 512);
   Status resolveConflict(uint64_t conflict_id, const conflict::Value& chosen, std::string note);
   Status retryDeadLetter(ActorId system, const RecordId& record);
 

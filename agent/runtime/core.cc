@@ -56,10 +56,20 @@ Status Core::open(mappers::Config config) {
   auto cfg = std::make_shared<const mappers::Config>(std::move(config));
   TANDEM_ASSIGN_OR_RETURN(auto systems, buildSystems(cfg));
   engine_ = std::make_unique<engine::SyncEngine>(*store_, engine_clock_, std::move(ec));
+  TANDEM_RETURN_IF_ERROR(placeExisting());
   std::lock_guard lock(mu_);
   config_ = cfg;
   configs_.push_back(cfg);
   systems_ = std::move(systems);
+  return {};
+}
+
+Status Core::placeExisting() {
+  TANDEM_ASSIGN_OR_RETURN(size_t queued, engine_->placeExisting());
+  if (queued > 0) {
+    log().info("stored records queued for systems that joined",
+               {{"pushes", static_cast<uint64_t>(queued)}});
+  }
   return {};
 }
 
@@ -294,6 +304,10 @@ Status Core::reload(mappers::Config config) {
   asio::post(writer_, [self = shared_from_this(), ec = std::move(ec)]() mutable {
     self->engine_ =
         std::make_unique<engine::SyncEngine>(*self->store_, self->engine_clock_, std::move(ec));
+    if (auto placed = self->placeExisting(); !placed) {
+      self->log().error("reload: placing stored records in added systems",
+                        {{"error", placed.error().message}});
+    }
   });
   std::map<std::string, std::shared_ptr<SystemRuntime>> old;
   {

@@ -75,6 +75,40 @@ TEST(Store, EveryTableRoundTripsAndSurvivesReopen) {
             (std::vector<std::pair<std::string, ActorId>>{{"crm", 0}, {"erp", 1}, {"agent", 15}}));
 }
 
+TEST(Store, RecordIdsPageInKeyOrderAndNotesAreSetAndRemoved) {
+  TempDir dir;
+  auto store = openStore(dir);
+  Batch b;
+  for (const char* id : {"r-3", "r-1", "r-2", "r-5", "r-4"}) {
+    b.records.push_back(sampleRecord(id));
+  }
+  b.notes.emplace_back("placed/customer/2", "1");
+  b.notes.emplace_back("other", "x");
+  ASSERT_TRUE(store->apply(b));
+  {
+    auto snap = store->read();
+    ASSERT_TRUE(snap);
+    EXPECT_EQ(*snap->recordIds("", 2), (std::vector<RecordId>{"r-1", "r-2"}));
+    EXPECT_EQ(*snap->recordIds("r-2", 2), (std::vector<RecordId>{"r-3", "r-4"}));
+    EXPECT_EQ(*snap->recordIds("r-4", 2), (std::vector<RecordId>{"r-5"}));
+    EXPECT_TRUE(snap->recordIds("r-5", 2)->empty());
+    EXPECT_EQ(**snap->note("placed/customer/2"), "1");
+    EXPECT_FALSE(snap->note("placed/customer/3")->has_value());
+    // Notes live apart from the store's own meta keys: a caller cannot read or clobber those.
+    EXPECT_FALSE(snap->note("schema_version")->has_value());
+  }
+  Batch rm;
+  rm.notes.emplace_back("placed/customer/2", std::nullopt);
+  ASSERT_TRUE(store->apply(rm));
+  auto again = store->read();
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->note("placed/customer/2")->has_value());
+  EXPECT_EQ(**again->note("other"), "x");
+  Batch bad;
+  bad.notes.emplace_back("", "1");
+  EXPECT_FALSE(store->apply(bad));
+}
+
 TEST(Store, DueOutboxIsOldestFirstAndFiltersBySystem) {
   TempDir dir;
   auto store = openStore(dir);

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "agent/runtime/names.h"
 #include "tests/agent/runtime/harness.h"
@@ -12,6 +14,7 @@ namespace tandem::agent::runtime::testing {
 namespace {
 
 const std::string kBob = "bob@example.com";
+const std::string kAlice = "alice@example.com";
 
 TEST(Runtime, MappingErrorIsDeadLetteredWithReasonAndDoesNotBlockTheBatch) {
   RuntimeHarness h;
@@ -128,21 +131,29 @@ TEST(Agent, DrainLetsInFlightPushesFinishAndCallsDoneOnce) {
 TEST(Agent, ReloadAddsASystemAndKeepsActorIds) {
   RuntimeHarness h;
   h.sys("crm").humanCreate({{"email", kBob}, {"name", "Bob"}});
+  h.sys("crm").humanCreate({{"email", kAlice}, {"name", "Alice"}});
+  // Finance already holds Alice: the placement must link her, not create a second one.
+  h.sys("fin").humanCreate({{"email", kAlice}, {"name", "Alice"}, {"phone", "7"}});
   h.start(h.config({"crm", "erp"}));
   ASSERT_TRUE(waitFor([&] { return h.converged(kBob, {"crm", "erp"}); }));
+  ASSERT_TRUE(waitFor([&] { return h.converged(kAlice, {"crm", "erp"}); }));
   auto before = h.agent().store().read()->actors();
   ASSERT_TRUE(before);
   auto reloaded = h.agent().reload(h.config({"crm", "erp", "fin"}));
   ASSERT_TRUE(reloaded) << reloaded.error().message;
-  // Edits keep flowing after the swap, through the new detectors and pushers, and a record that
-  // changes reaches the added system. (A record that does not change is not back-filled into a
-  // system added at run time yet: see the issue note.)
+  // Records that do not change again still reach the added system (placed once it joins), and
+  // the person it already held is linked by email.
+  ASSERT_TRUE(waitFor([&] { return h.converged(kBob) && h.converged(kAlice); }));
+  EXPECT_EQ(h.sys("fin").creates(), 1u);
+  EXPECT_EQ(h.sys("fin").countEmail(kAlice), 1u);
+  EXPECT_EQ(h.sys("crm").field(kAlice, "phone"), h.sys("fin").field(kAlice, "phone"));
+  // Edits keep flowing after the swap, through the new detectors and pushers.
   h.sys("erp").humanEdit(*h.sys("erp").idByEmail(kBob), "phone", "42");
   ASSERT_TRUE(waitFor([&] {
     return h.converged(kBob) && h.sys("crm").field(kBob, "phone") == "42" &&
            h.sys("fin").field(kBob, "phone") == "42";
   }));
-  EXPECT_EQ(h.sys("erp").creates(), 1u);
+  EXPECT_EQ(h.sys("erp").creates(), 2u);
   EXPECT_EQ(h.sys("fin").creates(), 1u);
   auto after = h.agent().store().read()->actors();
   ASSERT_TRUE(after);
@@ -151,6 +162,24 @@ TEST(Agent, ReloadAddsASystemAndKeepsActorIds) {
   }
   EXPECT_EQ(after->size(), before->size() + 1);
   EXPECT_EQ(h.agent().config().systems.size(), 3u);
+}
+
+TEST(Agent, SystemAddedWhileStoppedGetsTheStoredRecordsOnce) {
+  RuntimeHarness h;
+  h.sys("crm").humanCreate({{"email", kBob}, {"name", "Bob"}});
+  h.start(h.config({"crm", "erp"}));
+  ASSERT_TRUE(waitFor([&] { return h.converged(kBob, {"crm", "erp"}); }));
+  h.stopAgent();
+  h.start(h.config({"crm", "erp", "fin"}));
+  ASSERT_TRUE(waitFor([&] { return h.converged(kBob); }));
+  EXPECT_EQ(h.sys("fin").creates(), 1u);
+  h.stopAgent();
+  // Started again with the same systems: nothing is placed twice.
+  h.start(h.config({"crm", "erp", "fin"}));
+  ASSERT_TRUE(waitFor([&] { return h.agent().status().outbox_depth == 0; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(h.sys("fin").creates(), 1u);
+  EXPECT_EQ(h.sys("erp").creates(), 1u);
 }
 
 TEST(Agent, ReloadWithABrokenSystemKeepsTheOldConfiguration) {

@@ -1,0 +1,109 @@
+// SyncEngine: placing the stored records of an entity in a system that joined it later.
+
+#include <set>
+
+#include "agent/engine/engine.h"
+#include "agent/engine/work_set.h"
+
+namespace tandem::engine {
+
+namespace {
+
+std::string placedNote(const std::string& entity, ActorId system) {
+  return "placed/" + entity + "/" + std::to_string(system);
+}
+
+}  // namespace
+
+Result<size_t> SyncEngine::placeExisting(size_t page) {
+  if (page == 0) {
+    page = 1;
+  }
+  size_t queued = 0;
+  for (const auto& ent : config_.entities) {
+    std::vector<ActorId> joined;
+    std::vector<ActorId> left;
+    {
+      TANDEM_ASSIGN_OR_RETURN(auto snap, store_.read());
+      std::set<ActorId> syncing;
+      for (const auto& spec : ent.systems) {
+        syncing.insert(spec.id);
+        TANDEM_ASSIGN_OR_RETURN(auto note, snap.note(placedNote(ent.name, spec.id)));
+        if (!note) {
+          joined.push_back(spec.id);
+        }
+      }
+      TANDEM_ASSIGN_OR_RETURN(auto actors, snap.actors());
+      for (const auto& [name, id] : actors) {
+        if (syncing.count(id) != 0) {
+          continue;
+        }
+        TANDEM_ASSIGN_OR_RETURN(auto note, snap.note(placedNote(ent.name, id)));
+        if (note) {
+          left.push_back(id);  // placed again if it joins again
+        }
+      }
+    }
+    if (joined.empty() && left.empty()) {
+      continue;
+    }
+    std::string after;
+    for (;;) {
+      state::Batch batch;
+      size_t seen = 0;
+      {
+        TANDEM_ASSIGN_OR_RETURN(auto snap, store_.read());
+        TANDEM_ASSIGN_OR_RETURN(auto ids, snap.recordIds(after, page));
+        seen = ids.size();
+        if (!ids.empty()) {
+          after = ids.back();
+        }
+        WorkSet ws(snap, ent, config_.agent, clock_.nowMs());
+        TANDEM_RETURN_IF_ERROR(ws.begin());
+        bool any = false;
+        for (const auto& id : ids) {
+          TANDEM_ASSIGN_OR_RETURN(auto record, snap.record(id));
+          if (!record || record->entity != ent.name || record->tombstone.deleted) {
+            continue;
+          }
+          bool lacking = false;
+          for (ActorId system : joined) {
+            TANDEM_ASSIGN_OR_RETURN(auto native, snap.nativeId(id, system));
+            lacking = lacking || !native;
+          }
+          if (!lacking) {
+            continue;
+          }
+          auto loaded = ws.load(id, false);
+          if (!loaded) {
+            return failWith("engine: place records of " + ent.name, loaded.error());
+          }
+          ws.touch(id);  // finish() queues what each system lacks, creates included
+          any = true;
+        }
+        if (any) {
+          TANDEM_ASSIGN_OR_RETURN(size_t n, ws.finish(batch));
+          queued += n;
+        }
+      }
+      const bool last = seen < page;
+      if (last) {
+        for (ActorId system : joined) {
+          batch.notes.emplace_back(placedNote(ent.name, system), "1");
+        }
+        for (ActorId system : left) {
+          batch.notes.emplace_back(placedNote(ent.name, system), std::nullopt);
+        }
+      }
+      if (!batch.empty()) {
+        TANDEM_RETURN_IF_ERROR(store_.apply(batch));
+      }
+      if (last) {
+        break;
+      }
+    }
+  }
+  return queued;
+}
+
+}  // namespace tandem::engine
