@@ -103,6 +103,9 @@ struct FeedSpec {
   int64_t overlap_ms = 0;  // re-read this far behind the cursor; duplicates are de-duplicated
   Paging paging;
   std::string records_pointer;  // "" = the response is the array
+  // Optional: how many records the query matches in all (HubSpot search's "total"), for the
+  // initial load's ETA.
+  std::string total_pointer;
 };
 
 // JSON pointers into one system record.
@@ -142,7 +145,10 @@ struct CreateSpec {
 
 enum class ConcurrencyKind { None, IfMatch, BodyVersion };
 
-struct StaleSignal {
+// An error answer the connector recognises: a status and, optionally, the system's own error
+// code in the body (QuickBooks answers 400 for both a stale SyncToken, 5010, and an unknown id,
+// 610).
+struct AnswerSignal {
   int status = 0;
   std::string error_code_pointer;  // optional: where the error code is in the answer
   std::string error_code;          // required when error_code_pointer is set
@@ -152,7 +158,7 @@ struct UpdateSpec {
   WriteSpec write;
   bool partial = true;  // only changed fields (CONVERGENCE case 13)
   ConcurrencyKind concurrency = ConcurrencyKind::None;
-  std::vector<StaleSignal> stale;
+  std::vector<AnswerSignal> stale;
 };
 
 enum class DeleteMode { None, Request, FieldWrite };
@@ -202,6 +208,8 @@ struct ConnectorSpec {
   DeleteSpec del;
   std::vector<BatchEndpoint> batch;
   std::optional<WebhookSpec> webhook;
+  // Answers meaning "no such record" besides 404, for get, update and delete.
+  std::vector<AnswerSignal> not_found;
 };
 
 struct SystemEntity {

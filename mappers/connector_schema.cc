@@ -122,6 +122,7 @@ FeedSpec parseFeed(ObjectReader& r, const std::vector<std::string>& vars, LoadCo
   FeedSpec f;
   f.request = parseRequest(r, {"since", "after", "offset", "limit"}, vars, ctx, "GET");
   f.records_pointer = pointer(r, "records", true);
+  f.total_pointer = pointer(r, "total");
   if (auto s = r.object("since", true)) {
     f.since_source = s->choice<SinceSource>("source", kSinceSources, SinceSource::MaxUpdated);
     parseTimeFormat(*s, "format", f.since_format);
@@ -145,15 +146,16 @@ FeedSpec parseFeed(ObjectReader& r, const std::vector<std::string>& vars, LoadCo
   return f;
 }
 
-std::vector<StaleSignal> parseStale(ObjectReader& r, LoadContext& ctx) {
-  std::vector<StaleSignal> out;
-  const JNode* list = r.get("stale");
-  if (list == nullptr || !expectType(*list, JType::Array, r.pathOf("stale"), ctx.diags)) {
+// `key` is a literal: the reader keeps a view of every key it was asked for.
+std::vector<AnswerSignal> parseSignals(ObjectReader& r, const char* key, LoadContext& ctx) {
+  std::vector<AnswerSignal> out;
+  const JNode* list = r.get(key);
+  if (list == nullptr || !expectType(*list, JType::Array, r.pathOf(key), ctx.diags)) {
     return out;
   }
   for (size_t i = 0; i < list->items.size(); ++i) {
-    ObjectReader s(&list->items[i], r.pathOf("stale") + "[" + std::to_string(i) + "]", ctx.diags);
-    StaleSignal sig;
+    ObjectReader s(&list->items[i], r.pathOf(key) + "[" + std::to_string(i) + "]", ctx.diags);
+    AnswerSignal sig;
     sig.status = static_cast<int>(s.integer("status", 0, 100, 599, true));
     sig.error_code_pointer = pointer(s, "error_code_pointer");
     sig.error_code = s.strOr("error_code", "");
@@ -269,7 +271,7 @@ ConnectorSpec parseConnector(ObjectReader& r, const std::vector<std::string>& va
     c.update.partial = u->boolean("partial", true);
     c.update.concurrency =
         u->choice<ConcurrencyKind>("concurrency", kConcurrency, ConcurrencyKind::None);
-    c.update.stale = parseStale(*u, ctx);
+    c.update.stale = parseSignals(*u, "stale", ctx);
     if (c.update.concurrency != ConcurrencyKind::None && c.update.stale.empty()) {
       ctx.diags.add(u->node()->loc, u->path(),
                     "concurrency needs \"stale\": the status (and error code) of a stale write");
@@ -307,6 +309,7 @@ ConnectorSpec parseConnector(ObjectReader& r, const std::vector<std::string>& va
     c.webhook = parseWebhook(*w, ctx);
     w->finish();
   }
+  c.not_found = parseSignals(r, "not_found", ctx);
   return c;
 }
 

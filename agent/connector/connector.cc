@@ -52,8 +52,11 @@ std::string ConnectorImpl::resolveUrl(const std::string& url) const {
   return base + "/" + url;
 }
 
-bool ConnectorImpl::isStale(const net::HttpResponse& response) const {
-  for (const auto& signal : spec_.update.stale) {
+namespace {
+
+bool matchesAny(const std::vector<mappers::AnswerSignal>& signals,
+                const net::HttpResponse& response) {
+  for (const auto& signal : signals) {
     if (signal.status != response.status) {
       continue;
     }
@@ -71,6 +74,16 @@ bool ConnectorImpl::isStale(const net::HttpResponse& response) const {
     }
   }
   return false;
+}
+
+}  // namespace
+
+bool ConnectorImpl::isStale(const net::HttpResponse& response) const {
+  return matchesAny(spec_.update.stale, response);
+}
+
+bool ConnectorImpl::isNotFound(const net::HttpResponse& response) const {
+  return response.status == 404 || matchesAny(spec_.not_found, response);
 }
 
 engine::PushOutcome ConnectorImpl::successFrom(const std::string& context,

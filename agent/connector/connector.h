@@ -59,6 +59,9 @@ struct FeedBatch {
   // window without re-reporting what was already seen.
   std::optional<std::string> cursor;
   bool more = false;  // more changes are waiting: call again right away
+  // Records the running query still holds after this page, when the feed says how many it
+  // matches (feed.total_pointer); an estimate across restarts of the query.
+  std::optional<uint64_t> remaining;
 };
 
 // Ids and kinds of request, for metrics and logs: "feed", "get", "create", "update", "delete".

@@ -45,6 +45,8 @@ class ConnectorImpl final : public Connector {
   engine::PushOutcome successFrom(const std::string& context, const net::HttpResponse& response,
                                   const std::string& record_pointer, std::string native_id) const;
   bool isStale(const net::HttpResponse& response) const;
+  // 404, or an answer the configuration names as "not found".
+  bool isNotFound(const net::HttpResponse& response) const;
   // A URL from a next-page link: absolute as is, else against base_url.
   std::string resolveUrl(const std::string& url) const;
 

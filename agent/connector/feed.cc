@@ -161,6 +161,13 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
   }
   const auto n = static_cast<int64_t>(array.Size());
   scan.count += n;
+  if (!feed.total_pointer.empty()) {
+    if (const rapidjson::Value* total = valueAt(*doc, feed.total_pointer);
+        total != nullptr && total->IsNumber()) {
+      const int64_t all = total->IsInt64() ? total->GetInt64() : 0;
+      batch.remaining = static_cast<uint64_t>(std::max<int64_t>(0, all - scan.count));
+    }
+  }
   scan.page = page;
 
   bool has_next = false;

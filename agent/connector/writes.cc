@@ -1,7 +1,7 @@
 // get, create, update, remove: one request each, the answer turned into the engine's outcome
 // vocabulary. 5xx, timeouts, connection failures, throttling and cut answers are retryable; the
-// configured stale signal is stale; 404 is not found; other 4xx are permanent with the system's
-// own error text.
+// configured stale signal is stale; 404 or a configured not_found answer is not found; other
+// 4xx are permanent with the system's own error text.
 #include <rapidjson/document.h>
 
 #include "agent/connector/connector_impl.h"
@@ -44,7 +44,7 @@ boost::asio::awaitable<Result<std::optional<NativeRecord>>> ConnectorImpl::get(s
   if (!answer) {
     co_return fail(context + ": " + answer.error().message);
   }
-  if (answer->status == 404) {
+  if (isNotFound(*answer)) {
     co_return std::optional<NativeRecord>();
   }
   if (!ok2xx(answer->status)) {
@@ -152,7 +152,7 @@ boost::asio::awaitable<engine::PushOutcome> ConnectorImpl::writeUpdate(
   if (isStale(*answer)) {
     co_return engine::PushStale{};
   }
-  if (answer->status == 404) {
+  if (isNotFound(*answer)) {
     co_return engine::PushNotFound{};
   }
   if (!ok2xx(answer->status)) {
@@ -201,7 +201,7 @@ boost::asio::awaitable<engine::PushOutcome> ConnectorImpl::remove(std::string id
   if (isStale(*answer)) {
     co_return engine::PushStale{};
   }
-  if (answer->status == 404) {
+  if (isNotFound(*answer)) {
     co_return engine::PushNotFound{};
   }
   if (!ok2xx(answer->status)) {

@@ -139,7 +139,8 @@ asio::awaitable<bool> Detector::pass() {
     });
     if (progress && (batch->more || !first)) {
       if (batch->more) {
-        progress->update(read);
+        progress->update(read, batch->remaining ? std::optional<uint64_t>(read + *batch->remaining)
+                                                : std::nullopt);
       } else {
         progress->finish(read);
       }

@@ -77,6 +77,40 @@ TEST_F(ConnectorTest, CrmPagesRestartFromTheLastUpdatedSeen) {
   EXPECT_EQ(all.ids, ids);
 }
 
+// The search's "total" (feed.total) says how many records the running query still holds, so
+// the initial load can show an ETA; after the last page nothing remains.
+TEST_F(ConnectorTest, CrmFeedReportsHowManyRecordsRemain) {
+  clock(R"({"freeze_at_ms":1700000000000})");
+  spec("crm").feed.paging.limit = 3;
+  for (int i = 0; i < 8; ++i) {
+    clock(R"({"advance_ms":5})");
+    seed(1, "crm");
+  }
+  Connector& c = connector("crm");
+  auto first = fetch(c, std::nullopt);
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_TRUE(first->more);
+  ASSERT_TRUE(first->remaining.has_value());
+  EXPECT_EQ(*first->remaining, 5u);
+  std::optional<std::string> cursor = first->cursor;
+  std::optional<uint64_t> last;
+  for (int i = 0; i < 10; ++i) {
+    auto b = fetch(c, cursor);
+    ASSERT_TRUE(b) << b.error().message;
+    last = b->remaining;
+    cursor = b->cursor ? b->cursor : cursor;
+    if (!b->more) {
+      break;
+    }
+  }
+  EXPECT_EQ(last, std::optional<uint64_t>(0));
+  // A feed without a total pointer says nothing.
+  seed(2, "erp");
+  auto erp = fetch(connector("erp"), std::nullopt);
+  ASSERT_TRUE(erp);
+  EXPECT_FALSE(erp->remaining.has_value());
+}
+
 // One shared updated time: restarting cannot move on, so the body token is followed.
 TEST_F(ConnectorTest, CrmFollowsTheBodyTokenWithinOneUpdatedTime) {
   clock(R"({"freeze_at_ms":1700000000000})");

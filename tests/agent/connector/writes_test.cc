@@ -194,6 +194,14 @@ TEST_F(WritesTest, MissingRecordsAreNotFound) {
   EXPECT_TRUE(as<engine::PushNotFound>(written)) << describe(written);
   const auto removed = run(crm.remove("999999", ""));
   EXPECT_TRUE(as<engine::PushNotFound>(removed)) << describe(removed);
+  // Finance answers an unknown id with 400 and Fault code 610, which its configuration names as
+  // not found; a 400 with another code stays a refusal.
+  Connector& fin = connector("fin");
+  EXPECT_FALSE(get(fin, "999999"));
+  const auto fin_written = update(fin, "999999", R"({"GivenName":"X"})", "0");
+  EXPECT_TRUE(as<engine::PushNotFound>(fin_written)) << describe(fin_written);
+  const auto refused = create(fin, R"({"GivenName":"X","NoSuchProperty":1})");
+  EXPECT_TRUE(as<engine::PushPermanent>(refused)) << describe(refused);
 }
 
 TEST_F(WritesTest, ServerFaultsAreRetryable) {
