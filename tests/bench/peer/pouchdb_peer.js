@@ -47,7 +47,8 @@ function parseArgs(argv) {
   return out;
 }
 
-// The canonical customer of tandem's demo entity (fixtures/config/demo.json), deterministic.
+// The customer the fixtures seed (fixtures/seed_data.cc makePerson) in the canonical field names
+// of tandem's demo entity (fixtures/config/demo.json), deterministic.
 const kFirst = ['Ana', 'Bruno', 'Chloe', 'Dmitri', 'Eva', 'Farid', 'Grace', 'Hugo', 'Ines', 'Jon'];
 const kLast = ['Silva', 'Meyer', 'Dubois', 'Ivanov', 'Rossi', 'Haddad', 'Kim', 'Novak', 'Ortiz'];
 const kCities = ['Lisbon', 'Berlin', 'Paris', 'London', 'Toronto', 'Utrecht', 'Madrid', 'Rome'];
@@ -66,9 +67,7 @@ function customer(i) {
     city: kCities[i % kCities.length],
     postal_code: String(10000 + (i % 89999)),
     country: kCountries[i % kCountries.length],
-    credit_limit: 1000 + (i % 50) * 100,
-    tags: ['customer', i % 2 === 0 ? 'retail' : 'wholesale'],
-    lifecycle_stage: 'customer',
+    credit_limit: 1000 * ((i % 50) + 1),
   };
 }
 

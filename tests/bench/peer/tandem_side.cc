@@ -1,0 +1,213 @@
+#include "tests/bench/peer/tandem_side.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <thread>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "tests/e2e/world.h"
+
+namespace tandem::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+struct Person {
+  std::string email;
+  std::string crm;
+};
+
+// Seeds in chunks so no control call comes near the client's 10 s timeout.
+Result<std::vector<Person>> seedCrm(e2e::World& w, int64_t count) {
+  std::vector<Person> out;
+  out.reserve(static_cast<size_t>(count));
+  constexpr int64_t kChunk = 2000;
+  for (int64_t done = 0; done < count; done += kChunk) {
+    TANDEM_ASSIGN_OR_RETURN(auto body, w.fixtures().seed(std::min(kChunk, count - done), {"crm"}));
+    rapidjson::Document doc;
+    doc.Parse(body.c_str());
+    if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("records")) {
+      return fail("bench_peer: seed answered without records: " + body.substr(0, 200));
+    }
+    for (const auto& r : doc["records"].GetArray()) {
+      out.push_back({r["email"].GetString(), r["crm"].GetString()});
+    }
+  }
+  return out;
+}
+
+// The counters of the two systems the CRM's customers must reach.
+Result<std::pair<int64_t, int64_t>> erpAndFinCreates(e2e::World& w) {
+  TANDEM_ASSIGN_OR_RETURN(auto body, w.counters());
+  rapidjson::Document doc;
+  doc.Parse(body.c_str());
+  auto get = [&doc](const char* system) -> int64_t {
+    if (!doc.IsObject() || !doc.HasMember(system) || !doc[system].HasMember("api_creates")) {
+      return 0;
+    }
+    return doc[system]["api_creates"].GetInt64();
+  };
+  if (doc.HasParseError()) {
+    return fail("bench_peer: counters are not JSON: " + body.substr(0, 200));
+  }
+  return std::pair{get("erp"), get("fin")};
+}
+
+// The ERP's id of each live partner, by e-mail, from the fixtures' snapshot.
+Result<std::map<std::string, std::string>> erpIdsByEmail(e2e::World& w) {
+  TANDEM_ASSIGN_OR_RETURN(auto snap, w.fixtures().snapshot());
+  rapidjson::Document doc;
+  doc.Parse(snap.c_str());
+  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("erp")) {
+    return fail("bench_peer: snapshot has no erp records");
+  }
+  std::map<std::string, std::string> out;
+  for (const auto& r : doc["erp"].GetArray()) {
+    if (r.HasMember("email") && r["email"].IsString() && r.HasMember("id") && r["id"].IsInt64()) {
+      out[r["email"].GetString()] = std::to_string(r["id"].GetInt64());
+    }
+  }
+  return out;
+}
+
+std::string newCity(size_t i) {
+  return "City-A-" + std::to_string(i);
+}
+
+std::string newPhone(size_t i) {
+  std::string n = std::to_string(i % 10000);
+  return "+44 20 7000 " + std::string(4 - n.size(), '0') + n;
+}
+
+// Conflict log entries on `field` (state=all), paged through.
+Result<int64_t> conflictEntries(e2e::World& w, const std::string& field) {
+  int64_t total = 0;
+  std::string after;
+  while (true) {
+    TANDEM_ASSIGN_OR_RETURN(
+        auto body, w.adminGet("/v1/conflicts?state=all&field=" + field + "&limit=100" + after));
+    rapidjson::Document doc;
+    doc.Parse(body.c_str());
+    if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("conflicts")) {
+      return fail("bench_peer: /v1/conflicts is not a conflict list: " + body.substr(0, 200));
+    }
+    total += static_cast<int64_t>(doc["conflicts"].Size());
+    if (doc["conflicts"].Empty() || !doc.HasMember("next_after")) {
+      return total;
+    }
+    after = "&after=" + std::to_string(doc["next_after"].GetUint64());
+  }
+}
+
+Status editRound(e2e::World& w, const std::vector<Person>& people, const TandemOptions& o,
+                 TandemFigures& f) {
+  auto code = w.stopAgent();
+  if (!code || *code != 0) {
+    return fail("bench_peer: the agent did not drain cleanly before the edit round: " +
+                (code ? "exit " + std::to_string(*code) : code.error().message));
+  }
+  TANDEM_ASSIGN_OR_RETURN(auto erp_ids, erpIdsByEmail(w));
+  const size_t k = static_cast<size_t>(std::min<int64_t>(o.edits, std::ssize(people)));
+  for (size_t i = 0; i < k; ++i) {
+    auto it = erp_ids.find(people[i].email);
+    if (it == erp_ids.end()) {
+      return fail("bench_peer: " + people[i].email + " is not in the ERP after the sync");
+    }
+    TANDEM_RETURN_IF_ERROR(w.fixtures().humanEdit(
+        "crm", people[i].crm, R"({"properties":{"city":")" + newCity(i) + R"("}})"));
+    TANDEM_RETURN_IF_ERROR(
+        w.fixtures().humanEdit("erp", it->second, R"({"phone":")" + newPhone(i) + R"("})"));
+  }
+  const auto start = Clock::now();
+  TANDEM_RETURN_IF_ERROR(w.startAgent());
+  f.edit_converged = w.waitConverged(std::chrono::seconds(60) + std::chrono::milliseconds(k * 20));
+  f.edit_seconds = secondsSince(start);
+  TANDEM_ASSIGN_OR_RETURN(auto views, w.views());
+  for (size_t i = 0; i < k; ++i) {
+    bool all_city = true;
+    bool all_phone = true;
+    bool whole = true;
+    for (const char* system : {"crm", "erp", "fin"}) {
+      const auto& by_email = views[system].by_email;
+      auto it = by_email.find(people[i].email);
+      if (it == by_email.end() || it->second.size() != 1) {
+        whole = false;
+        continue;
+      }
+      const conflict::Value* city = it->second.front().find("city");
+      const conflict::Value* phone = it->second.front().find("phone");
+      auto is = [](const conflict::Value* v, const std::string& want) {
+        return v != nullptr && v->kind() == conflict::Value::Kind::String && v->asString() == want;
+      };
+      all_city = all_city && is(city, newCity(i));
+      all_phone = all_phone && is(phone, newPhone(i));
+    }
+    if (!whole || (!all_city && !all_phone)) {
+      ++f.neither;
+    } else if (all_city && all_phone) {
+      ++f.kept_both;
+    } else if (all_city) {
+      ++f.city_only;
+    } else {
+      ++f.phone_only;
+    }
+  }
+  TANDEM_ASSIGN_OR_RETURN(auto on_city, conflictEntries(w, "city"));
+  TANDEM_ASSIGN_OR_RETURN(auto on_phone, conflictEntries(w, "phone"));
+  f.conflict_entries = on_city + on_phone;
+  return {};
+}
+
+}  // namespace
+
+Result<TandemFigures> measureTandem(const TandemOptions& o) {
+  e2e::World w({.poll_interval_ms = o.poll_interval_ms,
+                .requests_per_second = o.requests_per_second,
+                .max_in_flight = o.max_in_flight,
+                .fixture_settings = {}});
+  TandemFigures f;
+  if (std::getenv("TANDEM_E2E_KEEP") != nullptr) {
+    f.log_dir = w.dir();
+  }
+  TANDEM_ASSIGN_OR_RETURN(auto people, seedCrm(w, o.records));
+
+  // Generous: the goal is thousands a second; a tenth of that still finishes.
+  const auto timeout = std::chrono::seconds(60) + std::chrono::milliseconds(o.records * 10);
+  const auto start = Clock::now();
+  TANDEM_RETURN_IF_ERROR(w.startAgent());
+  std::pair<int64_t, int64_t> creates{0, 0};
+  while (true) {
+    TANDEM_ASSIGN_OR_RETURN(creates, erpAndFinCreates(w));
+    if (creates.first >= o.records && creates.second >= o.records) {
+      break;
+    }
+    if (Clock::now() - start > timeout || !w.agentRunning()) {
+      return fail("bench_peer: tandem did not sync " + std::to_string(o.records) +
+                  " customers in " + std::to_string(secondsSince(start)) + " s (erp " +
+                  std::to_string(creates.first) + ", fin " + std::to_string(creates.second) +
+                  " created" + (w.agentRunning() ? "" : ", the agent exited") +
+                  "); agent log tail:\n" + w.agentLogTail());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  f.sync_seconds = secondsSince(start);
+  f.customers_per_s = f.sync_seconds > 0 ? static_cast<double>(o.records) / f.sync_seconds : 0;
+  f.converged = w.waitConverged(std::chrono::seconds(60));
+  TANDEM_ASSIGN_OR_RETURN(creates, erpAndFinCreates(w));
+  f.erp_creates = creates.first;
+  f.fin_creates = creates.second;
+
+  TANDEM_RETURN_IF_ERROR(editRound(w, people, o, f));
+  (void)w.stopAgent();
+  return f;
+}
+
+}  // namespace tandem::bench
