@@ -6,17 +6,26 @@
 //                                    most a config accepts: PouchDB has none, and World's
 //                                    default of 5000 would cap finance (no batch create) at
 //                                    5000 customers/s
+//   TANDEM_BENCH_PEER_TMPFS=/dev/shm  a tmpfs for a second tandem run ("0": none)
 //
-// tandem: CRM → ERP and finance over loopback HTTP, the real `tandem run` (tandem_side.h).
+// tandem: CRM → ERP and finance over loopback HTTP, the real `tandem run` (tandem_side.h),
+// twice: with its LMDB state where TMPDIR says (as shipped: fsync on every commit, normally on
+// disk), and with it on tmpfs, where fsync is free, like PouchDB's memory adapter.
 // PouchDB: express-pouchdb over loopback HTTP ↔ a local in-memory PouchDB (pouchdb_peer.js).
 // Prints one table; goal (issue 6): tandem ≥ 20× PouchDB's docs/s. When node or the npm
 // packages are missing, tandem's figures are printed alone with a loud note, exit 0.
 
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "tests/bench/peer/pouchdb_side.h"
 #include "tests/bench/peer/tandem_side.h"
@@ -51,8 +60,19 @@ double envNumber(const char* name, double fallback) {
   return v;
 }
 
-void row(const char* label, const std::string& tandem, const std::string& peer) {
-  std::printf("  %-40s %20s %20s\n", label, tandem.c_str(), peer.c_str());
+// One tandem run: where its state lived and what it measured.
+struct TandemColumn {
+  std::string title;
+  TandemFigures figures;
+};
+
+// "tmpfs" or "disk" for the filesystem holding `dir`, as statfs says.
+std::string fsKind(const std::string& dir) {
+  struct statfs st {};
+  if (::statfs(dir.c_str(), &st) != 0) {
+    return "?";
+  }
+  return st.f_type == TMPFS_MAGIC ? "tmpfs" : "disk";
 }
 
 std::string fixed(double v, int digits) {
@@ -65,52 +85,128 @@ std::string count(int64_t n, int64_t of) {
   return std::to_string(n) + " / " + std::to_string(of);
 }
 
-void printTable(int64_t n, int64_t k, double rps, const TandemFigures& t, const PeerFigures* p) {
-  const std::string none = "-";
+class Table {
+ public:
+  Table(const std::vector<TandemColumn>& tandem, const PeerFigures* peer)
+      : tandem_(tandem), peer_(peer) {}
+
+  // One line: the label, each tandem run's cell, then PouchDB's (or "-").
+  void row(const char* label, const std::function<std::string(const TandemFigures&)>& cell,
+           const std::function<std::string(const PeerFigures&)>& peer_cell = {}) const {
+    std::printf("  %-44s", label);
+    for (const auto& c : tandem_) {
+      std::printf(" %22s", cell(c.figures).c_str());
+    }
+    std::printf(" %22s\n", peer_ != nullptr && peer_cell ? peer_cell(*peer_).c_str() : "-");
+  }
+
+  void header() const {
+    std::printf("  %-44s", "");
+    for (const auto& c : tandem_) {
+      std::printf(" %22s", c.title.c_str());
+    }
+    std::printf(" %22s\n", peer_ != nullptr ? "PouchDB" : "PouchDB (not run)");
+  }
+
+ private:
+  const std::vector<TandemColumn>& tandem_;
+  const PeerFigures* peer_;
+};
+
+void printTable(int64_t n, int64_t k, double rps, const std::vector<TandemColumn>& runs,
+                const PeerFigures* p) {
   std::printf(
       "peer comparison (issue 6): %ld cores, N = %lld customers, K = %lld edited in two "
       "places\n",
       ::sysconf(_SC_NPROCESSORS_ONLN), static_cast<long long>(n), static_cast<long long>(k));
   std::printf(
       "  tandem: real `tandem run`, CRM -> ERP + finance over loopback HTTP, agent limit "
-      "%.0f req/s per system\n",
+      "%.0f req/s per system; LMDB fsyncs every commit\n",
       rps);
   if (p != nullptr) {
     std::printf("  PouchDB %s: %s <-> local memory PouchDB, %s\n", p->version.c_str(),
                 p->server.c_str(), p->mode.c_str());
   }
-  row("", "tandem", p != nullptr ? "PouchDB" : "PouchDB (not run)");
-  row("initial sync, s", fixed(t.sync_seconds, 3), p ? fixed(p->sync_seconds, 3) : none);
-  row("docs/s (tandem: customers in BOTH ERP+fin)", fixed(t.customers_per_s, 0),
-      p ? fixed(p->docs_per_s, 0) : none);
-  row("creates per target (erp / fin)",
-      std::to_string(t.erp_creates) + " / " + std::to_string(t.fin_creates), none);
-  row("converged after initial sync", t.converged.empty() ? "yes" : "NO", p ? "yes" : none);
-  row("edit round (stop, edit, sync), s", fixed(t.edit_seconds, 3),
-      p ? fixed(p->edit_seconds, 3) : none);
-  row("kept BOTH edits everywhere", count(t.kept_both, k), p ? count(p->kept_both, k) : none);
-  row("  only the city edit (CRM / A)", std::to_string(t.city_only),
-      p ? std::to_string(p->a.city_only) : none);
-  row("  only the phone edit (ERP / B)", std::to_string(t.phone_only),
-      p ? std::to_string(p->a.phone_only) : none);
-  row("  neither / missing", std::to_string(t.neither),
-      p ? std::to_string(k - p->a.both - p->a.city_only - p->a.phone_only) : none);
-  row("other edit hidden in _conflicts (A / B)", none,
-      p ? std::to_string(p->a.with_conflicts) + " / " + std::to_string(p->b.with_conflicts) : none);
-  row("conflict log entries on city/phone", std::to_string(t.conflict_entries), none);
+  const Table t(runs, p);
+  t.header();
+  t.row(
+      "initial sync, s", [](const TandemFigures& f) { return fixed(f.sync_seconds, 3); },
+      [](const PeerFigures& f) { return fixed(f.sync_seconds, 3); });
+  t.row(
+      "docs/s (tandem: customers in BOTH ERP+fin)",
+      [](const TandemFigures& f) { return fixed(f.customers_per_s, 0); },
+      [](const PeerFigures& f) { return fixed(f.docs_per_s, 0); });
   if (p != nullptr && p->docs_per_s > 0) {
-    const double ratio = t.customers_per_s / p->docs_per_s;
-    std::printf("  ratio tandem/PouchDB docs/s: %.2fx (goal >= %.0fx: %s)\n", ratio, kGoal,
-                ratio >= kGoal ? "met" : "NOT met");
+    t.row("ratio tandem/PouchDB (goal >= 20x)", [p](const TandemFigures& f) {
+      const double ratio = f.customers_per_s / p->docs_per_s;
+      return fixed(ratio, 2) + "x " + (ratio >= kGoal ? "met" : "NOT met");
+    });
   }
-  if (!t.converged.empty()) {
-    std::printf("  tandem did not converge after the initial sync:\n%s\n", t.converged.c_str());
+  t.row("  first create / all in ERP / all in fin, s", [](const TandemFigures& f) {
+    return fixed(f.first_create_seconds, 1) + " / " + fixed(f.erp_done_seconds, 1) + " / " +
+           fixed(f.fin_done_seconds, 1);
+  });
+  t.row("  CPU s: agent / bench (3 fixtures, polling)", [](const TandemFigures& f) {
+    return fixed(f.agent_cpu_seconds, 1) + " / " + fixed(f.bench_cpu_seconds, 1);
+  });
+  for (const char* system : {"crm", "erp", "fin"}) {
+    const std::string label = std::string("  ") + system + " requests (searches, reads)";
+    t.row(label.c_str(), [system](const TandemFigures& f) {
+      auto it = f.requests.find(system);
+      if (it == f.requests.end()) {
+        return std::string("?");
+      }
+      return std::to_string(it->second.requests) + " (" + std::to_string(it->second.searches) +
+             ", " + std::to_string(it->second.reads) + ")";
+    });
   }
-  if (!t.edit_converged.empty()) {
-    std::printf("  tandem did not converge after the edit round:\n%s\n", t.edit_converged.c_str());
-  }
-  if (!t.log_dir.empty()) {
-    std::printf("  world kept in %s (agent.log there)\n", t.log_dir.c_str());
+  t.row("creates per target (erp / fin)", [](const TandemFigures& f) {
+    return std::to_string(f.erp_creates) + " / " + std::to_string(f.fin_creates);
+  });
+  t.row(
+      "converged after initial sync",
+      [](const TandemFigures& f) { return std::string(f.converged.empty() ? "yes" : "NO"); },
+      [](const PeerFigures&) { return std::string("yes"); });
+  t.row(
+      "edit round (stop, edit, sync), s",
+      [](const TandemFigures& f) { return fixed(f.edit_seconds, 3); },
+      [](const PeerFigures& f) { return fixed(f.edit_seconds, 3); });
+  t.row(
+      "kept BOTH edits everywhere", [k](const TandemFigures& f) { return count(f.kept_both, k); },
+      [k](const PeerFigures& f) { return count(f.kept_both, k); });
+  t.row(
+      "  only the city edit (CRM / A)",
+      [](const TandemFigures& f) { return std::to_string(f.city_only); },
+      [](const PeerFigures& f) { return std::to_string(f.a.city_only); });
+  t.row(
+      "  only the phone edit (ERP / B)",
+      [](const TandemFigures& f) { return std::to_string(f.phone_only); },
+      [](const PeerFigures& f) { return std::to_string(f.a.phone_only); });
+  t.row(
+      "  neither / missing", [](const TandemFigures& f) { return std::to_string(f.neither); },
+      [k](const PeerFigures& f) {
+        return std::to_string(k - f.a.both - f.a.city_only - f.a.phone_only);
+      });
+  t.row(
+      "other edit hidden in _conflicts (A / B)", [](const TandemFigures&) { return "-"; },
+      [](const PeerFigures& f) {
+        return std::to_string(f.a.with_conflicts) + " / " + std::to_string(f.b.with_conflicts);
+      });
+  t.row("conflict log entries on city/phone",
+        [](const TandemFigures& f) { return std::to_string(f.conflict_entries); });
+  for (const auto& run : runs) {
+    const TandemFigures& f = run.figures;
+    if (!f.converged.empty()) {
+      std::printf("  %s did not converge after the initial sync:\n%s\n", run.title.c_str(),
+                  f.converged.c_str());
+    }
+    if (!f.edit_converged.empty()) {
+      std::printf("  %s did not converge after the edit round:\n%s\n", run.title.c_str(),
+                  f.edit_converged.c_str());
+    }
+    if (!f.dir.empty()) {
+      std::printf("  %s: world kept in %s (agent.log there)\n", run.title.c_str(), f.dir.c_str());
+    }
   }
 }
 
@@ -121,13 +217,26 @@ int main() {
   const auto k = std::min(n, static_cast<int64_t>(envNumber("TANDEM_BENCH_PEER_EDITS", 1000)));
   const double rps = envNumber("TANDEM_BENCH_PEER_RPS", 1e5);
 
-  auto tandem =
-      tandem::bench::measureTandem({.records = n, .edits = k, .requests_per_second = rps});
-  if (!tandem) {
-    std::printf("bench_peer: tandem failed: %s\n", tandem.error().message.c_str());
-    return 1;
+  // tandem as shipped (state where TMPDIR says, normally disk), then with its state on tmpfs,
+  // where fsync costs nothing, as with PouchDB's memory adapter.
+  std::vector<std::string> dirs = {std::filesystem::temp_directory_path().string()};
+  const char* tmpfs = std::getenv("TANDEM_BENCH_PEER_TMPFS");
+  const std::string shm = tmpfs != nullptr ? tmpfs : "/dev/shm";
+  if (!shm.empty() && shm != "0" && std::filesystem::is_directory(shm) && fsKind(shm) == "tmpfs" &&
+      fsKind(dirs[0]) != "tmpfs") {
+    dirs.push_back(shm);
   }
-  std::fflush(stdout);
+  std::vector<TandemColumn> runs;
+  for (const auto& dir : dirs) {
+    auto figures = tandem::bench::measureTandem(
+        {.records = n, .edits = k, .requests_per_second = rps, .temp_dir = dir});
+    if (!figures) {
+      std::printf("bench_peer: tandem (state in %s) failed: %s\n", dir.c_str(),
+                  figures.error().message.c_str());
+      return 1;
+    }
+    runs.push_back({"tandem, " + fsKind(dir) + " state", std::move(*figures)});
+  }
   auto peer = tandem::bench::measurePouchDb({.records = n,
                                              .edits = k,
                                              .source_dir = TANDEM_PEER_SOURCE_DIR,
@@ -142,6 +251,11 @@ int main() {
         "  !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n",
         peer.error().message.c_str());
   }
-  printTable(n, k, rps, *tandem, peer ? &*peer : nullptr);
-  return tandem->converged.empty() && tandem->edit_converged.empty() ? 0 : 1;
+  printTable(n, k, rps, runs, peer ? &*peer : nullptr);
+  for (const auto& run : runs) {
+    if (!run.figures.converged.empty() || !run.figures.edit_converged.empty()) {
+      return 1;
+    }
+  }
+  return 0;
 }

@@ -1,7 +1,10 @@
 #include "tests/bench/peer/tandem_side.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <thread>
@@ -87,6 +90,45 @@ std::string newPhone(size_t i) {
   return "+44 20 7000 " + std::string(4 - n.size(), '0') + n;
 }
 
+struct CpuTimes {
+  double self = 0;      // this process: the in-process fixtures, and this bench's polling
+  double children = 0;  // reaped children: the agent
+};
+
+CpuTimes cpuTimes() {
+  auto seconds = [](const rusage& r) {
+    return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
+           static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+  };
+  rusage self{};
+  rusage children{};
+  ::getrusage(RUSAGE_SELF, &self);
+  ::getrusage(RUSAGE_CHILDREN, &children);
+  return {seconds(self), seconds(children)};
+}
+
+// HTTP requests each system served, and how many of them were searches (the feeds) and reads.
+Result<std::map<std::string, RequestCounts>> requestCounts(e2e::World& w) {
+  TANDEM_ASSIGN_OR_RETURN(auto body, w.counters());
+  rapidjson::Document doc;
+  doc.Parse(body.c_str());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    return fail("bench_peer: counters are not JSON: " + body.substr(0, 200));
+  }
+  std::map<std::string, RequestCounts> out;
+  for (const char* system : {"crm", "erp", "fin"}) {
+    if (!doc.HasMember(system) || !doc[system].IsObject()) {
+      continue;
+    }
+    const auto& c = doc[system];
+    auto get = [&c](const char* name) -> int64_t {
+      return c.HasMember(name) && c[name].IsInt64() ? c[name].GetInt64() : 0;
+    };
+    out[system] = {get("requests"), get("searches"), get("reads")};
+  }
+  return out;
+}
+
 // Conflict log entries on `field` (state=all), paged through.
 Result<int64_t> conflictEntries(e2e::World& w, const std::string& field) {
   int64_t total = 0;
@@ -109,11 +151,6 @@ Result<int64_t> conflictEntries(e2e::World& w, const std::string& field) {
 
 Status editRound(e2e::World& w, const std::vector<Person>& people, const TandemOptions& o,
                  TandemFigures& f) {
-  auto code = w.stopAgent();
-  if (!code || *code != 0) {
-    return fail("bench_peer: the agent did not drain cleanly before the edit round: " +
-                (code ? "exit " + std::to_string(*code) : code.error().message));
-  }
   TANDEM_ASSIGN_OR_RETURN(auto erp_ids, erpIdsByEmail(w));
   const size_t k = static_cast<size_t>(std::min<int64_t>(o.edits, std::ssize(people)));
   for (size_t i = 0; i < k; ++i) {
@@ -169,23 +206,47 @@ Status editRound(e2e::World& w, const std::vector<Person>& people, const TandemO
 }  // namespace
 
 Result<TandemFigures> measureTandem(const TandemOptions& o) {
+  // World makes its directory, the agent's LMDB state among it, under TMPDIR.
+  const char* old_tmp = std::getenv("TMPDIR");
+  const std::string saved_tmp = old_tmp != nullptr ? old_tmp : "";
+  if (!o.temp_dir.empty()) {
+    setenv("TMPDIR", o.temp_dir.c_str(), 1);
+  }
   e2e::World w({.poll_interval_ms = o.poll_interval_ms,
                 .requests_per_second = o.requests_per_second,
                 .max_in_flight = o.max_in_flight,
                 .fixture_settings = {}});
-  TandemFigures f;
-  if (std::getenv("TANDEM_E2E_KEEP") != nullptr) {
-    f.log_dir = w.dir();
+  if (old_tmp != nullptr) {
+    setenv("TMPDIR", saved_tmp.c_str(), 1);
+  } else {
+    unsetenv("TMPDIR");
   }
+  TandemFigures f;
+  f.dir = w.dir();
   TANDEM_ASSIGN_OR_RETURN(auto people, seedCrm(w, o.records));
 
   // Generous: the goal is thousands a second; a tenth of that still finishes.
   const auto timeout = std::chrono::seconds(60) + std::chrono::milliseconds(o.records * 10);
+  const CpuTimes cpu_before = cpuTimes();
   const auto start = Clock::now();
   TANDEM_RETURN_IF_ERROR(w.startAgent());
   std::pair<int64_t, int64_t> creates{0, 0};
   while (true) {
     TANDEM_ASSIGN_OR_RETURN(creates, erpAndFinCreates(w));
+    const double now = secondsSince(start);
+    if (f.first_create_seconds == 0 && (creates.first > 0 || creates.second > 0)) {
+      f.first_create_seconds = now;
+    }
+    if (f.erp_done_seconds == 0 && creates.first >= o.records) {
+      f.erp_done_seconds = now;
+    }
+    if (f.fin_done_seconds == 0 && creates.second >= o.records) {
+      f.fin_done_seconds = now;
+    }
+    if (std::getenv("TANDEM_BENCH_PEER_TRACE") != nullptr) {
+      std::fprintf(stderr, "bench_peer: %.3f s erp %lld fin %lld\n", now,
+                   static_cast<long long>(creates.first), static_cast<long long>(creates.second));
+    }
     if (creates.first >= o.records && creates.second >= o.records) {
       break;
     }
@@ -200,13 +261,27 @@ Result<TandemFigures> measureTandem(const TandemOptions& o) {
   }
   f.sync_seconds = secondsSince(start);
   f.customers_per_s = f.sync_seconds > 0 ? static_cast<double>(o.records) / f.sync_seconds : 0;
+  f.bench_cpu_seconds = cpuTimes().self - cpu_before.self;
+  TANDEM_ASSIGN_OR_RETURN(f.requests, requestCounts(w));
   f.converged = w.waitConverged(std::chrono::seconds(60));
   TANDEM_ASSIGN_OR_RETURN(creates, erpAndFinCreates(w));
   f.erp_creates = creates.first;
   f.fin_creates = creates.second;
 
+  // The agent's CPU: a child's rusage is counted once it is reaped, which stopping it does.
+  auto code = w.stopAgent();
+  if (!code || *code != 0) {
+    return fail("bench_peer: the agent did not drain cleanly after the initial sync: " +
+                (code ? "exit " + std::to_string(*code) : code.error().message) + "\n" +
+                w.agentLogTail());
+  }
+  f.agent_cpu_seconds = cpuTimes().children - cpu_before.children;
+
   TANDEM_RETURN_IF_ERROR(editRound(w, people, o, f));
   (void)w.stopAgent();
+  if (std::getenv("TANDEM_E2E_KEEP") == nullptr) {
+    f.dir.clear();  // World removes it
+  }
   return f;
 }
 

@@ -13,6 +13,7 @@
 //     "kept both" when every system holds the new city and the new phone.
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "conflict/result.h"
@@ -26,12 +27,24 @@ struct TandemOptions {
   double requests_per_second = 1e5;
   int max_in_flight = 8;
   int64_t poll_interval_ms = 200;
+  // Where the world's directory (the agent's LMDB state) goes; "" = TMPDIR or /tmp. A tmpfs
+  // here makes the agent's fsync per commit free, which is how PouchDB's memory adapter runs.
+  std::string temp_dir;
+};
+
+struct RequestCounts {
+  int64_t requests = 0;
+  int64_t searches = 0;  // feed pages and look-ups
+  int64_t reads = 0;
 };
 
 struct TandemFigures {
   double sync_seconds = 0;
   double customers_per_s = 0;
-  int64_t erp_creates = 0;  // exactly N when nothing was duplicated
+  double first_create_seconds = 0;  // from the agent's start to the first create seen
+  double erp_done_seconds = 0;      // ... to the ERP's N-th create
+  double fin_done_seconds = 0;      // ... to finance's N-th create
+  int64_t erp_creates = 0;          // exactly N when nothing was duplicated
   int64_t fin_creates = 0;
   std::string converged;  // "" when the world converged after the initial sync, else why not
   double edit_seconds = 0;
@@ -41,7 +54,11 @@ struct TandemFigures {
   int64_t neither = 0;           // ... neither edit, or the customer is missing or doubled
   int64_t conflict_entries = 0;  // conflict log entries on city or phone after the round
   std::string edit_converged;    // "" or why not
-  std::string log_dir;           // the world's directory when kept (TANDEM_E2E_KEEP)
+  // During the initial sync: per system, as the fixtures counted them.
+  std::map<std::string, RequestCounts> requests;
+  double agent_cpu_seconds = 0;  // the agent, initial sync and the convergence check after it
+  double bench_cpu_seconds = 0;  // this process: the three fixture systems and the polling
+  std::string dir;               // the world's directory when kept (TANDEM_E2E_KEEP)
 };
 
 // Runs both rounds; an error when the world cannot be set up or the agent does not finish
