@@ -64,6 +64,7 @@ double envNumber(const char* name, double fallback) {
 struct TandemColumn {
   std::string title;
   TandemFigures figures;
+  std::string error;  // the run failed: why (its cells read "failed")
 };
 
 // "tmpfs" or "disk" for the filesystem holding `dir`, as statfs says.
@@ -95,7 +96,7 @@ class Table {
            const std::function<std::string(const PeerFigures&)>& peer_cell = {}) const {
     std::printf("  %-44s", label);
     for (const auto& c : tandem_) {
-      std::printf(" %22s", cell(c.figures).c_str());
+      std::printf(" %22s", c.error.empty() ? cell(c.figures).c_str() : "failed");
     }
     std::printf(" %22s\n", peer_ != nullptr && peer_cell ? peer_cell(*peer_).c_str() : "-");
   }
@@ -196,6 +197,10 @@ void printTable(int64_t n, int64_t k, double rps, const std::vector<TandemColumn
         [](const TandemFigures& f) { return std::to_string(f.conflict_entries); });
   for (const auto& run : runs) {
     const TandemFigures& f = run.figures;
+    if (!run.error.empty()) {
+      std::printf("  %s FAILED: %s\n", run.title.c_str(), run.error.c_str());
+      continue;
+    }
     if (!f.converged.empty()) {
       std::printf("  %s did not converge after the initial sync:\n%s\n", run.title.c_str(),
                   f.converged.c_str());
@@ -230,12 +235,14 @@ int main() {
   for (const auto& dir : dirs) {
     auto figures = tandem::bench::measureTandem(
         {.records = n, .edits = k, .requests_per_second = rps, .temp_dir = dir});
-    if (!figures) {
-      std::printf("bench_peer: tandem (state in %s) failed: %s\n", dir.c_str(),
-                  figures.error().message.c_str());
-      return 1;
+    TandemColumn run;
+    run.title = "tandem, " + fsKind(dir) + " state";
+    if (figures) {
+      run.figures = std::move(*figures);
+    } else {
+      run.error = figures.error().message;
     }
-    runs.push_back({"tandem, " + fsKind(dir) + " state", std::move(*figures)});
+    runs.push_back(std::move(run));
   }
   auto peer = tandem::bench::measurePouchDb({.records = n,
                                              .edits = k,
@@ -253,7 +260,8 @@ int main() {
   }
   printTable(n, k, rps, runs, peer ? &*peer : nullptr);
   for (const auto& run : runs) {
-    if (!run.figures.converged.empty() || !run.figures.edit_converged.empty()) {
+    if (!run.error.empty() || !run.figures.converged.empty() ||
+        !run.figures.edit_converged.empty()) {
       return 1;
     }
   }

@@ -225,8 +225,8 @@ Result<TandemFigures> measureTandem(const TandemOptions& o) {
   f.dir = w.dir();
   TANDEM_ASSIGN_OR_RETURN(auto people, seedCrm(w, o.records));
 
-  // Generous: the goal is thousands a second; a tenth of that still finishes.
-  const auto timeout = std::chrono::seconds(60) + std::chrono::milliseconds(o.records * 10);
+  // Generous: with fsync on every commit on a shared disk, tandem was seen at 55 customers/s.
+  const auto timeout = std::chrono::seconds(60) + std::chrono::milliseconds(o.records * 50);
   const CpuTimes cpu_before = cpuTimes();
   const auto start = Clock::now();
   TANDEM_RETURN_IF_ERROR(w.startAgent());
