@@ -161,6 +161,13 @@ void printTable(int64_t n, int64_t k, double rps, const std::vector<TandemColumn
              ", " + std::to_string(it->second.reads) + ")";
     });
   }
+  t.row("  idle after sync, req/s (crm / erp / fin)", [](const TandemFigures& f) {
+    auto at = [&f](const char* system) {
+      auto it = f.idle_requests_per_s.find(system);
+      return it == f.idle_requests_per_s.end() ? std::string("?") : fixed(it->second, 0);
+    };
+    return at("crm") + " / " + at("erp") + " / " + at("fin");
+  });
   t.row("creates per target (erp / fin)", [](const TandemFigures& f) {
     return std::to_string(f.erp_creates) + " / " + std::to_string(f.fin_creates);
   });

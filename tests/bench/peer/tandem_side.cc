@@ -19,6 +19,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+constexpr auto kIdleWindow = std::chrono::seconds(3);
+
 double secondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -264,6 +266,18 @@ Result<TandemFigures> measureTandem(const TandemOptions& o) {
   f.bench_cpu_seconds = cpuTimes().self - cpu_before.self;
   TANDEM_ASSIGN_OR_RETURN(f.requests, requestCounts(w));
   f.converged = w.waitConverged(std::chrono::seconds(60));
+  // Converged and nothing changes: what the agent still asks of each system.
+  {
+    TANDEM_ASSIGN_OR_RETURN(auto before, requestCounts(w));
+    const auto idle_start = Clock::now();
+    std::this_thread::sleep_for(kIdleWindow);
+    TANDEM_ASSIGN_OR_RETURN(auto after, requestCounts(w));
+    const double idle_s = secondsSince(idle_start);
+    for (const auto& [system, c] : after) {
+      f.idle_requests_per_s[system] =
+          static_cast<double>(c.requests - before[system].requests) / idle_s;
+    }
+  }
   TANDEM_ASSIGN_OR_RETURN(creates, erpAndFinCreates(w));
   f.erp_creates = creates.first;
   f.fin_creates = creates.second;

@@ -56,6 +56,8 @@ struct TandemFigures {
   std::string edit_converged;    // "" or why not
   // During the initial sync: per system, as the fixtures counted them.
   std::map<std::string, RequestCounts> requests;
+  // After convergence, nothing changing: requests per second each system still serves.
+  std::map<std::string, double> idle_requests_per_s;
   double agent_cpu_seconds = 0;  // the agent, initial sync and the convergence check after it
   double bench_cpu_seconds = 0;  // this process: the three fixture systems and the polling
   std::string dir;               // the world's directory when kept (TANDEM_E2E_KEEP)
