@@ -7,6 +7,7 @@
 //                                    default of 5000 would cap finance (no batch create) at
 //                                    5000 customers/s
 //   TANDEM_BENCH_PEER_TMPFS=/dev/shm  a tmpfs for a second tandem run ("0": none)
+//   TANDEM_BENCH_PEER_POLL_MS=200    the agent's feed poll interval (World's default)
 //
 // tandem: CRM → ERP and finance over loopback HTTP, the real `tandem run` (tandem_side.h),
 // twice: with its LMDB state where TMPDIR says (as shipped: fsync on every commit, normally on
@@ -114,16 +115,16 @@ class Table {
   const PeerFigures* peer_;
 };
 
-void printTable(int64_t n, int64_t k, double rps, const std::vector<TandemColumn>& runs,
-                const PeerFigures* p) {
+void printTable(int64_t n, int64_t k, double rps, int64_t poll_ms,
+                const std::vector<TandemColumn>& runs, const PeerFigures* p) {
   std::printf(
       "peer comparison (issue 6): %ld cores, N = %lld customers, K = %lld edited in two "
       "places\n",
       ::sysconf(_SC_NPROCESSORS_ONLN), static_cast<long long>(n), static_cast<long long>(k));
   std::printf(
       "  tandem: real `tandem run`, CRM -> ERP + finance over loopback HTTP, agent limit "
-      "%.0f req/s per system; LMDB fsyncs every commit\n",
-      rps);
+      "%.0f req/s per system, feeds polled every %lld ms; LMDB fsyncs every commit\n",
+      rps, static_cast<long long>(poll_ms));
   if (p != nullptr) {
     std::printf("  PouchDB %s: %s <-> local memory PouchDB, %s\n", p->version.c_str(),
                 p->server.c_str(), p->mode.c_str());
@@ -228,6 +229,7 @@ int main() {
   const auto n = static_cast<int64_t>(envNumber("TANDEM_BENCH_PEER_RECORDS", 10000));
   const auto k = std::min(n, static_cast<int64_t>(envNumber("TANDEM_BENCH_PEER_EDITS", 1000)));
   const double rps = envNumber("TANDEM_BENCH_PEER_RPS", 1e5);
+  const auto poll_ms = static_cast<int64_t>(envNumber("TANDEM_BENCH_PEER_POLL_MS", 200));
 
   // tandem as shipped (state where TMPDIR says, normally disk), then with its state on tmpfs,
   // where fsync costs nothing, as with PouchDB's memory adapter.
@@ -240,8 +242,11 @@ int main() {
   }
   std::vector<TandemColumn> runs;
   for (const auto& dir : dirs) {
-    auto figures = tandem::bench::measureTandem(
-        {.records = n, .edits = k, .requests_per_second = rps, .temp_dir = dir});
+    auto figures = tandem::bench::measureTandem({.records = n,
+                                                 .edits = k,
+                                                 .requests_per_second = rps,
+                                                 .poll_interval_ms = poll_ms,
+                                                 .temp_dir = dir});
     TandemColumn run;
     run.title = "tandem, " + fsKind(dir) + " state";
     if (figures) {
@@ -265,7 +270,7 @@ int main() {
         "  !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n",
         peer.error().message.c_str());
   }
-  printTable(n, k, rps, runs, peer ? &*peer : nullptr);
+  printTable(n, k, rps, poll_ms, runs, peer ? &*peer : nullptr);
   for (const auto& run : runs) {
     if (!run.error.empty() || !run.figures.converged.empty() ||
         !run.figures.edit_converged.empty()) {
