@@ -26,7 +26,7 @@ struct TandemOptions {
   // The agent's own limit per system: the most a config accepts (World's default is 5000).
   double requests_per_second = 1e5;
   int max_in_flight = 8;
-  int64_t poll_interval_ms = 200;
+  int64_t poll_interval_ms = 2000;  // the demo config's
   // Where the world's directory (the agent's LMDB state) goes; "" = TMPDIR or /tmp. A tmpfs
   // here makes the agent's fsync per commit free, which is how PouchDB's memory adapter runs.
   std::string temp_dir;
