@@ -35,6 +35,8 @@ namespace tandem::engine {
 using conflict::ActorId;
 using conflict::RecordId;
 
+class WorkSet;
+
 struct EntityConfig {
   std::string name;  // "customer"
   conflict::EntityPolicy policy;
@@ -113,6 +115,11 @@ struct DueFilter {
   std::vector<RecordId>* held = nullptr;
 };
 
+struct Completion {
+  PushJob job;
+  PushOutcome outcome;
+};
+
 enum class FollowUp : uint8_t {
   None,
   Reread,  // fetch the record from the system and ingest it; the outbox entry is kept
@@ -134,6 +141,9 @@ class SyncEngine {
   Result<std::vector<PushJob>> duePushes(ActorId system, size_t limit,
                                          const DueFilter& filter = {});
   Result<FollowUp> completePush(ActorId system, const PushJob& job, const PushOutcome& outcome);
+  // Several answers of one system in one transaction per entity (one fsync instead of one per
+  // push); the follow-ups in the order given. All or nothing: on an error none is recorded.
+  Result<std::vector<FollowUp>> completePushes(ActorId system, const std::vector<Completion>& done);
   // Queues every stored live record of an entity for each system that joined the entity after
   // the record was stored (a system added to the configuration, at start or on a reload), so
   // records that never change again reach it too: creates, held by the pusher until that
@@ -141,6 +151,9 @@ class SyncEngine {
   // Once per (entity, system), remembered in a store note; a crash midway repeats the walk, which
   // queues nothing twice. Pages of `page` records, one transaction each. Returns pushes queued.
   Result<size_t> placeExisting(size_t page = 512);
+  // At start: creates an earlier run handed out and never heard back from (it crashed) are due
+  // now instead of when their lease ends; the pusher reads back before sending them again.
+  Result<size_t> reclaimSentCreates();
   Status resolveConflict(uint64_t conflict_id, const conflict::Value& chosen, std::string note);
   Status retryDeadLetter(ActorId system, const RecordId& record);
 
@@ -151,6 +164,9 @@ class SyncEngine {
   friend class WorkSet;
   const EntityConfig* entity(std::string_view name) const;
   RecordId freshId();
+  Result<FollowUp> completeOne(WorkSet& ws, const state::Snapshot& snap, ActorId system,
+                               const Completion& done, int64_t now, state::Batch& batch,
+                               std::vector<RecordId>& recreated);
 
   state::Store& store_;
   agent::Clock& clock_;

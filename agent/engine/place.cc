@@ -1,5 +1,7 @@
-// SyncEngine: placing the stored records of an entity in a system that joined it later.
+// SyncEngine at start: placing the stored records of an entity in a system that joined it later,
+// and reclaiming creates a crashed run left unanswered.
 
+#include <limits>
 #include <set>
 
 #include "agent/engine/engine.h"
@@ -104,6 +106,29 @@ Result<size_t> SyncEngine::placeExisting(size_t page) {
     }
   }
   return queued;
+}
+
+Result<size_t> SyncEngine::reclaimSentCreates() {
+  state::Batch batch;
+  const int64_t now = clock_.nowMs();
+  {
+    TANDEM_ASSIGN_OR_RETURN(auto snap, store_.read());
+    TANDEM_ASSIGN_OR_RETURN(auto all,
+                            snap.dueOutbox(std::numeric_limits<int64_t>::max(),
+                                           std::numeric_limits<size_t>::max(), std::nullopt));
+    for (auto& e : all) {
+      if (e.last_error == kCreateSent && e.due_ms > now) {
+        batch.outbox_removals.push_back(state::SystemRecord{e.system, e.record});
+        e.due_ms = now;
+        batch.outbox.push_back(std::move(e));
+      }
+    }
+  }
+  const size_t n = batch.outbox.size();
+  if (n > 0) {
+    TANDEM_RETURN_IF_ERROR(store_.apply(batch));
+  }
+  return n;
 }
 
 }  // namespace tandem::engine

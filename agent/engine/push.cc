@@ -85,99 +85,133 @@ Result<std::vector<PushJob>> SyncEngine::duePushes(ActorId system, size_t limit,
 
 Result<FollowUp> SyncEngine::completePush(ActorId system, const PushJob& job,
                                           const PushOutcome& outcome) {
-  const EntityConfig* ent = entity(job.entity);
-  if (ent == nullptr || specOf(*ent, system) == nullptr) {
-    return fail("engine: complete push of " + job.record + " to system " + sys(system) +
-                ": entity \"" + job.entity + "\" is not synced with that system");
-  }
-  const int64_t now = clock_.nowMs();
-  FollowUp follow = FollowUp::None;
-  bool recreate = false;
-  state::Batch batch;
-  {
-    TANDEM_ASSIGN_OR_RETURN(auto snap, store_.read());
-    TANDEM_ASSIGN_OR_RETURN(auto entry, snap.outboxEntry(system, job.record));
-    WorkSet ws(snap, *ent, config_.agent, now);
-    TANDEM_RETURN_IF_ERROR(ws.begin());
-    auto loaded = ws.load(job.record, false);
-    if (!loaded) {
-      return failWith("engine: complete push to system " + sys(system), loaded.error());
-    }
-    conflict::RecordState& st = **loaded;
+  std::vector<Completion> one;
+  one.push_back(Completion{job, outcome});
+  TANDEM_ASSIGN_OR_RETURN(auto follow, completePushes(system, one));
+  return follow.at(0);
+}
 
-    if (const auto* ok = std::get_if<PushSuccess>(&outcome)) {
-      std::string native = job.native_id;
-      if (native.empty()) {
-        if (ok->native_id.empty()) {
-          return fail("engine: create of " + job.record + " in system " + sys(system) +
-                      " succeeded without a native id");
-        }
-        native = ok->native_id;
-        ws.addLink(system, native, job.record);
-      }
-      auto& shadow = st.shadows[system];
-      if (!shadow) {
-        shadow.emplace();
-      }
-      conflict::confirmPush(*shadow, job.plan, ok->version_token, ok->source_ts_ms);
-      ws.touch(job.record);
-      ws.dropOutbox(system, job.record);  // queued again when the record changed meanwhile
-    } else if (const auto* retry = std::get_if<PushRetryable>(&outcome)) {
-      if (entry) {
-        entry->attempts = job.attempts + 1;
-        entry->due_ms = now + config_.backoff(entry->attempts, retry->retry_after_ms);
-        entry->last_error = retry->error;
-        batch.outbox.push_back(*entry);
-      }
-    } else if (std::holds_alternative<PushStale>(outcome)) {
-      if (entry) {
-        entry->last_error = "stale: re-read before the next push";
-        batch.outbox.push_back(*entry);
-      }
-      follow = FollowUp::Reread;
-    } else if (std::holds_alternative<PushPermanent>(outcome) || job.native_id.empty()) {
-      // A create answered "not found" has nothing to delete: an operator looks at it.
-      const auto* perm = std::get_if<PushPermanent>(&outcome);
-      state::DeadLetter d;
-      d.system = system;
-      d.record = job.record;
-      d.reason = perm != nullptr ? perm->error : "create answered not found";
-      d.time_ms = now;
-      d.attempts = job.attempts + 1;
-      d.kind = entry ? entry->kind : state::PushKind::Update;
-      batch.dead_letters.push_back(std::move(d));
-      batch.outbox_removals.push_back(state::SystemRecord{system, job.record});
-    } else {
-      // Gone from the system (silent hard delete, case 16): a delete reported by that system,
-      // settled by the entity's delete policy.
-      conflict::Report report;
-      report.system = system;
-      report.deleted = true;
-      const auto& shadow = st.shadows[system];
-      report.source_ts_ms = std::max(now, shadow ? shadow->source_ts_ms : 0);
-      report.version_token = shadow ? shadow->version_token : "";
-      conflict::MergeContext ctx = ws.context();
-      TANDEM_ASSIGN_OR_RETURN(auto merged, conflict::mergeReport(st, report, ctx));
-      TANDEM_RETURN_IF_ERROR(ws.foldConflicts(merged));
-      ws.touch(job.record);
-      ws.dropOutbox(system, job.record);
-      if (!st.record.tombstone.deleted) {
-        // The record lives on: the system gets it again as a new record, under a fresh key.
-        ws.removeLink(system, job.native_id);
-        st.shadows[system].reset();
-        batch.shadow_removals.push_back(state::SystemRecord{system, job.record});
-        recreate = true;
-      }
-    }
-    TANDEM_RETURN_IF_ERROR(ws.finish(batch));
-    for (auto& e : batch.outbox) {
-      if (recreate && e.system == system && e.record == job.record) {
-        e.idempotency_key = idempotencyKey(job.record, system, static_cast<uint64_t>(now));
-      }
+Result<std::vector<FollowUp>> SyncEngine::completePushes(ActorId system,
+                                                         const std::vector<Completion>& done) {
+  std::vector<FollowUp> follow(done.size(), FollowUp::None);
+  // One transaction per entity (a WorkSet holds one entity's records), in first-seen order.
+  std::vector<std::string> entities;
+  for (const auto& c : done) {
+    if (std::find(entities.begin(), entities.end(), c.job.entity) == entities.end()) {
+      entities.push_back(c.job.entity);
     }
   }
-  // An entry finish() queued again wins over its removal: the store applies removals first.
-  TANDEM_RETURN_IF_ERROR(store_.apply(batch));
+  for (const auto& name : entities) {
+    const EntityConfig* ent = entity(name);
+    if (ent == nullptr || specOf(*ent, system) == nullptr) {
+      return fail("engine: complete push to system " + sys(system) + ": entity \"" + name +
+                  "\" is not synced with that system");
+    }
+    const int64_t now = clock_.nowMs();
+    state::Batch batch;
+    std::vector<RecordId> recreated;
+    {
+      TANDEM_ASSIGN_OR_RETURN(auto snap, store_.read());
+      WorkSet ws(snap, *ent, config_.agent, now);
+      TANDEM_RETURN_IF_ERROR(ws.begin());
+      for (size_t i = 0; i < done.size(); ++i) {
+        if (done[i].job.entity != name) {
+          continue;
+        }
+        TANDEM_ASSIGN_OR_RETURN(follow[i],
+                                completeOne(ws, snap, system, done[i], now, batch, recreated));
+      }
+      TANDEM_RETURN_IF_ERROR(ws.finish(batch));
+      for (auto& e : batch.outbox) {
+        if (e.system == system &&
+            std::find(recreated.begin(), recreated.end(), e.record) != recreated.end()) {
+          e.idempotency_key = idempotencyKey(e.record, system, static_cast<uint64_t>(now));
+        }
+      }
+    }
+    // An entry finish() queued again wins over its removal: the store applies removals first.
+    TANDEM_RETURN_IF_ERROR(store_.apply(batch));
+  }
+  return follow;
+}
+
+Result<FollowUp> SyncEngine::completeOne(WorkSet& ws, const state::Snapshot& snap, ActorId system,
+                                         const Completion& done, int64_t now, state::Batch& batch,
+                                         std::vector<RecordId>& recreated) {
+  const PushJob& job = done.job;
+  const PushOutcome& outcome = done.outcome;
+  FollowUp follow = FollowUp::None;
+  TANDEM_ASSIGN_OR_RETURN(auto entry, snap.outboxEntry(system, job.record));
+  auto loaded = ws.load(job.record, false);
+  if (!loaded) {
+    return failWith("engine: complete push to system " + sys(system), loaded.error());
+  }
+  conflict::RecordState& st = **loaded;
+
+  if (const auto* ok = std::get_if<PushSuccess>(&outcome)) {
+    std::string native = job.native_id;
+    if (native.empty()) {
+      if (ok->native_id.empty()) {
+        return fail("engine: create of " + job.record + " in system " + sys(system) +
+                    " succeeded without a native id");
+      }
+      native = ok->native_id;
+      ws.addLink(system, native, job.record);
+    }
+    auto& shadow = st.shadows[system];
+    if (!shadow) {
+      shadow.emplace();
+    }
+    conflict::confirmPush(*shadow, job.plan, ok->version_token, ok->source_ts_ms);
+    ws.touch(job.record);
+    ws.dropOutbox(system, job.record);  // queued again when the record changed meanwhile
+  } else if (const auto* retry = std::get_if<PushRetryable>(&outcome)) {
+    if (entry) {
+      entry->attempts = job.attempts + 1;
+      entry->due_ms = now + config_.backoff(entry->attempts, retry->retry_after_ms);
+      entry->last_error = retry->error;
+      batch.outbox.push_back(*entry);
+    }
+  } else if (std::holds_alternative<PushStale>(outcome)) {
+    if (entry) {
+      entry->last_error = "stale: re-read before the next push";
+      batch.outbox.push_back(*entry);
+    }
+    follow = FollowUp::Reread;
+  } else if (std::holds_alternative<PushPermanent>(outcome) || job.native_id.empty()) {
+    // A create answered "not found" has nothing to delete: an operator looks at it.
+    const auto* perm = std::get_if<PushPermanent>(&outcome);
+    state::DeadLetter d;
+    d.system = system;
+    d.record = job.record;
+    d.reason = perm != nullptr ? perm->error : "create answered not found";
+    d.time_ms = now;
+    d.attempts = job.attempts + 1;
+    d.kind = entry ? entry->kind : state::PushKind::Update;
+    batch.dead_letters.push_back(std::move(d));
+    batch.outbox_removals.push_back(state::SystemRecord{system, job.record});
+  } else {
+    // Gone from the system (silent hard delete, case 16): a delete reported by that system,
+    // settled by the entity's delete policy.
+    conflict::Report report;
+    report.system = system;
+    report.deleted = true;
+    const auto& shadow = st.shadows[system];
+    report.source_ts_ms = std::max(now, shadow ? shadow->source_ts_ms : 0);
+    report.version_token = shadow ? shadow->version_token : "";
+    conflict::MergeContext ctx = ws.context();
+    TANDEM_ASSIGN_OR_RETURN(auto merged, conflict::mergeReport(st, report, ctx));
+    TANDEM_RETURN_IF_ERROR(ws.foldConflicts(merged));
+    ws.touch(job.record);
+    ws.dropOutbox(system, job.record);
+    if (!st.record.tombstone.deleted) {
+      // The record lives on: the system gets it again as a new record, under a fresh key.
+      ws.removeLink(system, job.native_id);
+      st.shadows[system].reset();
+      batch.shadow_removals.push_back(state::SystemRecord{system, job.record});
+      recreated.push_back(job.record);
+    }
+  }
   return follow;
 }
 

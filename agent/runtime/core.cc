@@ -56,7 +56,7 @@ Status Core::open(mappers::Config config) {
   auto cfg = std::make_shared<const mappers::Config>(std::move(config));
   TANDEM_ASSIGN_OR_RETURN(auto systems, buildSystems(cfg));
   engine_ = std::make_unique<engine::SyncEngine>(*store_, engine_clock_, std::move(ec));
-  TANDEM_RETURN_IF_ERROR(placeExisting());
+  TANDEM_RETURN_IF_ERROR(prepareState(true));
   std::lock_guard lock(mu_);
   config_ = cfg;
   configs_.push_back(cfg);
@@ -64,7 +64,14 @@ Status Core::open(mappers::Config config) {
   return {};
 }
 
-Status Core::placeExisting() {
+Status Core::prepareState(bool at_start) {
+  // Only at start: on a reload the old pushers still await their creates' answers.
+  TANDEM_ASSIGN_OR_RETURN(size_t reclaimed,
+                          at_start ? engine_->reclaimSentCreates() : Result<size_t>(0));
+  if (reclaimed > 0) {
+    log().info("creates left unanswered by the last run are read back now",
+               {{"creates", static_cast<uint64_t>(reclaimed)}});
+  }
   TANDEM_ASSIGN_OR_RETURN(size_t queued, engine_->placeExisting());
   if (queued > 0) {
     log().info("stored records queued for systems that joined",
@@ -304,7 +311,7 @@ Status Core::reload(mappers::Config config) {
   asio::post(writer_, [self = shared_from_this(), ec = std::move(ec)]() mutable {
     self->engine_ =
         std::make_unique<engine::SyncEngine>(*self->store_, self->engine_clock_, std::move(ec));
-    if (auto placed = self->placeExisting(); !placed) {
+    if (auto placed = self->prepareState(false); !placed) {
       self->log().error("reload: placing stored records in added systems",
                         {{"error", placed.error().message}});
     }

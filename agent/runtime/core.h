@@ -201,8 +201,9 @@ class Core : public std::enable_shared_from_this<Core> {
     co_return f();
   }
   asio::awaitable<void> runSystem(std::shared_ptr<SystemRuntime> sys);
-  // engine().placeExisting(), logged (writer strand, or before the start).
-  Status placeExisting();
+  // engine().reclaimSentCreates() (at start only) and placeExisting(), logged; on the writer
+  // strand, or before the start.
+  Status prepareState(bool at_start);
   asio::awaitable<void> loop(std::shared_ptr<SystemRuntime> sys, asio::awaitable<void> body);
   void finished();
 

@@ -83,8 +83,18 @@ asio::awaitable<void> Pusher::run(std::shared_ptr<SystemRuntime> keep) {
   const size_t max_in_flight =
       static_cast<size_t>(std::max(1, sys_.spec->rate_limits.max_in_flight));
   const int64_t interval = std::max<int64_t>(1, keep->config->agent.poll_interval_ms);
-  while (!core_.stopped(sys_)) {
+  // Once stopped (drain, reload) no push starts, but the answers of those in flight are still
+  // recorded: an unrecorded create answer would cost a read-back after the restart.
+  while (!core_.stopped(sys_) || !in_flight_.empty() || !done_.empty()) {
     woken_ = false;
+    co_await record(keep);
+    if (core_.stopped(sys_)) {
+      if (!woken_ && !in_flight_.empty()) {
+        sleep_.expires_after(std::chrono::milliseconds(interval));
+        co_await sleep_.async_wait(asio::as_tuple(asio::use_awaitable));
+      }
+      continue;
+    }
     if (queue_.empty() && in_flight_.size() < max_in_flight) {
       const size_t limit = max_in_flight + in_flight_.size();
       engine::DueFilter filter;
@@ -168,17 +178,47 @@ asio::awaitable<void> Pusher::send(std::shared_ptr<SystemRuntime> keep, engine::
                       {"attempts", static_cast<int64_t>(job.attempts + 1)},
                       {"error", retry->error}});
   }
-  auto follow = co_await core_.onWriter(
-      [this, &job, &outcome] { return core_.engine().completePush(sys_.id, job, outcome); });
-  if (!follow) {
-    core_.log().error(
-        "pusher: complete push",
-        {{"system", sys_.name()}, {"record", job.record}, {"error", follow.error().message}});
-  } else if (*follow == engine::FollowUp::Reread && ent != nullptr) {
-    co_await reread(*ent, job);
+  // The loop records it together with the other answers that arrived meanwhile.
+  done_.push_back(engine::Completion{std::move(job), std::move(*sent)});
+  wakeHere();
+}
+
+asio::awaitable<void> Pusher::record(std::shared_ptr<SystemRuntime> keep) {
+  if (done_.empty()) {
+    co_return;
   }
-  in_flight_.erase(job.record);
-  sys_.leave();
+  std::vector<engine::Completion> done = std::move(done_);
+  done_.clear();
+  // One transaction (one fsync) for every answer at hand instead of one per push.
+  auto follow = co_await core_.onWriter(
+      [this, &done] { return core_.engine().completePushes(sys_.id, done); });
+  std::vector<engine::FollowUp> follows(done.size(), engine::FollowUp::None);
+  if (follow) {
+    follows = std::move(*follow);
+  } else {
+    // All or nothing failed: one at a time, so one bad answer does not hold back the rest.
+    for (size_t i = 0; i < done.size(); ++i) {
+      const engine::Completion& c = done[i];
+      auto one = co_await core_.onWriter(
+          [this, &c] { return core_.engine().completePush(sys_.id, c.job, c.outcome); });
+      if (one) {
+        follows[i] = *one;
+      } else {
+        core_.log().error(
+            "pusher: complete push",
+            {{"system", sys_.name()}, {"record", c.job.record}, {"error", one.error().message}});
+      }
+    }
+  }
+  for (size_t i = 0; i < done.size(); ++i) {
+    const engine::PushJob& job = done[i].job;
+    EntityRuntime* ent = keep->entity(job.entity);
+    if (follows[i] == engine::FollowUp::Reread && ent != nullptr) {
+      co_await reread(*ent, job);
+    }
+    in_flight_.erase(job.record);
+    sys_.leave();
+  }
   core_.wakeAll();
 }
 

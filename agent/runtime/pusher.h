@@ -2,15 +2,16 @@
 
 // The pusher of one system: takes due outbox entries from the engine, maps each to the system's
 // body (mappers::toSystemDocument), sends it through the entity's connector and reports the
-// outcome back (engine.completePush). Up to the system's max_in_flight pushes at once; sleeps
-// until the next entry is due or it is woken. Runs on its system's strand, so a system that is
-// down only slows its own pusher.
+// outcomes back, those that arrived together in one transaction (engine.completePushes). Up to the
+// system's max_in_flight pushes at once; sleeps until the next entry is due or it is woken. Runs on
+// its system's strand, so a system that is down only slows its own pusher.
 
 #include <deque>
 #include <memory>
 #include <set>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "agent/runtime/core.h"
 
@@ -28,6 +29,9 @@ class Pusher {
 
  private:
   asio::awaitable<void> send(std::shared_ptr<SystemRuntime> keep, engine::PushJob job);
+  // Records the answers in done_ (engine.completePushes, one transaction), runs their follow-ups
+  // and releases their records (in_flight_, the system's loop count).
+  asio::awaitable<void> record(std::shared_ptr<SystemRuntime> keep);
   // The outcome of the push, or none when it was not sent because reading the record first
   // changed what is to be written (the outbox entry is re-planned on the next round).
   asio::awaitable<std::optional<engine::PushOutcome>> perform(EntityRuntime& ent,
@@ -54,6 +58,7 @@ class Pusher {
   std::set<std::string> in_flight_;  // record ids
   std::set<std::string> held_;       // due creates held until their feed was read
   std::deque<engine::PushJob> queue_;
+  std::vector<engine::Completion> done_;  // answered pushes not recorded yet
   bool woken_ = false;
 };
 

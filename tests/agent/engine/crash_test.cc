@@ -157,6 +157,32 @@ TEST(Convergence, C21_LostCreateAnswerIsFoundByItsKeyNotCreatedAgain) {
   EXPECT_EQ(h.sim(kFin).creates(), 1u);
 }
 
+// After a crash nobody awaits the handed-out create any more: the restarted agent reclaims it
+// at once (outcome unknown, so it is read back first) instead of waiting out the lease.
+TEST(Convergence, C21_RestartReclaimsCreatesTheCrashedRunLeftUnanswered) {
+  Harness h;
+  h.sim(kCrm).humanCreate({{"email", str("eve@example.com")}, {"name", str("Eve")}});
+  h.poll(kCrm);
+  EXPECT_EQ(h.push(kErp, 0), 1u);  // sent; the answer is lost with the process
+  h.reopen();
+  ASSERT_TRUE(h.engine().duePushes(kErp, 10)->empty());  // leased
+  auto reclaimed = h.engine().reclaimSentCreates();
+  ASSERT_TRUE(reclaimed) << reclaimed.error().message;
+  EXPECT_EQ(*reclaimed, 1u);
+  auto jobs = h.engine().duePushes(kErp, 10);
+  ASSERT_TRUE(jobs);
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_TRUE((*jobs)[0].outcome_unknown);
+  EXPECT_EQ((*jobs)[0].idempotency_key, idempotencyKey((*jobs)[0].record, kErp));
+  // Handed out again, it is leased again; nothing else is reclaimed.
+  EXPECT_EQ(*h.engine().reclaimSentCreates(), 1u);
+  ASSERT_TRUE(h.engine().completePush(kErp, (*jobs)[0], h.sim(kErp).apply((*jobs)[0])));
+  EXPECT_EQ(*h.engine().reclaimSentCreates(), 0u);
+  h.settle();
+  h.expectConverged();
+  EXPECT_EQ(h.sim(kErp).creates(), 1u);
+}
+
 TEST(Convergence, C21_LostCreateAnswerThenFeedLinksByKey) {
   Harness h;
   h.sim(kCrm).humanCreate({{"email", str("eve@example.com")}, {"name", str("Eve")}});

@@ -328,6 +328,40 @@ TEST(Convergence, C12_StalePushAsksForReReadAndKeepsTheEntry) {
   h.expectConverged();
 }
 
+// The pusher records the answers that arrived together in one transaction: creates, a refusal
+// and a stale answer side by side each get what completePush alone would give them.
+TEST(Engine, AnswersRecordedTogetherAreEachSettled) {
+  Harness h;
+  for (const char* e : {"a@example.com", "b@example.com", "c@example.com"}) {
+    h.sim(kCrm).humanCreate({{"email", str(e)}, {"name", str(e)}});
+  }
+  h.poll(kCrm);
+  auto jobs = h.engine().duePushes(kErp, 10);
+  ASSERT_TRUE(jobs);
+  ASSERT_EQ(jobs->size(), 3u);
+  std::vector<Completion> done;
+  done.push_back(Completion{(*jobs)[0], h.sim(kErp).apply((*jobs)[0])});
+  done.push_back(Completion{(*jobs)[1], PushPermanent{"HTTP 422: no"}});
+  done.push_back(Completion{(*jobs)[2], PushRetryable{"HTTP 503", 0}});
+  auto follow = h.engine().completePushes(kErp, done);
+  ASSERT_TRUE(follow) << follow.error().message;
+  EXPECT_EQ(*follow, std::vector<FollowUp>(3, FollowUp::None));
+  auto snap = h.store().read();
+  ASSERT_TRUE(snap);
+  EXPECT_TRUE(snap->nativeId((*jobs)[0].record, kErp)->has_value());
+  EXPECT_FALSE(snap->outboxEntry(kErp, (*jobs)[0].record)->has_value());
+  EXPECT_TRUE(snap->deadLetter(kErp, (*jobs)[1].record)->has_value());
+  auto retry = snap->outboxEntry(kErp, (*jobs)[2].record);
+  ASSERT_TRUE(retry->has_value());
+  EXPECT_EQ((**retry).attempts, 1u);
+  EXPECT_EQ((**retry).last_error, "HTTP 503");
+  // A completion naming an entity the system does not sync fails the whole group, unrecorded.
+  PushJob stray = (*jobs)[2];
+  stray.entity = "invoice";
+  std::vector<Completion> bad{Completion{stray, PushSuccess{"9", "", 0}}};
+  EXPECT_FALSE(h.engine().completePushes(kErp, bad));
+}
+
 TEST(Engine, WrongInputIsRefusedWithItsReason) {
   Harness h;
   auto unknown = h.engine().ingest(kCrm, "invoice", {}, std::nullopt);
