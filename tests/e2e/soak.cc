@@ -269,7 +269,7 @@ std::vector<Soak::Person*> Soak::pick(size_t n) {
 Status Soak::editRound(const RoundPlan& plan, const std::function<void(int)>& afterLiveEdit) {
   TANDEM_RETURN_IF_ERROR(refreshIds());
   const size_t groups = static_cast<size_t>(plan.singles + plan.diff_fields + plan.same_field +
-                                            plan.three_way + plan.archives);
+                                            plan.three_way + plan.archives + plan.delete_vs_update);
   std::vector<Person*> chosen = pick(groups);
   if (chosen.size() < groups) {
     return fail("soak: only " + std::to_string(chosen.size()) + " customers to edit, " +
@@ -336,6 +336,30 @@ Status Soak::editRound(const RoundPlan& plan, const std::function<void(int)>& af
       p.expect.erase(c.field);  // settled by verify() from the conflict entry
       pending_.push_back(std::move(c));
       ++concurrent_total_;
+    }
+    for (int i = 0; i < plan.delete_vs_update; ++i) {
+      Person& p = *chosen[next++];
+      const std::string gone = kSystems[rng_() % 2];  // crm or erp: finance cannot delete
+      std::string s;
+      do {
+        s = kSystems[rng_() % kSystems.size()];
+      } while (s == gone);
+      auto r = world_.fixtures().humanRemove(gone, p.ids.at(gone), true);
+      if (!r) {
+        return fail("soak: hard delete " + gone + " " + p.email + ": " + r.error().message);
+      }
+      ++edits_;
+      std::string f;
+      do {
+        f = randomField(true, false);
+      } while (std::find(editable().at(f).begin(), editable().at(f).end(), s) ==
+               editable().at(f).end());
+      const std::string v = freshValue(f);
+      TANDEM_RETURN_IF_ERROR(edit(p, s, f, v));
+      p.expect[f] = v;
+      typed_.push_back({p.email, f, v});
+      ++creates_[gone];
+      ++delete_conflicts_;
     }
     return {};
   }();
@@ -469,6 +493,18 @@ std::string Soak::verify() {
     people_.at(g.email).expect[g.field] = want;
   }
   pending_.clear();
+  // Every delete against a concurrent update: one "$deleted" entry, the update kept.
+  const size_t deleted = by_field.count("$deleted");
+  if (deleted != delete_conflicts_) {
+    add(std::to_string(deleted) + " \"$deleted\" conflict entries, expected " +
+        std::to_string(delete_conflicts_) + " (one per delete against a concurrent update)");
+  }
+  for (auto [it, hi] = by_field.equal_range("$deleted"); it != hi; ++it) {
+    if (it->second.outcome != "false") {
+      add("a delete against a concurrent update ended " + it->second.outcome +
+          " (delete_policy update_wins: false)");
+    }
+  }
   // Values typed with nothing concurrent are no conflict (case 8).
   for (const Typed& t : typed_) {
     auto [lo, hi] = by_field.equal_range(t.field);

@@ -33,11 +33,15 @@
 namespace tandem::e2e {
 
 struct RoundPlan {
-  int singles = 0;         // one field in one system (agent running)
-  int diff_fields = 0;     // case 5: two systems, two fields of one customer (agent paused)
-  int same_field = 0;      // case 6: one field in two systems (agent paused)
-  int three_way = 0;       // case 7: one field in all three systems (agent paused)
-  int archives = 0;        // archive / deactivate in one system (agent running)
+  int singles = 0;      // one field in one system (agent running)
+  int diff_fields = 0;  // case 5: two systems, two fields of one customer (agent paused)
+  int same_field = 0;   // case 6: one field in two systems (agent paused)
+  int three_way = 0;    // case 7: one field in all three systems (agent paused)
+  int archives = 0;     // archive / deactivate in one system (agent running)
+  // cases 15, 16: a silent hard delete in the CRM or the ERP while another system updates the
+  // customer (agent paused): the update wins, the customer is created again where it was
+  // deleted, and one "$deleted" conflict entry says so
+  int delete_vs_update = 0;
   int creates = 0;         // a new customer created by a person in one system (agent running)
   int live_gap_every = 8;  // a short sleep after this many live edits, so the agent interleaves
 };
@@ -93,6 +97,7 @@ class Soak {
   std::map<std::string, int64_t> creates_;
   std::vector<Concurrent> pending_;
   std::vector<Typed> typed_;
+  size_t delete_conflicts_ = 0;  // "$deleted" conflict entries expected so far
   uint64_t serial_ = 0;
   size_t edits_ = 0;
   size_t concurrent_total_ = 0;
