@@ -247,6 +247,26 @@ bool World::agentRunning() {
   return true;
 }
 
+Status World::pauseAgent() {
+  if (agent_pid_ <= 0 || ::kill(agent_pid_, SIGSTOP) != 0) {
+    return fail("e2e: cannot pause the agent: it is not running");
+  }
+  // SIGSTOP is asynchronous: wait until the process is really stopped.
+  int status = 0;
+  if (::waitpid(agent_pid_, &status, WUNTRACED) != agent_pid_ || !WIFSTOPPED(status)) {
+    agent_pid_ = -1;
+    return fail("e2e: the agent exited instead of stopping");
+  }
+  return {};
+}
+
+Status World::resumeAgent() {
+  if (agent_pid_ <= 0 || ::kill(agent_pid_, SIGCONT) != 0) {
+    return fail("e2e: cannot resume the agent: it is not running");
+  }
+  return {};
+}
+
 Result<std::string> World::adminGet(const std::string& target) {
   fixtures::HttpClient http("127.0.0.1", admin_port_, std::chrono::seconds(5));
   auto r = http.get(target);
@@ -280,6 +300,48 @@ Result<int64_t> World::outboxDepth() {
     return fail("e2e: /v1/status has no integer outbox_depth: " + body);
   }
   return doc["outbox_depth"].GetInt64();
+}
+
+Result<std::string> World::allConflicts() {
+  std::string out = "[";
+  std::string after;
+  while (true) {
+    TANDEM_ASSIGN_OR_RETURN(auto body, adminGet("/v1/conflicts?state=all&limit=1000" + after));
+    rapidjson::Document doc;
+    doc.Parse(body.c_str());
+    if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("conflicts") ||
+        !doc["conflicts"].IsArray()) {
+      return fail("e2e: /v1/conflicts has no conflicts array: " + body);
+    }
+    for (const auto& c : doc["conflicts"].GetArray()) {
+      rapidjson::StringBuffer buf;
+      rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+      c.Accept(w);
+      out += (out.size() > 1 ? "," : "") + std::string(buf.GetString());
+    }
+    if (!doc.HasMember("next_after") || !doc["next_after"].IsUint64()) {
+      break;
+    }
+    after = "&after=" + std::to_string(doc["next_after"].GetUint64());
+  }
+  return out + "]";
+}
+
+Result<uint64_t> World::detectorRecords() {
+  TANDEM_ASSIGN_OR_RETURN(auto body, agentStatus());
+  rapidjson::Document doc;
+  doc.Parse(body.c_str());
+  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("detectors") ||
+      !doc["detectors"].IsArray()) {
+    return fail("e2e: /v1/status has no detectors array: " + body);
+  }
+  uint64_t n = 0;
+  for (const auto& d : doc["detectors"].GetArray()) {
+    if (d.HasMember("records") && d["records"].IsUint64()) {
+      n += d["records"].GetUint64();
+    }
+  }
+  return n;
 }
 
 Result<std::map<std::string, SystemView>> World::views() {

@@ -73,12 +73,20 @@ class World {
   // SIGKILL and reap: the crash.
   void killAgent();
   bool agentRunning();
+  // SIGSTOP / SIGCONT: while paused the agent observes nothing, so edits made meanwhile in
+  // different systems are concurrent for it (cases 5 to 7) without racing its polls.
+  Status pauseAgent();
+  Status resumeAgent();
 
   // A GET on the agent's admin API: the body of a 200, else an error.
   Result<std::string> adminGet(const std::string& target);
   // The agent's GET /v1/status body, or an error when it does not answer.
   Result<std::string> agentStatus() { return adminGet("/v1/status"); }
   Result<int64_t> outboxDepth();
+  // Every conflict entry (state=all), all pages, as one JSON array.
+  Result<std::string> allConflicts();
+  // The sum of /v1/status detectors[].records: feed records read since this agent started.
+  Result<uint64_t> detectorRecords();
 
   // Live records of each system mapped to canonical values.
   Result<std::map<std::string, SystemView>> views();
