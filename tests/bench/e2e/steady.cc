@@ -128,7 +128,7 @@ SteadyResult runSteady(const SteadyOptions& options) {
   e2e::WorldOptions wo;
   wo.poll_interval_ms = options.poll_interval_ms;
   wo.webhooks = options.webhooks;
-  wo.requests_per_second = 1000000;
+  wo.requests_per_second = 100000;  // the config's maximum
   wo.max_in_flight = options.max_in_flight;
   e2e::World w(wo);
   if (auto s = w.fixtures().seed(options.records, {"crm"}); !s) {
