@@ -97,6 +97,8 @@ int main() {
   row("load " + N + ": null copier records/s", fmt("%.0f", copier.records_per_s));
   row("load " + N + ": tandem / null copier", fmt("%.2fx", ratio), ">= 0.70x",
       met(loads_ok && ratio >= 0.7));
+  row("load " + N + ": HTTP requests/record, tandem", fmt("%.2f", agent.requests_per_record));
+  row("load " + N + ": HTTP requests/record, null copier", fmt("%.2f", copier.requests_per_record));
   row("load " + Q + ": tandem records/s", fmt("%.0f", quarter.records_per_s));
 
   const auto lat = [](const Latencies& l, double p) { return fmt("%.1f ms", l.percentile(p)); };

@@ -1,5 +1,6 @@
 #include "tests/bench/e2e/load.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -37,6 +38,14 @@ bool created(e2e::World& w, int64_t n) {
   auto erp = w.counter("erp", "api_creates");
   auto fin = w.counter("fin", "api_creates");
   return erp && fin && *erp >= n && *fin >= n;
+}
+
+double requestsPerRecord(e2e::World& w, int64_t n) {
+  int64_t total = 0;
+  for (const char* system : {"crm", "erp", "fin"}) {
+    total += w.counter(system, "requests").value_or(0);
+  }
+  return static_cast<double>(total) / static_cast<double>(std::max<int64_t>(n, 1));
 }
 
 std::string countCheck(e2e::World& w, int64_t n) {
@@ -98,6 +107,7 @@ LoadResult runAgentLoad(const LoadOptions& options) {
     out.rest = *m;
   }
   out.error = countCheck(w, options.records);
+  out.requests_per_record = requestsPerRecord(w, options.records);
   (void)w.stopAgent();
   out.lmdb_bytes = dirBytes(w.dir() + "/state");
   return out;
@@ -123,6 +133,7 @@ LoadResult runNullCopierLoad(const LoadOptions& options) {
   if (out.error.empty()) {
     out.error = countCheck(w, options.records);
   }
+  out.requests_per_record = requestsPerRecord(w, options.records);
   return out;
 }
 

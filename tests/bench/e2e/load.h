@@ -20,6 +20,7 @@ struct LoadResult {
   std::string error;  // "" when every record reached both systems
   double seconds = 0;
   double records_per_s = 0;
+  double requests_per_record = 0;  // HTTP requests the three systems served, per record
   // The agent's memory (zero for the null copier).
   int64_t peak_kb = 0;       // VmHWM at the end of the load
   int64_t peak_anon_kb = 0;  // the largest RssAnon sampled during the load
