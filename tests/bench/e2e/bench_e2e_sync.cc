@@ -8,11 +8,13 @@
 //   3. Memory: the agent's peak (VmHWM) and at-rest RSS in the load, at N/4 and N.
 //
 // TANDEM_BENCH_RECORDS=N (default 100000), TANDEM_BENCH_STEADY_RECORDS=M (default
-// min(10000, N)), TANDEM_BENCH_EDIT_SECONDS (default 20), TANDEM_BENCH_MAX_IN_FLIGHT (8).
+// min(10000, N)), TANDEM_BENCH_EDIT_SECONDS (default 20), TANDEM_BENCH_MAX_IN_FLIGHT (8),
+// TANDEM_BENCH_LOAD_TIMEOUT_S (3600: a load still running then reports its rate so far).
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -63,17 +65,21 @@ int main() {
   const int64_t m = envInt("TANDEM_BENCH_STEADY_RECORDS", std::min<int64_t>(10000, n));
   const double edit_seconds = static_cast<double>(envInt("TANDEM_BENCH_EDIT_SECONDS", 20));
   const int mif = static_cast<int>(envInt("TANDEM_BENCH_MAX_IN_FLIGHT", 8));
+  const double load_timeout = static_cast<double>(envInt("TANDEM_BENCH_LOAD_TIMEOUT_S", 3600));
   const std::string N = std::to_string(n);
   const std::string Q = std::to_string(n / 4);
 
   std::fprintf(stderr, "initial load of %lld records: null copier...\n", static_cast<long long>(n));
-  const LoadResult copier = runNullCopierLoad({.records = n, .max_in_flight = mif});
+  const LoadResult copier =
+      runNullCopierLoad({.records = n, .max_in_flight = mif, .timeout_s = load_timeout});
   reportError("null copier", copier.error);
   std::fprintf(stderr, "initial load: tandem...\n");
-  const LoadResult agent = runAgentLoad({.records = n, .max_in_flight = mif});
+  const LoadResult agent =
+      runAgentLoad({.records = n, .max_in_flight = mif, .timeout_s = load_timeout});
   reportError("tandem load", agent.error);
   std::fprintf(stderr, "initial load of %lld records: tandem...\n", static_cast<long long>(n / 4));
-  const LoadResult quarter = runAgentLoad({.records = n / 4, .max_in_flight = mif});
+  const LoadResult quarter =
+      runAgentLoad({.records = n / 4, .max_in_flight = mif, .timeout_s = load_timeout});
   reportError("tandem load (N/4)", quarter.error);
 
   std::fprintf(stderr, "steady state, %lld records, polling...\n", static_cast<long long>(m));
@@ -87,9 +93,9 @@ int main() {
 
   std::printf(
       "tandem end-to-end bench: %u cores, %lld records (load), %lld records (steady), "
-      "max_in_flight %d per system\n",
+      "max_in_flight %d per system, state under %s (TMPDIR)\n",
       std::thread::hardware_concurrency(), static_cast<long long>(n), static_cast<long long>(m),
-      mif);
+      mif, std::filesystem::temp_directory_path().c_str());
   row("figure", "value", "goal", "");
   const bool loads_ok = copier.error.empty() && agent.error.empty();
   const double ratio = agent.records_per_s / copier.records_per_s;

@@ -94,7 +94,19 @@ LoadResult runAgentLoad(const LoadOptions& options) {
       return out;
     }
     if (Clock::now() > deadline) {
-      out.error = "timed out: " + countCheck(w, options.records) + "\n" + w.agentLogTail(10);
+      // The rate so far (the slower target's creates), so a slow run still gives a figure.
+      out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      const int64_t done = std::min(w.counter("erp", "api_creates").value_or(0),
+                                    w.counter("fin", "api_creates").value_or(0));
+      out.records_per_s = static_cast<double>(done) / out.seconds;
+      if (auto m = readMemory(*pid)) {
+        out.peak_kb = m->peak_kb;
+        out.rest = *m;
+      }
+      out.requests_per_record = requestsPerRecord(w, std::max<int64_t>(done, 1));
+      out.error = "timed out after " + std::to_string(static_cast<int64_t>(out.seconds)) +
+                  " s with " + std::to_string(done) + " of " + std::to_string(options.records) +
+                  " records in both targets (records/s and memory are up to then)";
       return out;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -12,8 +12,8 @@ namespace tandem::bench {
 
 struct LoadOptions {
   int64_t records = 100000;
-  int max_in_flight = 8;  // per system, for the agent and the null copier alike
-  double timeout_s = 900;
+  int max_in_flight = 8;    // per system, for the agent and the null copier alike
+  double timeout_s = 3600;  // then the figures so far are reported with an error
 };
 
 struct LoadResult {
