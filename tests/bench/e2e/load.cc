@@ -112,6 +112,7 @@ LoadResult runAgentLoad(const LoadOptions& options) {
         out.rest = *m;
       }
       out.requests_per_record = requestsPerRecord(w, std::max<int64_t>(done, 1));
+      out.lmdb_bytes = dirBytes(w.dir() + "/state");
       out.error = "timed out after " + std::to_string(static_cast<int64_t>(out.seconds)) +
                   " s with " + std::to_string(done) + " of " + std::to_string(options.records) +
                   " records in both targets (records/s and memory are up to then)";
