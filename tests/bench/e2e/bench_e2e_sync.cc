@@ -1,0 +1,147 @@
+// bench_e2e_sync: issue 6's end-to-end figures, the real `tandem run` between the fixture
+// systems over loopback. Prints one table; not a test (STYLE.md item 15).
+//
+//   1. Initial load: N customers in the CRM only, created in the ERP and finance; records/s
+//      end to end and the ratio against the null copier (null_copier.h) in the same run.
+//   2. Steady state: 1% of M records edited per second across the systems; change-to-propagated
+//      latency p50/p99 polling every second, and with the fixtures' webhooks.
+//   3. Memory: the agent's peak (VmHWM) and at-rest RSS in the load, at N/4 and N.
+//
+// TANDEM_BENCH_RECORDS=N (default 100000), TANDEM_BENCH_STEADY_RECORDS=M (default
+// min(10000, N)), TANDEM_BENCH_EDIT_SECONDS (default 20), TANDEM_BENCH_MAX_IN_FLIGHT (8),
+// TANDEM_BENCH_LOAD_TIMEOUT_S (3600: a load still running then reports its rate so far).
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "tests/bench/e2e/load.h"
+#include "tests/bench/e2e/steady.h"
+
+namespace {
+
+using namespace tandem::bench;
+
+int64_t envInt(const char* name, int64_t fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::atoll(v) : fallback;
+}
+
+std::string fmt(const char* f, double v) {
+  if (std::isnan(v)) {
+    return "n/a";
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+std::string mb(int64_t kb) {
+  return fmt("%.1f MB", static_cast<double>(kb) / 1024.0);
+}
+
+void row(const std::string& figure, const std::string& value, const std::string& goal = "",
+         const char* met = "") {
+  std::printf("%-46s %14s  %-26s %s\n", figure.c_str(), value.c_str(), goal.c_str(), met);
+}
+
+const char* met(bool ok) {
+  return ok ? "met" : "NOT MET";
+}
+
+void reportError(const char* phase, const std::string& error) {
+  if (!error.empty()) {
+    std::fprintf(stderr, "%s: %s\n", phase, error.c_str());
+  }
+}
+
+}  // namespace
+
+int main() {
+  const int64_t n = envInt("TANDEM_BENCH_RECORDS", 100000);
+  const int64_t m = envInt("TANDEM_BENCH_STEADY_RECORDS", std::min<int64_t>(10000, n));
+  const double edit_seconds = static_cast<double>(envInt("TANDEM_BENCH_EDIT_SECONDS", 20));
+  const int mif = static_cast<int>(envInt("TANDEM_BENCH_MAX_IN_FLIGHT", 8));
+  const double load_timeout = static_cast<double>(envInt("TANDEM_BENCH_LOAD_TIMEOUT_S", 3600));
+  const std::string N = std::to_string(n);
+  const std::string Q = std::to_string(n / 4);
+
+  std::fprintf(stderr, "initial load of %lld records: null copier...\n", static_cast<long long>(n));
+  const LoadResult copier =
+      runNullCopierLoad({.records = n, .max_in_flight = mif, .timeout_s = load_timeout});
+  reportError("null copier", copier.error);
+  std::fprintf(stderr, "initial load: tandem...\n");
+  const LoadResult agent =
+      runAgentLoad({.records = n, .max_in_flight = mif, .timeout_s = load_timeout});
+  reportError("tandem load", agent.error);
+  std::fprintf(stderr, "initial load of %lld records: tandem...\n", static_cast<long long>(n / 4));
+  const LoadResult quarter =
+      runAgentLoad({.records = n / 4, .max_in_flight = mif, .timeout_s = load_timeout});
+  reportError("tandem load (N/4)", quarter.error);
+
+  std::fprintf(stderr, "steady state, %lld records, polling...\n", static_cast<long long>(m));
+  const SteadyResult polling = runSteady(
+      {.records = m, .webhooks = false, .edit_seconds = edit_seconds, .max_in_flight = mif});
+  reportError("steady polling", polling.error);
+  std::fprintf(stderr, "steady state, webhooks...\n");
+  const SteadyResult hooks = runSteady(
+      {.records = m, .webhooks = true, .edit_seconds = edit_seconds, .max_in_flight = mif});
+  reportError("steady webhooks", hooks.error);
+
+  std::printf(
+      "tandem end-to-end bench: %u cores, %lld records (load), %lld records (steady), "
+      "max_in_flight %d per system, state under %s (TMPDIR)\n",
+      std::thread::hardware_concurrency(), static_cast<long long>(n), static_cast<long long>(m),
+      mif, std::filesystem::temp_directory_path().c_str());
+  row("figure", "value", "goal", "");
+  const bool loads_ok = copier.error.empty() && agent.error.empty();
+  const double ratio = agent.records_per_s / copier.records_per_s;
+  row("load " + N + ": tandem records/s", fmt("%.0f", agent.records_per_s));
+  row("load " + N + ": null copier records/s", fmt("%.0f", copier.records_per_s));
+  row("load " + N + ": tandem / null copier", fmt("%.2fx", ratio), ">= 0.70x",
+      met(loads_ok && ratio >= 0.7));
+  row("load " + N + ": HTTP requests/record, tandem", fmt("%.2f", agent.requests_per_record));
+  row("load " + N + ": HTTP requests/record, null copier", fmt("%.2f", copier.requests_per_record));
+  row("load " + Q + ": tandem records/s", fmt("%.0f", quarter.records_per_s));
+
+  const auto lat = [](const Latencies& l, double p) { return fmt("%.1f ms", l.percentile(p)); };
+  row("steady, polling 1 s: edits/s", fmt("%.0f", polling.edits_per_s));
+  row("steady, polling 1 s: p50 (all edits)", lat(polling.all, 50));
+  row("steady, polling 1 s: p99 (all edits)", lat(polling.all, 99));
+  row("steady, polling 1 s: lost (>30 s)", std::to_string(polling.all.lost));
+  Latencies hooked = hooks.by_source[0];
+  hooked.ms.insert(hooked.ms.end(), hooks.by_source[2].ms.begin(), hooks.by_source[2].ms.end());
+  hooked.lost += hooks.by_source[2].lost;
+  row("steady, webhooks: edits/s", fmt("%.0f", hooks.edits_per_s));
+  row("steady, webhooks: p50 (crm+fin edits)", lat(hooked, 50));
+  row("steady, webhooks: p99 (crm+fin edits)", lat(hooked, 99), "< 50 ms",
+      met(hooks.error.empty() && hooked.lost == 0 && hooked.percentile(99) < 50));
+  row("steady, webhooks: p50 (erp edits, polled)", lat(hooks.by_source[1], 50));
+  row("steady, webhooks: p99 (erp edits, polled)", lat(hooks.by_source[1], 99));
+  row("steady, webhooks: lost (>30 s)", std::to_string(hooks.all.lost));
+
+  row("memory: peak RSS, load " + Q, mb(quarter.peak_kb));
+  row("memory: peak RSS, load " + N, mb(agent.peak_kb), "< 150 MB",
+      met(agent.error.empty() && agent.peak_kb > 0 && agent.peak_kb < 150 * 1024));
+  row("memory: peak RssAnon (sampled), load " + Q, mb(quarter.peak_anon_kb));
+  row("memory: peak RssAnon (sampled), load " + N, mb(agent.peak_anon_kb),
+      "<= 1.25x of " + Q + "'s",
+      met(agent.peak_anon_kb > 0 && agent.peak_anon_kb <= quarter.peak_anon_kb * 5 / 4));
+  row("memory: at rest RSS, after load " + Q, mb(quarter.rest.rss_kb));
+  row("memory: at rest RSS, after load " + N, mb(agent.rest.rss_kb));
+  row("memory: at rest RssAnon / RssFile, " + Q,
+      mb(quarter.rest.anon_kb) + " / " + mb(quarter.rest.file_kb));
+  row("memory: at rest RssAnon / RssFile, " + N,
+      mb(agent.rest.anon_kb) + " / " + mb(agent.rest.file_kb));
+  row("LMDB state files, " + Q, mb(quarter.lmdb_bytes / 1024));
+  row("LMDB state files, " + N, mb(agent.lmdb_bytes / 1024));
+  const bool all_ok =
+      loads_ok && quarter.error.empty() && polling.error.empty() && hooks.error.empty();
+  if (!all_ok) {
+    std::printf("(some phases failed; their errors are on stderr)\n");
+  }
+  return 0;
+}

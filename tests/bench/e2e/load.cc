@@ -1,0 +1,161 @@
+#include "tests/bench/e2e/load.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "tests/bench/e2e/null_copier.h"
+#include "tests/e2e/world.h"
+
+namespace tandem::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+e2e::WorldOptions worldOptions(const LoadOptions& options) {
+  e2e::WorldOptions wo;
+  wo.poll_interval_ms = 1000;
+  // The agent's own limits must not be what is measured; the fixtures have none by default.
+  wo.requests_per_second = 100000;  // the config's maximum
+  wo.max_in_flight = options.max_in_flight;
+  return wo;
+}
+
+int64_t dirBytes(const std::string& dir) {
+  int64_t total = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) {
+    if (e.is_regular_file(ec)) {
+      total += static_cast<int64_t>(e.file_size(ec));
+    }
+  }
+  return total;
+}
+
+// Both targets hold `n` records the load created.
+bool created(e2e::World& w, int64_t n) {
+  auto erp = w.counter("erp", "api_creates");
+  auto fin = w.counter("fin", "api_creates");
+  return erp && fin && *erp >= n && *fin >= n;
+}
+
+// A fixture counter. The control connection may sit idle through a long load, past the
+// fixture server's idle timeout, and the test client reports a dropped connection instead of
+// retrying silently: ask twice.
+Result<int64_t> counter(e2e::World& w, const char* system, const char* name) {
+  auto c = w.counter(system, name);
+  return c ? c : w.counter(system, name);
+}
+
+double requestsPerRecord(e2e::World& w, int64_t n) {
+  int64_t total = 0;
+  for (const char* system : {"crm", "erp", "fin"}) {
+    total += counter(w, system, "requests").value_or(0);
+  }
+  return static_cast<double>(total) / static_cast<double>(std::max<int64_t>(n, 1));
+}
+
+std::string countCheck(e2e::World& w, int64_t n) {
+  for (const char* system : {"erp", "fin"}) {
+    auto c = counter(w, system, "api_creates");
+    if (!c || *c != n) {
+      return std::string(system) + ": " + (c ? std::to_string(*c) : c.error().message) +
+             " creates, expected " + std::to_string(n);
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+LoadResult runAgentLoad(const LoadOptions& options) {
+  LoadResult out;
+  e2e::World w(worldOptions(options));
+  if (auto s = w.fixtures().seed(options.records, {"crm"}); !s) {
+    out.error = "seed: " + s.error().message;
+    return out;
+  }
+  const auto start = Clock::now();
+  if (auto s = w.startAgent(); !s) {
+    out.error = s.error().message;
+    return out;
+  }
+  const auto pid = findAgentPid();
+  if (!pid) {
+    out.error = "no single child process named tandem";
+    return out;
+  }
+  const auto deadline = start + std::chrono::duration<double>(options.timeout_s);
+  while (true) {
+    if (auto m = readMemory(*pid)) {
+      out.peak_anon_kb = std::max(out.peak_anon_kb, m->anon_kb);
+    }
+    if (created(w, options.records)) {
+      auto depth = w.outboxDepth();
+      if (depth && *depth == 0) {
+        break;
+      }
+    }
+    if (!w.agentRunning()) {
+      out.error = "the agent exited:\n" + w.agentLogTail();
+      return out;
+    }
+    if (Clock::now() > deadline) {
+      // The rate so far (the slower target's creates), so a slow run still gives a figure.
+      out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      const int64_t done = std::min(w.counter("erp", "api_creates").value_or(0),
+                                    w.counter("fin", "api_creates").value_or(0));
+      out.records_per_s = static_cast<double>(done) / out.seconds;
+      if (auto m = readMemory(*pid)) {
+        out.peak_kb = m->peak_kb;
+        out.rest = *m;
+      }
+      out.requests_per_record = requestsPerRecord(w, std::max<int64_t>(done, 1));
+      out.lmdb_bytes = dirBytes(w.dir() + "/state");
+      out.error = "timed out after " + std::to_string(static_cast<int64_t>(out.seconds)) +
+                  " s with " + std::to_string(done) + " of " + std::to_string(options.records) +
+                  " records in both targets (records/s and memory are up to then)";
+      return out;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  out.records_per_s = static_cast<double>(options.records) / out.seconds;
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  if (auto m = readMemory(*pid)) {
+    out.peak_kb = m->peak_kb;
+    out.rest = *m;
+  }
+  out.error = countCheck(w, options.records);
+  out.requests_per_record = requestsPerRecord(w, options.records);
+  (void)w.stopAgent();
+  out.lmdb_bytes = dirBytes(w.dir() + "/state");
+  return out;
+}
+
+LoadResult runNullCopierLoad(const LoadOptions& options) {
+  LoadResult out;
+  e2e::World w(worldOptions(options));
+  if (auto s = w.fixtures().seed(options.records, {"crm"}); !s) {
+    out.error = "seed: " + s.error().message;
+    return out;
+  }
+  const CopyResult r = runNullCopier(w.ports(), options.max_in_flight);
+  out.seconds = r.seconds;
+  out.records_per_s = static_cast<double>(options.records) / r.seconds;
+  if (r.read != options.records) {
+    out.error = "read " + std::to_string(r.read) + " of " + std::to_string(options.records);
+  }
+  if (!r.first_error.empty()) {
+    out.error += (out.error.empty() ? "" : "; ") + std::to_string(r.failed) +
+                 " failed requests, first: " + r.first_error;
+  }
+  if (out.error.empty()) {
+    out.error = countCheck(w, options.records);
+  }
+  out.requests_per_record = requestsPerRecord(w, options.records);
+  return out;
+}
+
+}  // namespace tandem::bench

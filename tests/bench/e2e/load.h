@@ -1,0 +1,34 @@
+#pragma once
+
+// The initial load: `n` customers in the CRM only, created in the ERP and in finance, once by
+// the real `tandem run` and once by the null copier, each in a fresh set of fixture systems.
+
+#include <cstdint>
+#include <string>
+
+#include "tests/bench/e2e/proc_memory.h"
+
+namespace tandem::bench {
+
+struct LoadOptions {
+  int64_t records = 100000;
+  int max_in_flight = 8;    // per system, for the agent and the null copier alike
+  double timeout_s = 3600;  // then the figures so far are reported with an error
+};
+
+struct LoadResult {
+  std::string error;  // "" when every record reached both systems
+  double seconds = 0;
+  double records_per_s = 0;
+  double requests_per_record = 0;  // HTTP requests the three systems served, per record
+  // The agent's memory (zero for the null copier).
+  int64_t peak_kb = 0;       // VmHWM at the end of the load
+  int64_t peak_anon_kb = 0;  // the largest RssAnon sampled during the load
+  ProcMemory rest;           // two seconds after the load
+  int64_t lmdb_bytes = 0;    // the size of the state directory's files
+};
+
+LoadResult runAgentLoad(const LoadOptions& options);
+LoadResult runNullCopierLoad(const LoadOptions& options);
+
+}  // namespace tandem::bench
