@@ -169,6 +169,7 @@ asio::awaitable<void> Detector::fetchIds(std::shared_ptr<SystemRuntime> keep,
 asio::awaitable<void> Detector::fetchAndIngest(std::vector<std::string> ids) {
   std::set<std::string> seen;
   std::vector<connector::NativeRecord> records;
+  std::vector<engine::Incoming> gone;
   for (auto& id : ids) {
     if (id.empty() || !seen.insert(id).second) {
       continue;
@@ -179,18 +180,37 @@ asio::awaitable<void> Detector::fetchAndIngest(std::vector<std::string> ids) {
       continue;
     }
     if (!*got) {
-      // Gone (or archived where get does not show archived records): the next poll says which.
+      // Deleted, or archived where neither get nor the feed shows archived records (HubSpot's
+      // search leaves them out): for a record tandem holds, the system reports it deleted and
+      // the entity's delete policy decides (case 16). An unknown id is nothing to act on.
+      auto snap = core_.store().read();
+      auto linked = snap ? snap->linkedRecord(sys_.id, id)
+                         : Result<std::optional<std::string>>(std::unexpected(snap.error()));
       core_.log().debug("webhook: record not found",
-                        {{"system", sys_.name()}, {"entity", ent_.entity->name}, {"id", id}});
+                        {{"system", sys_.name()},
+                         {"entity", ent_.entity->name},
+                         {"id", id},
+                         {"linked", linked && *linked ? **linked : std::string()}});
+      if (linked && *linked) {
+        engine::Incoming in;
+        in.native_id = id;
+        in.report.system = sys_.id;
+        in.report.deleted = true;
+        in.report.source_ts_ms = core_.clock().nowMs();
+        gone.push_back(std::move(in));
+      }
       continue;
     }
     records.push_back(std::move(**got));
   }
-  if (records.empty()) {
+  if (records.empty() && gone.empty()) {
     wakeHere();
     co_return;
   }
   MappedBatch mapped = mapRecords(sys_, ent_, records);
+  for (auto& in : gone) {
+    mapped.incoming.push_back(std::move(in));
+  }
   auto result = co_await core_.ingest(sys_, ent_, std::move(mapped.incoming),
                                       std::move(mapped.failures), std::nullopt);
   if (!result) {

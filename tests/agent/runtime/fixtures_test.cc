@@ -217,6 +217,41 @@ TEST(FixturesWebhooks, SignedDeliveryFetchesAtOnce) {
   EXPECT_EQ(st.webhooks[0].rejected, 0u);
 }
 
+// Case 16: HubSpot's search (the CRM feed) leaves archived contacts out, and get answers 404
+// for them, so the archive webhook is the only word of it: a linked record that is no longer
+// there is reported deleted, and the others archive it.
+TEST(FixturesWebhooks, C16_CrmArchiveKnownOnlyByWebhookArchivesEverywhere) {
+  FixtureAgent f;
+  f.start(f.config(600'000), /*serve_webhooks=*/true);
+  ASSERT_TRUE(waitFor(
+      [&] {
+        auto st = f.agent().status();
+        return std::all_of(st.detectors.begin(), st.detectors.end(),
+                           [](const DetectorStatus& d) { return d.initial_load_done; });
+      },
+      std::chrono::seconds(20)))
+      << f.debug();
+  ASSERT_TRUE(f.client().setWebhook(
+      "crm", "http://127.0.0.1:" + std::to_string(f.httpPort()) + "/hooks/crm", "crm-secret"));
+  ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
+  ASSERT_TRUE(waitFor([&] { return f.everywhereOnce("ann@example.com") && f.quiet(); },
+                      std::chrono::seconds(20)))
+      << f.debug();
+  ASSERT_TRUE(f.client().humanRemove("crm", f.idOf("crm", "ann@example.com"), false));
+  auto archived = [&](const std::string& system) {
+    auto r = f.find(system, "ann@example.com");
+    if (r.size() != 1) {
+      return false;
+    }
+    const char* flag = system == "erp" ? "active" : "Active";
+    return r[0].HasMember(flag) && r[0][flag].IsBool() && !r[0][flag].GetBool();
+  };
+  ASSERT_TRUE(waitFor([&] { return archived("erp") && archived("fin") && f.quiet(); },
+                      std::chrono::seconds(20)))
+      << f.debug();
+  EXPECT_EQ(f.agent().status().dead_letters, 0u);
+}
+
 TEST(FixturesWebhooks, WrongSecretIsRejectedAndNothingIngested) {
   FixtureAgent f;
   f.start(f.config(600'000), /*serve_webhooks=*/true);
