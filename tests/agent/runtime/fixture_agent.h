@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -110,6 +111,28 @@ class FixtureAgent {
       ASSERT_TRUE(http_->start());
     }
     ASSERT_TRUE(agent_->start());
+  }
+
+  // Polls ten minutes apart, the agent's webhook routes served, and once every detector has
+  // read its feed the CRM's webhooks pointed at them (signed with `secret`): from then on only a
+  // webhook brings a CRM change soon.
+  bool startWithCrmWebhook(const std::string& secret) {
+    start(config(600'000), /*serve_webhooks=*/true);
+    if (::testing::Test::HasFatalFailure()) {
+      return false;
+    }
+    const bool loaded = waitFor(
+        [&] {
+          auto st = agent_->status();
+          return std::all_of(st.detectors.begin(), st.detectors.end(),
+                             [](const DetectorStatus& d) { return d.initial_load_done; });
+        },
+        std::chrono::seconds(20));
+    return loaded &&
+           client_
+               ->setWebhook("crm", "http://127.0.0.1:" + std::to_string(httpPort()) + "/hooks/crm",
+                            secret)
+               .has_value();
   }
 
   void stop() {

@@ -143,17 +143,7 @@ TEST(FixturesConvergence, C20_RefusedValueDeadLetteredWithSystemMessageRetryAfte
 TEST(FixturesWebhooks, C06_NoTokenSystemConcurrentSameFieldIsReadBeforeWriteOneConflict) {
   FixtureAgent f;
   // Polls ten minutes apart: the CRM's edits come by webhook, the ERP's are not seen by a poll.
-  f.start(f.config(600'000), /*serve_webhooks=*/true);
-  ASSERT_TRUE(waitFor(
-      [&] {
-        auto st = f.agent().status();
-        return std::all_of(st.detectors.begin(), st.detectors.end(),
-                           [](const DetectorStatus& d) { return d.initial_load_done; });
-      },
-      std::chrono::seconds(20)))
-      << f.debug();
-  ASSERT_TRUE(f.client().setWebhook(
-      "crm", "http://127.0.0.1:" + std::to_string(f.httpPort()) + "/hooks/crm", "crm-secret"));
+  ASSERT_TRUE(f.startWithCrmWebhook("crm-secret")) << f.debug();
   ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
   ASSERT_TRUE(waitFor([&] { return f.everywhereOnce("ann@example.com") && f.quiet(); },
                       std::chrono::seconds(20)))
@@ -194,17 +184,7 @@ TEST(FixturesWebhooks, C06_NoTokenSystemConcurrentSameFieldIsReadBeforeWriteOneC
 
 TEST(FixturesWebhooks, SignedDeliveryFetchesAtOnce) {
   FixtureAgent f;
-  f.start(f.config(600'000), /*serve_webhooks=*/true);
-  ASSERT_TRUE(waitFor(
-      [&] {
-        auto st = f.agent().status();
-        return std::all_of(st.detectors.begin(), st.detectors.end(),
-                           [](const DetectorStatus& d) { return d.initial_load_done; });
-      },
-      std::chrono::seconds(20)))
-      << f.debug();
-  ASSERT_TRUE(f.client().setWebhook(
-      "crm", "http://127.0.0.1:" + std::to_string(f.httpPort()) + "/hooks/crm", "crm-secret"));
+  ASSERT_TRUE(f.startWithCrmWebhook("crm-secret")) << f.debug();
   ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
   // Polls are ten minutes apart: only the webhook can bring the record this soon.
   ASSERT_TRUE(
@@ -222,17 +202,7 @@ TEST(FixturesWebhooks, SignedDeliveryFetchesAtOnce) {
 // there is reported deleted, and the others archive it.
 TEST(FixturesWebhooks, C16_CrmArchiveKnownOnlyByWebhookArchivesEverywhere) {
   FixtureAgent f;
-  f.start(f.config(600'000), /*serve_webhooks=*/true);
-  ASSERT_TRUE(waitFor(
-      [&] {
-        auto st = f.agent().status();
-        return std::all_of(st.detectors.begin(), st.detectors.end(),
-                           [](const DetectorStatus& d) { return d.initial_load_done; });
-      },
-      std::chrono::seconds(20)))
-      << f.debug();
-  ASSERT_TRUE(f.client().setWebhook(
-      "crm", "http://127.0.0.1:" + std::to_string(f.httpPort()) + "/hooks/crm", "crm-secret"));
+  ASSERT_TRUE(f.startWithCrmWebhook("crm-secret")) << f.debug();
   ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
   ASSERT_TRUE(waitFor([&] { return f.everywhereOnce("ann@example.com") && f.quiet(); },
                       std::chrono::seconds(20)))
@@ -254,17 +224,7 @@ TEST(FixturesWebhooks, C16_CrmArchiveKnownOnlyByWebhookArchivesEverywhere) {
 
 TEST(FixturesWebhooks, WrongSecretIsRejectedAndNothingIngested) {
   FixtureAgent f;
-  f.start(f.config(600'000), /*serve_webhooks=*/true);
-  ASSERT_TRUE(waitFor(
-      [&] {
-        auto st = f.agent().status();
-        return std::all_of(st.detectors.begin(), st.detectors.end(),
-                           [](const DetectorStatus& d) { return d.initial_load_done; });
-      },
-      std::chrono::seconds(20)))
-      << f.debug();
-  ASSERT_TRUE(f.client().setWebhook(
-      "crm", "http://127.0.0.1:" + std::to_string(f.httpPort()) + "/hooks/crm", "not-the-secret"));
+  ASSERT_TRUE(f.startWithCrmWebhook("not-the-secret")) << f.debug();
   ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
   ASSERT_TRUE(waitFor(
       [&] {
