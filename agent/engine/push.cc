@@ -163,6 +163,18 @@ Result<FollowUp> SyncEngine::completeOne(WorkSet& ws, const state::Snapshot& sna
       shadow.emplace();
     }
     conflict::confirmPush(*shadow, job.plan, ok->version_token, ok->source_ts_ms);
+    // The plan was made when the push was handed out; the canonical field may have moved on
+    // since with the same value (a conflict amended, an echo from a third system). The system
+    // holds that value, so it has seen the canonical version of it: a person's next edit there
+    // follows it, and is not concurrent with it (which would reopen the field's last conflict).
+    for (const auto& f : job.plan.fields) {
+      const conflict::FieldState* canonical = st.record.fields.find(f.name);
+      conflict::ShadowField* held = shadow->fields.find(f.name);
+      if (canonical != nullptr && held != nullptr && held->hash == f.hash &&
+          canonical->value.hash() == f.hash) {
+        held->vv.merge(canonical->vv);
+      }
+    }
     ws.touch(job.record);
     ws.dropOutbox(system, job.record);  // queued again when the record changed meanwhile
   } else if (const auto* retry = std::get_if<PushRetryable>(&outcome)) {

@@ -510,8 +510,13 @@ std::string Soak::verify() {
     auto [lo, hi] = by_field.equal_range(t.field);
     for (auto it = lo; it != hi; ++it) {
       if (it->second.values.count(t.value) == 1) {
+        std::string sides;
+        for (const auto& [system, value] : it->second.by_system) {
+          sides += " " + system + "=" + value;
+        }
         add(t.email + "." + t.field + ": " + t.value +
-            " was typed with no concurrent edit but is a side of a conflict entry");
+            " was typed with no concurrent edit but is a side of a conflict entry (sides" + sides +
+            ", outcome " + it->second.outcome + ")");
       }
     }
   }
