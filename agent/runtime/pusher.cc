@@ -61,18 +61,25 @@ void Pusher::wakeHere() {
   sleep_.cancel();
 }
 
+size_t Pusher::prefetch(size_t max_in_flight) {
+  // Four rounds ahead, but not so many that a slow system sits on plans that age in the queue.
+  return std::clamp<size_t>(max_in_flight * 4, 8, 64);
+}
+
 std::optional<int64_t> Pusher::nextDueIn() {
   auto snap = core_.store().read();
   if (!snap) {
     return std::nullopt;
   }
   auto due = snap->dueOutbox(std::numeric_limits<int64_t>::max(),
-                             in_flight_.size() + held_.size() + 1, sys_.id);
+                             in_flight_.size() + held_.size() + queue_.size() + 1, sys_.id);
   if (!due) {
     return std::nullopt;
   }
   for (const auto& e : *due) {
-    if (in_flight_.count(e.record) == 0 && held_.count(e.record) == 0) {
+    const bool queued = std::any_of(queue_.begin(), queue_.end(),
+                                    [&](const engine::PushJob& q) { return q.record == e.record; });
+    if (in_flight_.count(e.record) == 0 && held_.count(e.record) == 0 && !queued) {
       return std::max<int64_t>(0, e.due_ms - core_.clock().nowMs());
     }
   }
@@ -82,51 +89,44 @@ std::optional<int64_t> Pusher::nextDueIn() {
 asio::awaitable<void> Pusher::run(std::shared_ptr<SystemRuntime> keep) {
   const size_t max_in_flight =
       static_cast<size_t>(std::max(1, sys_.spec->rate_limits.max_in_flight));
+  const size_t ahead = prefetch(max_in_flight);
   const int64_t interval = std::max<int64_t>(1, keep->config->agent.poll_interval_ms);
   // Once stopped (drain, reload) no push starts, but the answers of those in flight are still
   // recorded: an unrecorded create answer would cost a read-back after the restart.
-  while (!core_.stopped(sys_) || !in_flight_.empty() || !done_.empty()) {
+  while (!core_.stopped(sys_) || !in_flight_.empty() || !done_.empty() || recording_ ||
+         refilling_) {
     woken_ = false;
-    co_await record(keep);
+    if (!done_.empty() && !recording_) {
+      recording_ = true;
+      core_.spawn(sys_.strand, record(keep), "record pushes to " + sys_.name());
+    }
     if (core_.stopped(sys_)) {
-      if (!woken_ && !in_flight_.empty()) {
+      queue_.clear();
+      if (!woken_) {
         sleep_.expires_after(std::chrono::milliseconds(interval));
         co_await sleep_.async_wait(asio::as_tuple(asio::use_awaitable));
       }
       continue;
     }
-    if (queue_.empty() && in_flight_.size() < max_in_flight) {
-      const size_t limit = max_in_flight + in_flight_.size();
-      engine::DueFilter filter;
-      for (const auto& ent : sys_.entities) {
-        if (!ent->feed_read) {
-          filter.hold_creates.push_back(ent->entity->name);
-        }
-      }
-      std::vector<engine::RecordId> held;
-      filter.held = &held;
-      auto jobs = co_await core_.onWriter(
-          [this, limit, &filter] { return core_.engine().duePushes(sys_.id, limit, filter); });
-      held_ = std::set<std::string>(held.begin(), held.end());
-      if (!jobs) {
-        core_.log().error("pusher: due pushes",
-                          {{"system", sys_.name()}, {"error", jobs.error().message}});
+    if (!refilling_ && queue_.size() <= max_in_flight) {
+      refilling_ = true;
+      if (queue_.empty()) {
+        co_await refill(keep, ahead, false);  // nothing to send meanwhile
       } else {
-        for (auto& job : *jobs) {
-          bool queued = std::any_of(queue_.begin(), queue_.end(), [&](const engine::PushJob& q) {
-            return q.record == job.record;
-          });
-          if (in_flight_.count(job.record) == 0 && !queued) {
-            queue_.push_back(std::move(job));
-          }
-        }
+        // Refill while a round is still queued, so the requests do not wait for the commit.
+        core_.spawn(sys_.strand, refill(keep, ahead - queue_.size(), true),
+                    "take due pushes of " + sys_.name());
       }
     }
     bool started = false;
-    while (!queue_.empty() && in_flight_.size() < max_in_flight && !core_.stopped(sys_)) {
+    while (!queue_.empty() && sending_ < max_in_flight && !core_.stopped(sys_)) {
       engine::PushJob job = std::move(queue_.front());
       queue_.pop_front();
+      if (in_flight_.count(job.record) != 0) {
+        continue;  // taken again while its earlier push was being recorded
+      }
       in_flight_.insert(job.record);
+      ++sending_;
       sys_.enter();  // a reload's new pusher waits for this push
       core_.spawn(sys_.strand, send(keep, std::move(job)), "push to " + sys_.name());
       started = true;
@@ -135,7 +135,7 @@ asio::awaitable<void> Pusher::run(std::shared_ptr<SystemRuntime> keep) {
       continue;
     }
     int64_t wait = interval;
-    if (in_flight_.size() < max_in_flight) {
+    if (sending_ < max_in_flight && !refilling_) {
       if (auto next = nextDueIn()) {
         wait = std::clamp<int64_t>(*next, 1, interval);
       }
@@ -144,6 +144,40 @@ asio::awaitable<void> Pusher::run(std::shared_ptr<SystemRuntime> keep) {
       sleep_.expires_after(std::chrono::milliseconds(wait));
       co_await sleep_.async_wait(asio::as_tuple(asio::use_awaitable));
     }
+  }
+}
+
+asio::awaitable<void> Pusher::refill(std::shared_ptr<SystemRuntime> keep, size_t want, bool wake) {
+  // Entries of records in flight or queued are due as well and come back first: look past them.
+  const size_t limit = want + in_flight_.size() + queue_.size();
+  engine::DueFilter filter;
+  for (const auto& ent : keep->entities) {
+    if (!ent->feed_read) {
+      filter.hold_creates.push_back(ent->entity->name);
+    }
+  }
+  std::vector<engine::RecordId> held;
+  filter.held = &held;
+  auto jobs = co_await core_.onWriter(
+      [this, limit, &filter] { return core_.engine().duePushes(sys_.id, limit, filter); });
+  held_ = std::set<std::string>(held.begin(), held.end());
+  const size_t before = queue_.size();
+  if (!jobs) {
+    core_.log().error("pusher: due pushes",
+                      {{"system", sys_.name()}, {"error", jobs.error().message}});
+  } else {
+    for (auto& job : *jobs) {
+      const bool queued = std::any_of(queue_.begin(), queue_.end(), [&](const engine::PushJob& q) {
+        return q.record == job.record;
+      });
+      if (in_flight_.count(job.record) == 0 && !queued) {
+        queue_.push_back(std::move(job));
+      }
+    }
+  }
+  refilling_ = false;
+  if ((wake && queue_.size() > before) || core_.stopped(sys_)) {
+    wakeHere();
   }
 }
 
@@ -159,6 +193,7 @@ asio::awaitable<void> Pusher::send(std::shared_ptr<SystemRuntime> keep, engine::
     core_.log().info("push re-planned after reading the record first",
                      {{"system", sys_.name()}, {"record", job.record}});
     in_flight_.erase(job.record);
+    --sending_;
     sys_.leave();
     core_.wakeAll();
     co_return;
@@ -178,48 +213,50 @@ asio::awaitable<void> Pusher::send(std::shared_ptr<SystemRuntime> keep, engine::
                       {"attempts", static_cast<int64_t>(job.attempts + 1)},
                       {"error", retry->error}});
   }
-  // The loop records it together with the other answers that arrived meanwhile.
+  // Recorded together with the other answers that arrived meanwhile; the slot is free at once.
+  --sending_;
   done_.push_back(engine::Completion{std::move(job), std::move(*sent)});
   wakeHere();
 }
 
 asio::awaitable<void> Pusher::record(std::shared_ptr<SystemRuntime> keep) {
-  if (done_.empty()) {
-    co_return;
-  }
-  std::vector<engine::Completion> done = std::move(done_);
-  done_.clear();
-  // One transaction (one fsync) for every answer at hand instead of one per push.
-  auto follow = co_await core_.onWriter(
-      [this, &done] { return core_.engine().completePushes(sys_.id, done); });
-  std::vector<engine::FollowUp> follows(done.size(), engine::FollowUp::None);
-  if (follow) {
-    follows = std::move(*follow);
-  } else {
-    // All or nothing failed: one at a time, so one bad answer does not hold back the rest.
-    for (size_t i = 0; i < done.size(); ++i) {
-      const engine::Completion& c = done[i];
-      auto one = co_await core_.onWriter(
-          [this, &c] { return core_.engine().completePush(sys_.id, c.job, c.outcome); });
-      if (one) {
-        follows[i] = *one;
-      } else {
-        core_.log().error(
-            "pusher: complete push",
-            {{"system", sys_.name()}, {"record", c.job.record}, {"error", one.error().message}});
+  while (!done_.empty()) {
+    std::vector<engine::Completion> done = std::move(done_);
+    done_.clear();
+    // One transaction (one fsync) for every answer at hand instead of one per push.
+    auto follow = co_await core_.onWriter(
+        [this, &done] { return core_.engine().completePushes(sys_.id, done); });
+    std::vector<engine::FollowUp> follows(done.size(), engine::FollowUp::None);
+    if (follow) {
+      follows = std::move(*follow);
+    } else {
+      // All or nothing failed: one at a time, so one bad answer does not hold back the rest.
+      for (size_t i = 0; i < done.size(); ++i) {
+        const engine::Completion& c = done[i];
+        auto one = co_await core_.onWriter(
+            [this, &c] { return core_.engine().completePush(sys_.id, c.job, c.outcome); });
+        if (one) {
+          follows[i] = *one;
+        } else {
+          core_.log().error(
+              "pusher: complete push",
+              {{"system", sys_.name()}, {"record", c.job.record}, {"error", one.error().message}});
+        }
       }
     }
-  }
-  for (size_t i = 0; i < done.size(); ++i) {
-    const engine::PushJob& job = done[i].job;
-    EntityRuntime* ent = keep->entity(job.entity);
-    if (follows[i] == engine::FollowUp::Reread && ent != nullptr) {
-      co_await reread(*ent, job);
+    for (size_t i = 0; i < done.size(); ++i) {
+      const engine::PushJob& job = done[i].job;
+      EntityRuntime* ent = keep->entity(job.entity);
+      if (follows[i] == engine::FollowUp::Reread && ent != nullptr) {
+        co_await reread(*ent, job);
+      }
+      in_flight_.erase(job.record);
+      sys_.leave();
     }
-    in_flight_.erase(job.record);
-    sys_.leave();
+    core_.wakeAll();
   }
-  core_.wakeAll();
+  recording_ = false;
+  wakeHere();
 }
 
 Result<mappers::CanonicalValues> Pusher::valuesFor(const engine::PushJob& job) {

@@ -3,8 +3,12 @@
 // The pusher of one system: takes due outbox entries from the engine, maps each to the system's
 // body (mappers::toSystemDocument), sends it through the entity's connector and reports the
 // outcomes back, those that arrived together in one transaction (engine.completePushes). Up to the
-// system's max_in_flight pushes at once; sleeps until the next entry is due or it is woken. Runs on
-// its system's strand, so a system that is down only slows its own pusher.
+// system's max_in_flight requests at once; sleeps until the next entry is due or it is woken. Runs
+// on its system's strand, so a system that is down only slows its own pusher.
+//
+// Sending never waits for a commit: due entries are taken a few rounds ahead (one transaction marks
+// their creates as sent), and answers are recorded by a second coroutine while the next requests
+// go out. Each commit then covers many pushes instead of one round's.
 
 #include <deque>
 #include <memory>
@@ -26,12 +30,18 @@ class Pusher {
   void wake(std::shared_ptr<SystemRuntime> keep);
   void wakeHere();
   size_t inFlight() const { return in_flight_.size(); }
+  // How many due entries are taken ahead of the requests (see above).
+  static size_t prefetch(size_t max_in_flight);
 
  private:
   asio::awaitable<void> send(std::shared_ptr<SystemRuntime> keep, engine::PushJob job);
   // Records the answers in done_ (engine.completePushes, one transaction), runs their follow-ups
-  // and releases their records (in_flight_, the system's loop count).
+  // and releases their records (in_flight_, the system's loop count); repeats while answers
+  // arrived meanwhile. At most one runs at a time (recording_).
   asio::awaitable<void> record(std::shared_ptr<SystemRuntime> keep);
+  // Takes up to `want` due entries from the engine into queue_; wakes the loop when it queued
+  // some and `wake` (it ran beside the loop). At most one at a time (refilling_).
+  asio::awaitable<void> refill(std::shared_ptr<SystemRuntime> keep, size_t want, bool wake);
   // The outcome of the push, or none when it was not sent because reading the record first
   // changed what is to be written (the outbox entry is re-planned on the next round).
   asio::awaitable<std::optional<engine::PushOutcome>> perform(EntityRuntime& ent,
@@ -55,8 +65,13 @@ class Pusher {
   Core& core_;
   SystemRuntime& sys_;
   asio::steady_timer sleep_;
-  std::set<std::string> in_flight_;  // record ids
-  std::set<std::string> held_;       // due creates held until their feed was read
+  // Records sent and not yet recorded (their answer may have arrived): no second push of one
+  // starts before the first is recorded.
+  std::set<std::string> in_flight_;
+  size_t sending_ = 0;  // requests without an answer yet (at most max_in_flight)
+  bool recording_ = false;
+  bool refilling_ = false;
+  std::set<std::string> held_;  // due creates held until their feed was read
   std::deque<engine::PushJob> queue_;
   std::vector<engine::Completion> done_;  // answered pushes not recorded yet
   bool woken_ = false;
