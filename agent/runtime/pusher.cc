@@ -63,7 +63,7 @@ void Pusher::wakeHere() {
 
 size_t Pusher::prefetch(size_t max_in_flight) {
   // Four rounds ahead, but not so many that a slow system sits on plans that age in the queue.
-  return std::clamp<size_t>(max_in_flight * 4, 8, 64);
+  return std::clamp<size_t>(max_in_flight * 8, 16, 128);
 }
 
 std::optional<int64_t> Pusher::nextDueIn() {
@@ -108,7 +108,7 @@ asio::awaitable<void> Pusher::run(std::shared_ptr<SystemRuntime> keep) {
       }
       continue;
     }
-    if (!refilling_ && queue_.size() <= max_in_flight) {
+    if (!refilling_ && queue_.size() <= 2 * max_in_flight) {
       refilling_ = true;
       if (queue_.empty()) {
         co_await refill(keep, ahead, false);  // nothing to send meanwhile
