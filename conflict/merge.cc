@@ -256,4 +256,31 @@ Result<MergeResult> mergeReport(RecordState& st, const Report& report, const Mer
   return out;
 }
 
+bool reportChangesRecord(const RecordState& st, const Report& report) {
+  if (report.system >= kMaxActors || !st.shadows[report.system]) {
+    return true;
+  }
+  const Shadow& sh = *st.shadows[report.system];
+  auto known = [](const ShadowField& sf, uint64_t h) {
+    return sf.hash == h || std::any_of(sf.pending.begin(), sf.pending.end(),
+                                       [h](const PendingWrite& p) { return p.hash == h; });
+  };
+  for (const auto& [name, value] : report.fields) {
+    const ShadowField* sf = sh.fields.find(name);
+    if (sf != nullptr && known(*sf, value.hash())) {
+      continue;
+    }
+    const FieldState* cf = st.record.fields.find(name);
+    if (cf != nullptr ? cf->value == value : value.isNull()) {
+      continue;
+    }
+    return true;
+  }
+  if (report.deleted && !known(sh.tombstone, Value::boolean(*report.deleted).hash()) &&
+      st.record.tombstone.deleted != *report.deleted) {
+    return true;
+  }
+  return false;
+}
+
 }  // namespace tandem::conflict

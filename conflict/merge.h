@@ -76,6 +76,13 @@ inline constexpr int64_t kFlipWindowMs = 60'000;
 // Merges report into state. Errors only for a report the context cannot place (unknown system).
 Result<MergeResult> mergeReport(RecordState& state, const Report& report, const MergeContext& ctx);
 
+// Whether merging the report would take a value from it as a change made in the system: a field
+// (or the deleted state) that differs from what tandem believes the system holds, is none of the
+// writes tandem sent there, and is not the canonical value either. A report read before tandem's
+// own write to the record was answered may show what that write replaced: such a report must not
+// be merged while this is true (the caller reads the record again instead).
+bool reportChangesRecord(const RecordState& state, const Report& report);
+
 // Folds an amendment from MergeResult::amendments into the stored entry with the same id: adds
 // the sides it does not have yet and takes the amendment's outcome and open flag.
 void amendConflict(ConflictEntry& stored, const ConflictEntry& amendment);

@@ -173,6 +173,17 @@ struct BatchEndpoint {
   std::string name;  // read, create, update, archive
   RequestSpec request;
   int max_items = 100;
+  // "create": how records go into one request and how its answer maps back to them.
+  std::string items_at;                 // the array in the body that takes one item per record
+  std::string item = "{}";              // JSON template of one item
+  std::string record_at;                // where the mapped record is merged into an item
+  std::string results_pointer;          // the answer's array of results ("" = the answer itself)
+  std::string id_pointer;               // the new id in a result ("" = the result is the id)
+  std::string response_record_pointer;  // the record in a result, for version/updated
+  // A result belongs to the item holding the same value at correlate_item (HubSpot does not
+  // promise the input order); both "" = results come in the order of the items.
+  std::string correlate_item;
+  std::string correlate_result;
 };
 
 struct ThrottleSignal {

@@ -301,6 +301,26 @@ ConnectorSpec parseConnector(ObjectReader& r, const std::vector<std::string>& va
       e.name = item.key;
       e.request = parseRequest(br, {}, vars, ctx, "POST");
       e.max_items = static_cast<int>(br.integer("max_items", 100, 1, 10000));
+      if (e.name == "create") {
+        e.items_at = pointer(br, "items_at", true);
+        if (const JNode* it = br.get("item")) {
+          if (expectType(*it, JType::Object, br.pathOf("item"), ctx.diags)) {
+            std::vector<std::string> allowed = vars;
+            allowed.emplace_back("idempotency_key");
+            checkTemplateTree(*it, br.pathOf("item"), allowed, ctx);
+            e.item = it->toJson();
+          }
+        }
+        e.record_at = pointer(br, "record_at");
+        e.results_pointer = pointer(br, "results");
+        e.id_pointer = pointer(br, "id");
+        e.response_record_pointer = pointer(br, "response_record");
+        if (auto corr = br.object("correlate")) {
+          e.correlate_item = pointer(*corr, "item", true);
+          e.correlate_result = pointer(*corr, "result", true);
+          corr->finish();
+        }
+      }
       br.finish();
       c.batch.push_back(std::move(e));
     }

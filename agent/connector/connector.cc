@@ -100,20 +100,36 @@ engine::PushOutcome ConnectorImpl::successFrom(const std::string& context,
       return engine::PushRetryable{
           context + ": HTTP " + std::to_string(response.status) + ": " + doc.error().message, 0};
     }
-    const rapidjson::Value* record = valueAt(*doc, record_pointer);
-    if (record != nullptr && record->IsObject()) {
-      if (!spec_.pointers.version.empty()) {
-        if (const rapidjson::Value* v = valueAt(*record, spec_.pointers.version)) {
-          ok.version_token = scalarText(*v).value_or("");
-        }
+    return successOf(valueAt(*doc, record_pointer), std::move(ok.native_id), response);
+  }
+  return successOf(nullptr, std::move(ok.native_id), response);
+}
+
+engine::PushSuccess ConnectorImpl::successOf(const rapidjson::Value* record, std::string native_id,
+                                             const net::HttpResponse& response) const {
+  engine::PushSuccess ok;
+  ok.native_id = std::move(native_id);
+  if (record != nullptr && record->IsObject()) {
+    if (!spec_.pointers.version.empty()) {
+      if (const rapidjson::Value* v = valueAt(*record, spec_.pointers.version)) {
+        ok.version_token = scalarText(*v).value_or("");
       }
-      ok.source_ts_ms = readUpdatedMs(spec_.pointers, *record);
     }
+    ok.source_ts_ms = readUpdatedMs(spec_.pointers, *record);
   }
   if (ok.version_token.empty() && spec_.update.concurrency == mappers::ConcurrencyKind::IfMatch) {
     ok.version_token = std::string(response.header("ETag"));
   }
   return ok;
+}
+
+const mappers::BatchEndpoint* ConnectorImpl::batchEndpoint(std::string_view name) const {
+  for (const auto& b : spec_.batch) {
+    if (b.name == name) {
+      return &b;
+    }
+  }
+  return nullptr;
 }
 
 const mappers::WebhookSpec* ConnectorImpl::webhook() const {

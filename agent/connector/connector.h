@@ -117,6 +117,20 @@ class Connector {
   virtual boost::asio::awaitable<engine::PushOutcome> remove(std::string id,
                                                              std::string version) = 0;
 
+  // How many creates one request of the `batch.create` endpoint takes; 0 = no such endpoint.
+  virtual size_t batchCreateLimit() const { return 0; }
+  // Several creates in one request (at most batchCreateLimit()), `keys` their idempotency keys
+  // (the item template's {idempotency_key}): one outcome per record, in the records' order. An
+  // error means the system refused the batch as a whole (a 4xx answer): send the records one at a
+  // time, so a bad one is refused alone. Without an idempotency key per record, a record whose
+  // outcome is unknown is read back like any create's.
+  virtual boost::asio::awaitable<Result<std::vector<engine::PushOutcome>>> createMany(
+      std::vector<const rapidjson::Value*> records, std::vector<std::string> keys) {
+    (void)records;
+    (void)keys;
+    co_return fail("no batch create endpoint");
+  }
+
   // Whether this entity has a webhook, and where tandem listens for it.
   virtual const mappers::WebhookSpec* webhook() const = 0;
   // Verifies signature and timestamp (tolerance against now_ms) and extracts the ids.

@@ -26,6 +26,9 @@ class ConnectorImpl final : public Connector {
   boost::asio::awaitable<engine::PushOutcome> update(std::string id, const rapidjson::Value& fields,
                                                      std::string version) override;
   boost::asio::awaitable<engine::PushOutcome> remove(std::string id, std::string version) override;
+  size_t batchCreateLimit() const override;
+  boost::asio::awaitable<Result<std::vector<engine::PushOutcome>>> createMany(
+      std::vector<const rapidjson::Value*> records, std::vector<std::string> keys) override;
   const mappers::WebhookSpec* webhook() const override;
   Result<WebhookDelivery> verifyWebhook(const net::HttpRequest& request,
                                         int64_t now_ms) const override;
@@ -44,6 +47,11 @@ class ConnectorImpl final : public Connector {
   // The success of a write: version token and updated time from the answer when present.
   engine::PushOutcome successFrom(const std::string& context, const net::HttpResponse& response,
                                   const std::string& record_pointer, std::string native_id) const;
+  // The same from the record of an answer already parsed (nullptr: none); `response` gives the
+  // ETag where the system versions by If-Match.
+  engine::PushSuccess successOf(const rapidjson::Value* record, std::string native_id,
+                                const net::HttpResponse& response) const;
+  const mappers::BatchEndpoint* batchEndpoint(std::string_view name) const;
   bool isStale(const net::HttpResponse& response) const;
   // 404, or an answer the configuration names as "not found".
   bool isNotFound(const net::HttpResponse& response) const;

@@ -174,6 +174,12 @@ Result<IngestResult> SyncEngine::ingest(ActorId system, const std::string& entit
         ws.addLink(system, in.native_id, *id);
       }
       TANDEM_ASSIGN_OR_RETURN(conflict::RecordState * st, ws.load(*id, true));
+      if (in.doubtful && linked && conflict::reportChangesRecord(*st, in.report)) {
+        // Perhaps a read from before tandem's own write: merged, the value that write replaced
+        // would count as a person's edit and win (a lost edit). Read again instead.
+        out.reread.push_back(in.native_id);
+        continue;
+      }
       conflict::MergeContext ctx = ws.context();
       TANDEM_ASSIGN_OR_RETURN(conflict::MergeResult merged,
                               conflict::mergeReport(*st, in.report, ctx));

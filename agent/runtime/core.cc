@@ -19,6 +19,19 @@ SystemRuntime::SystemRuntime(std::shared_ptr<const mappers::Config> cfg,
     : config(std::move(cfg)), spec(&sys), id(actor), strand(s), exited(s) {}
 SystemRuntime::~SystemRuntime() = default;
 
+void SystemRuntime::noteAnswer(const std::string& native_id) {
+  if (native_id.empty()) {
+    return;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  answered_at[native_id] = now;
+  if (answered_at.size() > 4096) {
+    // No read stays in flight for minutes (requests time out long before).
+    const auto old = now - std::chrono::minutes(10);
+    std::erase_if(answered_at, [old](const auto& e) { return e.second < old; });
+  }
+}
+
 EntityRuntime* SystemRuntime::entity(std::string_view name) {
   for (auto& e : entities) {
     if (e->entity->name == name) {
@@ -352,8 +365,13 @@ Status Core::reload(mappers::Config config) {
 
 asio::awaitable<Result<engine::IngestResult>> Core::ingest(
     SystemRuntime& sys, EntityRuntime& ent, std::vector<engine::Incoming> records,
-    std::vector<std::pair<std::string, std::string>> failures, std::optional<std::string> cursor) {
+    std::vector<std::pair<std::string, std::string>> failures, std::optional<std::string> cursor,
+    std::chrono::steady_clock::time_point read_started) {
   const std::string& entity = ent.entity->name;
+  for (auto& in : records) {
+    const auto answered = sys.answered_at.find(in.native_id);
+    in.doubtful = answered != sys.answered_at.end() && answered->second >= read_started;
+  }
   for (const auto& [native, reason] : failures) {
     log().warn("record not ingested, dead-lettered",
                {{"system", sys.name()}, {"entity", entity}, {"id", native}, {"error", reason}});
@@ -392,6 +410,13 @@ asio::awaitable<Result<engine::IngestResult>> Core::ingest(
     }
     if (result->pushes_queued > 0) {
       wakeAll();
+    }
+    if (!result->reread.empty() && ent.detector) {
+      log().info("records read before tandem's own write was answered are read again",
+                 {{"system", sys.name()},
+                  {"entity", entity},
+                  {"records", static_cast<int64_t>(result->reread.size())}});
+      ent.detector->readAgain(result->reread);
     }
   }
   co_return result;

@@ -10,6 +10,7 @@
 // SystemRuntime, so destroying the Agent while they finish is safe.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -129,6 +130,10 @@ struct SystemRuntime {
   int loops = 0;
   Signal exited;
   std::shared_ptr<SystemRuntime> predecessor;  // waited for before the loops start
+  // On the strand: when the answer of the last push to each record arrived (by native id). A
+  // read that started before it may show what the push replaced (engine::Incoming::doubtful).
+  std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> answered_at;
+  void noteAnswer(const std::string& native_id);
 
   const std::string& name() const { return spec->name; }
   // On the strand: a loop or a push starts / ends.
@@ -187,9 +192,13 @@ class Core : public std::enable_shared_from_this<Core> {
   Status reload(mappers::Config config);
 
   // Engine calls the agent makes on behalf of detectors, webhooks and pushers.
+  // `read_started`: when the read of these records was sent. Records a push answer arrived for
+  // since then are doubtful: not merged if they would change anything, but read again (through
+  // the entity's detector).
   asio::awaitable<Result<engine::IngestResult>> ingest(
       SystemRuntime& sys, EntityRuntime& ent, std::vector<engine::Incoming> records,
-      std::vector<std::pair<std::string, std::string>> failures, std::optional<std::string> cursor);
+      std::vector<std::pair<std::string, std::string>> failures, std::optional<std::string> cursor,
+      std::chrono::steady_clock::time_point read_started);
 
   std::atomic<bool> started{false};
   std::atomic<bool> ready{false};

@@ -105,9 +105,16 @@ asio::awaitable<bool> Detector::pass() {
     progress.emplace(core_.options().progress, core_.options().progress_is_tty, core_.log(),
                      core_.clock(), system + "." + entity);
   }
+  if (!read_again_.empty()) {
+    std::vector<std::string> ids(read_again_.begin(), read_again_.end());
+    read_again_.clear();
+    std::vector<std::string> failed = co_await fetchAndIngest(std::move(ids));
+    read_again_.insert(failed.begin(), failed.end());
+  }
   uint64_t read = 0;
   bool first = true;
   for (;;) {
+    const auto read_started = std::chrono::steady_clock::now();
     auto batch = co_await ent_.connector->fetchChanges(cursor);
     core_.stats().setBreaker(system, sys_.channel->breakerState());
     if (!batch) {
@@ -118,7 +125,7 @@ asio::awaitable<bool> Detector::pass() {
     MappedBatch mapped = mapRecords(sys_, ent_, batch->records);
     std::optional<std::string> next = batch->cursor;
     auto result = co_await core_.ingest(sys_, ent_, std::move(mapped.incoming),
-                                        std::move(mapped.failures), next);
+                                        std::move(mapped.failures), next, read_started);
     if (!result) {
       fail("detector: ingest failed", result.error().message);
       co_return false;
@@ -162,11 +169,21 @@ asio::awaitable<bool> Detector::pass() {
 asio::awaitable<void> Detector::fetchIds(std::shared_ptr<SystemRuntime> keep,
                                          std::vector<std::string> ids) {
   keep->enter();
-  co_await fetchAndIngest(std::move(ids));
+  // A get that failed is tried again at the start of the next pass (the feed may not show the
+  // change: HubSpot's search leaves archived contacts out).
+  std::vector<std::string> failed = co_await fetchAndIngest(std::move(ids));
+  read_again_.insert(failed.begin(), failed.end());
   keep->leave();
 }
 
-asio::awaitable<void> Detector::fetchAndIngest(std::vector<std::string> ids) {
+void Detector::readAgain(const std::vector<std::string>& ids) {
+  read_again_.insert(ids.begin(), ids.end());
+  wakeHere();
+}
+
+asio::awaitable<std::vector<std::string>> Detector::fetchAndIngest(std::vector<std::string> ids) {
+  const auto read_started = std::chrono::steady_clock::now();
+  std::vector<std::string> failed;
   std::set<std::string> seen;
   std::vector<connector::NativeRecord> records;
   std::vector<engine::Incoming> gone;
@@ -177,6 +194,7 @@ asio::awaitable<void> Detector::fetchAndIngest(std::vector<std::string> ids) {
     auto got = co_await ent_.connector->get(id);
     if (!got) {
       fail("webhook: get " + id + " failed", got.error().message);
+      failed.push_back(id);
       continue;
     }
     if (!*got) {
@@ -205,17 +223,21 @@ asio::awaitable<void> Detector::fetchAndIngest(std::vector<std::string> ids) {
   }
   if (records.empty() && gone.empty()) {
     wakeHere();
-    co_return;
+    co_return failed;
   }
   MappedBatch mapped = mapRecords(sys_, ent_, records);
   for (auto& in : gone) {
     mapped.incoming.push_back(std::move(in));
   }
   auto result = co_await core_.ingest(sys_, ent_, std::move(mapped.incoming),
-                                      std::move(mapped.failures), std::nullopt);
+                                      std::move(mapped.failures), std::nullopt, read_started);
   if (!result) {
     fail("webhook: ingest failed", result.error().message);
+    for (const auto& r : records) {
+      failed.push_back(r.id);
+    }
   }
+  co_return failed;
 }
 
 }  // namespace tandem::agent::runtime::detail

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ class Detector {
   asio::awaitable<bool> pollNow();
   // On the strand: fetch the records a webhook named and ingest them.
   asio::awaitable<void> fetchIds(std::shared_ptr<SystemRuntime> keep, std::vector<std::string> ids);
+  // On the strand: these records are fetched (get) and ingested at the start of the next pass,
+  // which starts now; one whose get fails stays for the pass after.
+  void readAgain(const std::vector<std::string>& ids);
   // Any thread: start the next pass now (`keep` is this detector's system).
   void wake(std::shared_ptr<SystemRuntime> keep);
   // On the strand.
@@ -34,7 +38,8 @@ class Detector {
 
  private:
   asio::awaitable<bool> pass();  // true: the feed was read to its end
-  asio::awaitable<void> fetchAndIngest(std::vector<std::string> ids);
+  // Fetches and ingests the records; returns the ids whose get failed.
+  asio::awaitable<std::vector<std::string>> fetchAndIngest(std::vector<std::string> ids);
   void fail(const std::string& what, const std::string& error);
 
   Core& core_;
@@ -48,6 +53,7 @@ class Detector {
   uint64_t passes_ = 0;
   bool last_pass_ok_ = false;
   std::string last_failure_;  // shape of the last logged failure (see fail())
+  std::set<std::string> read_again_;
 };
 
 }  // namespace tandem::agent::runtime::detail

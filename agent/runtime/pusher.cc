@@ -128,8 +128,14 @@ asio::awaitable<void> Pusher::run(std::shared_ptr<SystemRuntime> keep) {
       in_flight_.insert(job.record);
       ++sending_;
       sys_.enter();  // a reload's new pusher waits for this push
-      core_.spawn(sys_.strand, send(keep, std::move(job)), "push to " + sys_.name());
       started = true;
+      std::vector<engine::PushJob> batch = takeBatch(keep, job);
+      if (batch.size() > 1) {
+        core_.spawn(sys_.strand, sendBatch(keep, std::move(batch)),
+                    "batch create in " + sys_.name());
+        continue;
+      }
+      core_.spawn(sys_.strand, send(keep, std::move(job)), "push to " + sys_.name());
     }
     if (started) {
       continue;
@@ -198,7 +204,16 @@ asio::awaitable<void> Pusher::send(std::shared_ptr<SystemRuntime> keep, engine::
     core_.wakeAll();
     co_return;
   }
-  const engine::PushOutcome& outcome = *sent;
+  // Recorded together with the other answers that arrived meanwhile; the slot is free at once.
+  answered(std::move(job), std::move(*sent));
+  --sending_;
+  wakeHere();
+}
+
+void Pusher::answered(engine::PushJob job, engine::PushOutcome outcome) {
+  // Whatever the outcome, the system may have applied the write by now.
+  const auto* ok = std::get_if<engine::PushSuccess>(&outcome);
+  sys_.noteAnswer(ok != nullptr && !ok->native_id.empty() ? ok->native_id : job.native_id);
   core_.stats().setBreaker(sys_.name(), sys_.channel->breakerState());
   const bool create = job.native_id.empty() && (job.plan.op == conflict::PushOp::Create ||
                                                 job.plan.op == conflict::PushOp::Undelete);
@@ -213,9 +228,94 @@ asio::awaitable<void> Pusher::send(std::shared_ptr<SystemRuntime> keep, engine::
                       {"attempts", static_cast<int64_t>(job.attempts + 1)},
                       {"error", retry->error}});
   }
-  // Recorded together with the other answers that arrived meanwhile; the slot is free at once.
+  done_.push_back(engine::Completion{std::move(job), std::move(outcome)});
+}
+
+namespace {
+
+// A create that can share a request with others: first try, no read-back pending.
+bool batchable(const engine::PushJob& job) {
+  return job.native_id.empty() && !job.outcome_unknown && job.plan.op != conflict::PushOp::Delete;
+}
+
+}  // namespace
+
+std::vector<engine::PushJob> Pusher::takeBatch(const std::shared_ptr<SystemRuntime>& keep,
+                                               engine::PushJob& first) {
+  std::vector<engine::PushJob> batch;
+  EntityRuntime* ent = keep->entity(first.entity);
+  const size_t limit = ent != nullptr ? ent->connector->batchCreateLimit() : 0;
+  if (limit < 2 || !batchable(first)) {
+    return batch;
+  }
+  for (auto it = queue_.begin(); it != queue_.end() && batch.size() + 1 < limit;) {
+    if (it->entity == first.entity && batchable(*it) && in_flight_.count(it->record) == 0) {
+      in_flight_.insert(it->record);
+      sys_.enter();
+      batch.push_back(std::move(*it));
+      it = queue_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (!batch.empty()) {
+    batch.insert(batch.begin(), std::move(first));
+  }
+  return batch;
+}
+
+asio::awaitable<void> Pusher::sendBatch(std::shared_ptr<SystemRuntime> keep,
+                                        std::vector<engine::PushJob> jobs) {
+  EntityRuntime& ent = *keep->entity(jobs.front().entity);
+  std::vector<std::optional<engine::PushOutcome>> outcomes(jobs.size());
+  std::vector<rapidjson::Document> docs;
+  std::vector<size_t> at;  // the job of each doc
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    auto values = valuesFor(jobs[i]);
+    if (!values) {
+      outcomes[i] =
+          engine::PushRetryable{"push to " + sys_.name() + ": " + values.error().message, 0};
+      continue;
+    }
+    auto doc = mappers::toSystemDocument(ent.plan, *values, mappers::WriteMode::Create);
+    if (!doc) {
+      outcomes[i] = mappingFailed(sys_, ent, jobs[i], doc.error());
+      continue;
+    }
+    docs.push_back(std::move(*doc));
+    at.push_back(i);
+  }
+  std::vector<const rapidjson::Value*> bodies;
+  std::vector<std::string> keys;
+  for (size_t k = 0; k < docs.size(); ++k) {
+    bodies.push_back(&docs[k]);
+    keys.push_back(jobs[at[k]].idempotency_key);
+  }
+  // (No co_await inside a conditional expression: GCC 12 destroys its temporary too early.)
+  Result<std::vector<engine::PushOutcome>> many = fail("one record: sent alone");
+  if (bodies.size() > 1) {
+    many = co_await ent.connector->createMany(bodies, keys);
+  }
+  if (many && many->size() == bodies.size()) {
+    for (size_t k = 0; k < at.size(); ++k) {
+      outcomes[at[k]] = std::move((*many)[k]);
+    }
+  } else {
+    if (bodies.size() > 1) {
+      core_.log().info(
+          "batch create refused as a whole, sending one at a time",
+          {{"system", sys_.name()},
+           {"records", static_cast<int64_t>(bodies.size())},
+           {"error", many ? std::string("wrong number of outcomes") : many.error().message}});
+    }
+    for (size_t k = 0; k < at.size(); ++k) {
+      outcomes[at[k]] = co_await ent.connector->create(docs[k], jobs[at[k]].idempotency_key);
+    }
+  }
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    answered(std::move(jobs[i]), std::move(*outcomes[i]));
+  }
   --sending_;
-  done_.push_back(engine::Completion{std::move(job), std::move(*sent)});
   wakeHere();
 }
 
@@ -351,6 +451,7 @@ asio::awaitable<std::optional<engine::PushOutcome>> Pusher::perform(EntityRuntim
 
 asio::awaitable<Result<std::optional<engine::IngestResult>>> Pusher::readAndIngest(
     EntityRuntime& ent, const std::string& native_id) {
+  const auto read_started = std::chrono::steady_clock::now();
   TANDEM_CO_ASSIGN_OR_RETURN(auto got, co_await ent.connector->get(native_id));
   if (!got) {
     co_return std::nullopt;
@@ -358,9 +459,9 @@ asio::awaitable<Result<std::optional<engine::IngestResult>>> Pusher::readAndInge
   std::vector<connector::NativeRecord> records;
   records.push_back(std::move(*got));
   MappedBatch mapped = mapRecords(sys_, ent, records);
-  TANDEM_CO_ASSIGN_OR_RETURN(auto result,
-                             co_await core_.ingest(sys_, ent, std::move(mapped.incoming),
-                                                   std::move(mapped.failures), std::nullopt));
+  TANDEM_CO_ASSIGN_OR_RETURN(
+      auto result, co_await core_.ingest(sys_, ent, std::move(mapped.incoming),
+                                         std::move(mapped.failures), std::nullopt, read_started));
   co_return result;
 }
 

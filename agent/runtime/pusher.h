@@ -35,6 +35,15 @@ class Pusher {
 
  private:
   asio::awaitable<void> send(std::shared_ptr<SystemRuntime> keep, engine::PushJob job);
+  // Creates of one entity that go in one request of its batch create endpoint: `first` and
+  // queued ones (taken out of queue_ and marked in flight); empty when `first` goes alone.
+  std::vector<engine::PushJob> takeBatch(const std::shared_ptr<SystemRuntime>& keep,
+                                         engine::PushJob& first);
+  // One request for all; when the system refuses it as a whole, one request each.
+  asio::awaitable<void> sendBatch(std::shared_ptr<SystemRuntime> keep,
+                                  std::vector<engine::PushJob> jobs);
+  // Counts and logs an answer and keeps it for record().
+  void answered(engine::PushJob job, engine::PushOutcome outcome);
   // Records the answers in done_ (engine.completePushes, one transaction), runs their follow-ups
   // and releases their records (in_flight_, the system's loop count); repeats while answers
   // arrived meanwhile. At most one runs at a time (recording_).

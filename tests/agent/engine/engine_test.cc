@@ -328,6 +328,52 @@ TEST(Convergence, C12_StalePushAsksForReReadAndKeepsTheEntry) {
   h.expectConverged();
 }
 
+// A feed page read before tandem's write to a record was answered, ingested after that answer
+// was recorded, still shows the value the write replaced. Where the system gives no finer updated
+// time than the page's (whole seconds, no version), nothing in the report tells it is older:
+// merged, the old value would count as a person's edit in that system and undo the write everywhere
+// (a lost edit). The runtime marks such reports doubtful; the engine leaves them out when they
+// would change anything and names them to be read again.
+TEST(Convergence, C02_ReadFromBeforeOwnWriteIsReadAgainNotMerged) {
+  Harness h;
+  std::string crm = h.sim(kCrm).humanCreate(alice());
+  h.settle();
+  const std::string erp = *h.sim(kErp).nativeByEmail("alice@example.com");
+  std::string next;
+  std::vector<Incoming> page = h.sim(kErp).poll(std::nullopt, next);  // phone "100"
+  ASSERT_EQ(page.size(), 1u);
+  h.sim(kCrm).humanEdit(crm, "phone", str("200"));
+  h.poll(kCrm);
+  EXPECT_EQ(h.push(kErp), 1u);  // the ERP now holds "200" and tandem knows it
+  auto snap = h.store().read();
+  ASSERT_TRUE(snap);
+  auto record = snap->linkedRecord(kErp, erp);
+  ASSERT_TRUE(record && *record);
+  auto shadow = snap->shadow(kErp, **record);
+  ASSERT_TRUE(shadow && *shadow);
+  std::vector<Incoming> echo = page;
+  for (auto* batch : {&page, &echo}) {
+    Incoming& in = (*batch)[0];
+    in.report.source_ts_ms = (*shadow)->source_ts_ms;  // the same second
+    in.report.version_token.clear();
+    in.doubtful = true;
+  }
+  auto r = h.engine().ingest(kErp, "customer", page, std::nullopt);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->reread, std::vector<std::string>{erp});
+  EXPECT_EQ(r->updated_records, 0u);
+  // Read again, the record shows tandem's write: an echo, merged as such.
+  echo[0].report.fields["phone"] = str("200");
+  r = h.engine().ingest(kErp, "customer", echo, std::nullopt);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->reread.empty());
+  h.settle();
+  h.expectConverged();
+  EXPECT_EQ(h.sim(kCrm).records().at(crm).fields.at("phone"), str("200"));
+  EXPECT_EQ(h.sim(kErp).records().at(erp).fields.at("phone"), str("200"));
+  EXPECT_TRUE(h.conflicts().empty());
+}
+
 // The pusher records the answers that arrived together in one transaction: creates, a refusal
 // and a stale answer side by side each get what completePush alone would give them.
 TEST(Engine, AnswersRecordedTogetherAreEachSettled) {
