@@ -238,6 +238,16 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
   }
 
   if (dense) {
+    if (!has_next && scan.count == 0) {
+      // The feed just returned a full cap of records in this second: an empty answer means the
+      // request does not select them (time format of {from} and {to}, archived records left
+      // out). Going on would skip the second silently.
+      co_return fail(context +
+                     ": the dense fallback returned no records for a second in which "
+                     "the feed reached its cap of " +
+                     std::to_string(feed.paging.max_results) +
+                     "; check that its request selects that second");
+    }
     if (has_next) {
       *cursor.scan = std::move(next);
       cursor.pruneBelow(std::min(*dense, windowStart(feed, cursor.high_water_ms)));
@@ -289,8 +299,11 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
                      " records reached the feed's cap of " + std::to_string(paging.max_results) +
                      " at or after " +
                      mappers::formatTime(scan.since_ms, mappers::TimeFormat::Rfc3339) +
-                     " without a later updated time; the window cannot be narrowed further "
-                     "(a feed.dense_fallback request would read that second page by page)");
+                     " without a later updated time; the window cannot be narrowed further " +
+                     (feed.dense_fallback
+                          ? std::string("and no record has an updated time for the dense fallback")
+                          : std::string("(a feed.dense_fallback request would read that second "
+                                        "page by page)")));
     }
     // More records share one updated second than the feed returns: read that whole second
     // through the fallback, page by page, from the next call on. What this page reported is in

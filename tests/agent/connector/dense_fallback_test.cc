@@ -154,7 +154,7 @@ TEST_F(DenseFallback, ADenseSecondThatKeepsFillingIsReadAgainUntilALaterChange) 
   EXPECT_EQ(quiet.calls, 1) << "still reading the dense second after a later change";
 }
 
-TEST_F(DenseFallback, TheFallbackPagesWithItsOwnLimitAndOneBasedStart) {
+TEST_F(DenseFallback, ASmallCapAndPageSizeStillReadEveryRecordOnce) {
   settings("fin", R"({"cdc_cap":5})");
   spec("fin").feed.paging.max_results = 5;
   spec("fin").feed.dense_fallback->paging.limit = 4;
@@ -163,6 +163,31 @@ TEST_F(DenseFallback, TheFallbackPagesWithItsOwnLimitAndOneBasedStart) {
   const Drained all = drain(c, std::nullopt);
   EXPECT_TRUE(all.errors.empty());
   EXPECT_EQ(expectOnce(all.ids), unique(ids));
+}
+
+// A fallback whose request selects nothing (here: a filter no customer matches) would skip the
+// second silently: it is an error, and the stored cursor stays in the fallback.
+TEST_F(DenseFallback, AFallbackThatSelectsNothingIsAnErrorInsteadOfSkippingTheSecond) {
+  auto& url = spec("fin").feed.dense_fallback->request.url;
+  url.replace(url.find("Active IN (true, false)"), 23, "DisplayName = 'nobody'");
+  seedAroundADenseSecond(1200);
+  Connector& c = connector("fin");
+  std::optional<std::string> cursor;
+  for (int call = 0; call < 10; ++call) {
+    auto batch = fetch(c, cursor);
+    if (!batch) {
+      EXPECT_EQ(batch.error().message,
+                "connector fin.customer feed dense_fallback 2023-11-14T22:13:23Z: page 1: the "
+                "dense fallback returned no records for a second in which the feed reached its "
+                "cap of 1000; check that its request selects that second");
+      ASSERT_TRUE(cursor);
+      EXPECT_TRUE(decodeCursor(*cursor)->dense_ms);
+      return;
+    }
+    ASSERT_TRUE(batch->more) << "the feed moved past the dense second";
+    cursor = batch->cursor;
+  }
+  FAIL() << "no error";
 }
 
 }  // namespace
