@@ -190,5 +190,29 @@ TEST_F(DenseFallback, AFallbackThatSelectsNothingIsAnErrorInsteadOfSkippingTheSe
   FAIL() << "no error";
 }
 
+TEST(DenseFallbackCursor, TheSecondBeingReadAndTheFloorSurviveEncoding) {
+  FeedCursor c;
+  c.since_ms = 1700000003000;
+  c.dense_ms = 1700000003000;
+  c.floor_ms = 1700000002000;
+  c.scan.emplace();
+  c.scan->since_ms = 1700000003000;
+  c.scan->page = 2;
+  c.scan->offset = 1800;
+  auto back = decodeCursor(encodeCursor(c));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->dense_ms, c.dense_ms);
+  EXPECT_EQ(back->floor_ms, c.floor_ms);
+  ASSERT_TRUE(back->scan);
+  EXPECT_EQ(back->scan->offset, 1800);
+  const auto plain = decodeCursor(R"({"v":1,"since":5,"hw":5})");
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->dense_ms);
+  EXPECT_EQ(plain->floor_ms, 0);
+  const auto bad = decodeCursor(R"({"v":1,"since":5,"dense":"x"})");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "cursor: \"dense\" must be an integer");
+}
+
 }  // namespace
 }  // namespace tandem::agent::connector::testing
