@@ -68,7 +68,8 @@ struct Timeouts {
 };
 
 // A request template. Templates use {name} placeholders: {id}, {version}, {since}, {after},
-// {offset}, {limit}, {idempotency_key} and the system's vars ({realm}). In `body`, a JSON string
+// {offset}, {limit}, {idempotency_key}, {from}, {to} (the feed's dense_fallback) and the system's
+// vars ({realm}). In `body`, a JSON string
 // that is exactly one placeholder is replaced by the typed value ({limit} and {offset} →
 // number, {id} → number when id_type is integer, {since} → string in the feed's since_format,
 // {after}, {version} → string); a member or query parameter whose placeholder has no value
@@ -89,9 +90,20 @@ struct Paging {
   std::string next_url_pointer;  // NextUrl
   std::string has_more_pointer;  // OffsetLimit / StartingAfter: optional flag; else short page
   int64_t limit = 100;           // page size put into {limit}
+  int64_t offset_base = 0;       // OffsetLimit: {offset} of the first record (QuickBooks: 1)
   // Hard cap on results per query (HubSpot search 10,000; QuickBooks CDC 1,000 with kind None).
   // Reaching it means: narrow the window (since .. last updated seen) and repeat.
   int64_t max_results = 0;
+};
+
+// A second, pageable request that reads one whole updated second, [{from}, {to}), when the feed
+// reaches max_results within that second and cannot narrow its window further (a bulk import:
+// more than 1,000 QuickBooks customers with one LastUpdatedTime). The feed goes on after it.
+struct DenseFallback {
+  RequestSpec request;                      // {from}, {to}, {offset}, {limit}, {after} and the vars
+  TimeFormat format = TimeFormat::Rfc3339;  // how {from} and {to} are written (feed's since)
+  std::string records_pointer;              // "" = the response is the array
+  Paging paging;                            // never None; no max_results
 };
 
 struct FeedSpec {
@@ -106,6 +118,7 @@ struct FeedSpec {
   // Optional: how many records the query matches in all (HubSpot search's "total"), for the
   // initial load's ETA.
   std::string total_pointer;
+  std::optional<DenseFallback> dense_fallback;
 };
 
 // JSON pointers into one system record.

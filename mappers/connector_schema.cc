@@ -2,6 +2,7 @@
 // update, delete, batch endpoints and webhooks. Consumed by agent/ (DESIGN.md "Connectors are
 // data, not code"); validated here.
 
+#include <algorithm>
 #include <array>
 
 #include "mappers/config_internal.h"
@@ -118,6 +119,69 @@ constexpr std::array<Choice<SignaturePart>, 4> kParts{{{"method", SignaturePart:
                                                        {"timestamp", SignaturePart::Timestamp}}};
 constexpr std::array<Choice<bool>, 2> kUnits{{{"ms", true}, {"s", false}}};
 
+// The paging of the feed or of its dense_fallback (`fallback`: it must page, and it has no cap
+// since it reads one second to its end).
+Paging parsePaging(ObjectReader& p, bool fallback, LoadContext& ctx) {
+  Paging g;
+  g.kind = p.choice<PagingKind>("kind", kPaging, PagingKind::None, true);
+  g.token_pointer = pointer(p, "token_pointer", g.kind == PagingKind::BodyToken);
+  g.next_url_pointer = pointer(p, "next_url_pointer", g.kind == PagingKind::NextUrl);
+  g.has_more_pointer = pointer(p, "has_more_pointer");
+  g.limit = p.integer("limit", 100, 1, 100000);
+  g.offset_base = p.integer("offset_base", 0, 0, 1);
+  if (!fallback) {
+    g.max_results = p.integer("max_results", 0, 0, INT64_MAX, g.kind == PagingKind::None);
+    return g;
+  }
+  if (const JNode* cap = p.get("max_results")) {
+    ctx.diags.add(cap->loc, p.pathOf("max_results"),
+                  "the dense fallback reads its second to the end: it cannot have a cap");
+  }
+  if (const JNode* kind = p.get("kind"); kind != nullptr && g.kind == PagingKind::None) {
+    ctx.diags.add(kind->loc, p.pathOf("kind"),
+                  "the dense fallback must page through its second: offset_limit, "
+                  "starting_after, body_token or next_url");
+  }
+  return g;
+}
+
+bool mentions(const RequestSpec& q, std::string_view placeholder) {
+  const std::string hole = "{" + std::string(placeholder) + "}";
+  if (q.url.find(hole) != std::string::npos || q.body.find(hole) != std::string::npos) {
+    return true;
+  }
+  return std::any_of(q.headers.begin(), q.headers.end(),
+                     [&](const auto& h) { return h.second.find(hole) != std::string::npos; });
+}
+
+DenseFallback parseDenseFallback(ObjectReader& r, const FeedSpec& feed,
+                                 const std::vector<std::string>& vars, LoadContext& ctx) {
+  DenseFallback d;
+  d.request = parseRequest(r, {"from", "to", "after", "offset", "limit"}, vars, ctx, "GET");
+  d.records_pointer = pointer(r, "records", true);
+  d.format = feed.since_format;
+  parseTimeFormat(r, "format", d.format);
+  if (auto p = r.object("paging", true)) {
+    d.paging = parsePaging(*p, true, ctx);
+    p->finish();
+  }
+  const JNode* at = r.node();
+  if (!d.request.url.empty() && !mentions(d.request, "from")) {
+    ctx.diags.add(at->loc, r.path(),
+                  "the request must select the second by {from} (and {to}, one second later)");
+  }
+  if (feed.since_source != SinceSource::MaxUpdated) {
+    ctx.diags.add(at->loc, r.path(),
+                  "a dense fallback needs since.source \"max_updated\": it reads one updated "
+                  "second");
+  } else if (feed.paging.max_results <= 0) {
+    ctx.diags.add(at->loc, r.path(),
+                  "a dense fallback needs paging.max_results: it is used when the feed reaches "
+                  "that cap within one second");
+  }
+  return d;
+}
+
 FeedSpec parseFeed(ObjectReader& r, const std::vector<std::string>& vars, LoadContext& ctx) {
   FeedSpec f;
   f.request = parseRequest(r, {"since", "after", "offset", "limit"}, vars, ctx, "GET");
@@ -132,16 +196,12 @@ FeedSpec parseFeed(ObjectReader& r, const std::vector<std::string>& vars, LoadCo
     s->finish();
   }
   if (auto p = r.object("paging", true)) {
-    f.paging.kind = p->choice<PagingKind>("kind", kPaging, PagingKind::None, true);
-    bool body_token = f.paging.kind == PagingKind::BodyToken;
-    f.paging.token_pointer = pointer(*p, "token_pointer", body_token);
-    f.paging.next_url_pointer =
-        pointer(*p, "next_url_pointer", f.paging.kind == PagingKind::NextUrl);
-    f.paging.has_more_pointer = pointer(*p, "has_more_pointer");
-    f.paging.limit = p->integer("limit", 100, 1, 100000);
-    f.paging.max_results =
-        p->integer("max_results", 0, 0, INT64_MAX, f.paging.kind == PagingKind::None);
+    f.paging = parsePaging(*p, false, ctx);
     p->finish();
+  }
+  if (auto d = r.object("dense_fallback")) {
+    f.dense_fallback = parseDenseFallback(*d, f, vars, ctx);
+    d->finish();
   }
   return f;
 }

@@ -163,6 +163,17 @@ Result<std::unique_ptr<Connector>> Connector::make(SystemChannel& channel,
   if (spec.feed.paging.limit <= 0) {
     return fail(where + " feed: paging limit must be positive");
   }
+  if (const auto& fallback = spec.feed.dense_fallback) {
+    if (auto ok = checkRequestTemplate(fallback->request, values); !ok) {
+      return failWith(where + " feed dense_fallback", ok.error());
+    }
+    if (fallback->paging.limit <= 0) {
+      return fail(where + " feed dense_fallback: paging limit must be positive");
+    }
+    if (fallback->paging.kind == mappers::PagingKind::None) {
+      return fail(where + " feed dense_fallback: it must page through its second");
+    }
+  }
   return std::unique_ptr<Connector>(new ConnectorImpl(*impl, system, entity));
 }
 

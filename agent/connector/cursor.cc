@@ -68,6 +68,14 @@ std::string encodeCursor(const FeedCursor& c) {
     w.Key("capped");
     w.Bool(true);
   }
+  if (c.dense_ms) {
+    w.Key("dense");
+    w.Int64(*c.dense_ms);
+  }
+  if (c.floor_ms != 0) {
+    w.Key("floor");
+    w.Int64(c.floor_ms);
+  }
   if (c.scan) {
     const FeedScan& s = *c.scan;
     w.Key("scan");
@@ -117,6 +125,16 @@ Result<FeedCursor> decodeCursor(std::string_view text) {
       return fail("cursor: \"capped\" must be a bool");
     }
     c.capped = capped->value.GetBool();
+  }
+  if (doc.HasMember("dense")) {
+    int64_t dense = 0;
+    if (auto ok = readInt(doc, "dense", dense, "cursor"); !ok) {
+      return std::unexpected(ok.error());
+    }
+    c.dense_ms = dense;
+  }
+  if (auto ok = readInt(doc, "floor", c.floor_ms, "cursor"); !ok) {
+    return std::unexpected(ok.error());
   }
   const auto seen = doc.FindMember("seen");
   if (seen != doc.MemberEnd()) {

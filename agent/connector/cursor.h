@@ -2,12 +2,15 @@
 
 // The feed cursor, opaque to the runtime and stored as JSON text:
 //   {"v":1,"since":<ms>,"token":"..","hw":<ms>,"seen":{"<id>":[<updated ms>,<body hash>],..},
-//    "capped":true,
+//    "capped":true,"dense":<ms>,"floor":<ms>,
 //    "scan":{"since":<ms>,"token":"..","page":N,"offset":N,"after":"..","next":"..","count":N}}
 // `seen` holds every record at or after the start of the next query's window with the updated
 // time and body hash it was reported at, so the overlap window is re-read without reporting
 // twice, while a second change within the same (whole-second) updated time is still reported;
-// `scan` is present while the pages of one query are being read.
+// `scan` is present while the pages of one query are being read; with `dense` they are the pages
+// of the feed's dense_fallback reading that one second. `floor`: the end of the last second read
+// by the fallback; the window does not step back behind it once a later change showed that the
+// second is over.
 
 #include <cstdint>
 #include <map>
@@ -41,6 +44,9 @@ struct FeedCursor {
   std::map<std::string, Seen, std::less<>> seen;
   std::optional<FeedScan> scan;
   bool capped = false;  // the current query was narrowed after reaching the system's cap
+  // The start of the second the dense_fallback is reading (scan holds its paging).
+  std::optional<int64_t> dense_ms;
+  int64_t floor_ms = 0;  // the window's start stays at or after this; 0 = none
 
   // Forgets records that no later query can return again.
   void pruneBelow(int64_t ms);

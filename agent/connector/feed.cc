@@ -5,8 +5,11 @@
 // from the last updated time when that moves on: keyset paging), offset/limit (each page starts
 // a few records early), starting after. A query that reaches the system's cap (max_results) is
 // narrowed to start at the last updated time it returned and repeated, so nothing past the cap
-// is lost. The window start is whole seconds because systems with second-precision clocks read
-// `since` that way too. Feeds read by updated time must return records oldest first.
+// is lost. When more records share one updated second than the cap, the window cannot be
+// narrowed: the feed's dense_fallback (a second, pageable request) reads that whole second and
+// the feed goes on after it. The window start is whole seconds because systems with
+// second-precision clocks read `since` that way too. Feeds read by updated time must return records
+// oldest first.
 #include <algorithm>
 
 #include <rapidjson/stringbuffer.h>
@@ -76,7 +79,6 @@ Result<const rapidjson::Value*> recordsOf(const rapidjson::Value& doc, const std
 boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
     std::optional<std::string> cursor_text) {
   const mappers::FeedSpec& feed = spec_.feed;
-  const mappers::Paging& paging = feed.paging;
   const bool by_token = feed.since_source == mappers::SinceSource::Token;
   FeedCursor cursor;
   if (cursor_text) {
@@ -86,17 +88,38 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
     }
     cursor = std::move(*decoded);
   }
+  if (cursor.dense_ms && !feed.dense_fallback) {
+    // The fallback was configured when this cursor was stored and is not any more: read the
+    // second through the feed again (it fails there with the error naming the option).
+    cursor.since_ms = *cursor.dense_ms;
+    cursor.dense_ms.reset();
+    cursor.scan.reset();
+  }
   if (!cursor.scan) {
     cursor.scan.emplace();
     cursor.scan->since_ms = cursor.since_ms;
     cursor.scan->token = cursor.token;
   }
+  // A page of the feed, or of its dense fallback reading the second [dense, dense + 1 s): the
+  // same request rendering, records, de-duplication and paging, with the fallback's request,
+  // records pointer and paging.
+  const std::optional<int64_t> dense = cursor.dense_ms;
+  const mappers::DenseFallback* fallback = dense ? &*feed.dense_fallback : nullptr;
+  const mappers::Paging& paging = fallback ? fallback->paging : feed.paging;
+  const std::string& records_pointer = fallback ? fallback->records_pointer : feed.records_pointer;
   FeedScan& scan = *cursor.scan;
   const int64_t page = scan.page + 1;
-  const std::string context = where("feed") + ": page " + std::to_string(page);
+  const std::string context =
+      where("feed") +
+      (dense ? " dense_fallback " + mappers::formatTime(*dense, mappers::TimeFormat::Rfc3339)
+             : "") +
+      ": page " + std::to_string(page);
 
   TemplateValues vals = values();
-  if (by_token) {
+  if (dense) {
+    vals.set("from", mappers::formatTime(*dense, fallback->format));
+    vals.set("to", mappers::formatTime(*dense + 1000, fallback->format));
+  } else if (by_token) {
     if (!scan.token.empty()) {
       vals.set("since", scan.token);
     }
@@ -104,11 +127,11 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
     vals.set("since", mappers::formatTime(scan.since_ms, feed.since_format));
   }
   vals.set("limit", std::to_string(paging.limit), true);
-  vals.set("offset", std::to_string(scan.offset), true);
+  vals.set("offset", std::to_string(scan.offset + paging.offset_base), true);
   if (!scan.after.empty()) {
     vals.set("after", scan.after);
   }
-  auto request = renderRequest(system_, feed.request, vals);
+  auto request = renderRequest(system_, fallback ? fallback->request : feed.request, vals);
   if (!request) {
     co_return failWith(context, request.error());
   }
@@ -127,7 +150,7 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
   if (!doc) {
     co_return failWith(context, doc.error());
   }
-  auto records = recordsOf(*doc, feed.records_pointer);
+  auto records = recordsOf(*doc, records_pointer);
   if (!records) {
     co_return failWith(context, records.error());
   }
@@ -161,7 +184,7 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
   }
   const auto n = static_cast<int64_t>(array.Size());
   scan.count += n;
-  if (!feed.total_pointer.empty()) {
+  if (!dense && !feed.total_pointer.empty()) {
     if (const rapidjson::Value* total = valueAt(*doc, feed.total_pointer);
         total != nullptr && total->IsNumber()) {
       const int64_t all = total->IsInt64() ? total->GetInt64() : 0;
@@ -214,6 +237,36 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
     }
   }
 
+  if (dense) {
+    if (!has_next && scan.count == 0) {
+      // The feed just returned a full cap of records in this second: an empty answer means the
+      // request does not select them (time format of {from} and {to}, archived records left
+      // out). Going on would skip the second silently.
+      co_return fail(context +
+                     ": the dense fallback returned no records for a second in which "
+                     "the feed reached its cap of " +
+                     std::to_string(feed.paging.max_results) +
+                     "; check that its request selects that second");
+    }
+    if (has_next) {
+      *cursor.scan = std::move(next);
+      cursor.pruneBelow(std::min(*dense, windowStart(feed, cursor.high_water_ms)));
+    } else {
+      // The whole second is in hand: the feed goes on after it, and does not step back into it
+      // again once a later change shows that the second is over (cursor.floor_ms).
+      const int64_t after = feed.since_inclusive ? *dense + 1000 : *dense + 999;
+      cursor.since_ms = after;
+      cursor.floor_ms = std::max(cursor.floor_ms, after);
+      cursor.capped = true;
+      cursor.dense_ms.reset();
+      cursor.scan.reset();
+      cursor.pruneBelow(std::min(*dense, windowStart(feed, cursor.high_water_ms)));
+    }
+    batch.more = true;
+    batch.cursor = encodeCursor(cursor);
+    co_return batch;
+  }
+
   // A query restarted after this page begins at its last updated time (for an exclusive since,
   // just before its second, so second-precision systems include it too).
   const int64_t restart_at = feed.since_inclusive ? page_max : floorSecond(page_max) - 1;
@@ -241,11 +294,25 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
     cursor.pruneBelow(std::min(floorSecond(restart_at), windowStart(feed, cursor.high_water_ms)));
     batch.more = true;
   } else if (capped && !(has_next && scan.count < paging.max_results)) {
-    co_return fail(context + ": " + std::to_string(scan.count) +
-                   " records reached the feed's cap of " + std::to_string(paging.max_results) +
-                   " at or after " +
-                   mappers::formatTime(scan.since_ms, mappers::TimeFormat::Rfc3339) +
-                   " without a later updated time; the window cannot be narrowed further");
+    if (!feed.dense_fallback || page_max <= 0) {
+      co_return fail(context + ": " + std::to_string(scan.count) +
+                     " records reached the feed's cap of " + std::to_string(paging.max_results) +
+                     " at or after " +
+                     mappers::formatTime(scan.since_ms, mappers::TimeFormat::Rfc3339) +
+                     " without a later updated time; the window cannot be narrowed further " +
+                     (feed.dense_fallback
+                          ? std::string("and no record has an updated time for the dense fallback")
+                          : std::string("(a feed.dense_fallback request would read that second "
+                                        "page by page)")));
+    }
+    // More records share one updated second than the feed returns: read that whole second
+    // through the fallback, page by page, from the next call on. What this page reported is in
+    // `seen` and is not reported again.
+    cursor.dense_ms = floorSecond(page_max);
+    cursor.scan.emplace();
+    cursor.scan->since_ms = *cursor.dense_ms;
+    cursor.pruneBelow(std::min(*cursor.dense_ms, windowStart(feed, cursor.high_water_ms)));
+    batch.more = true;
   } else if (has_next) {
     *cursor.scan = std::move(next);
     if (!by_token) {
@@ -264,7 +331,22 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
     const int64_t window = windowStart(feed, cursor.high_water_ms);
     cursor.since_ms = cursor.capped ? std::max(window, scan.since_ms) : window;
     cursor.capped = false;
-    cursor.pruneBelow(floorSecond(cursor.since_ms));
+    // Keep what the next query (from the overlap window) can return again.
+    int64_t keep_from = std::min(cursor.since_ms, window);
+    if (cursor.floor_ms > 0) {
+      if (window >= cursor.floor_ms) {
+        cursor.floor_ms = 0;  // the overlap window has moved past the last dense second
+      } else if (cursor.high_water_ms >= cursor.floor_ms) {
+        // A change after the dense second shows that it is over: reading it again (through the
+        // fallback, page by page) would only repeat what is in hand. No query starts before
+        // the floor any more.
+        cursor.since_ms = std::max(cursor.since_ms, cursor.floor_ms);
+        keep_from = cursor.since_ms;
+      }
+      // Else nothing later was seen: the second may still be filling, so the overlap window
+      // reads it again like any other second; `seen` keeps what was reported.
+    }
+    cursor.pruneBelow(floorSecond(keep_from));
     cursor.scan.reset();
   }
   batch.cursor = encodeCursor(cursor);

@@ -9,8 +9,8 @@
 namespace tandem::agent::connector {
 namespace {
 
-constexpr std::string_view kStandard[] = {"id",     "version", "since",          "after",
-                                          "offset", "limit",   "idempotency_key"};
+constexpr std::string_view kStandard[] = {"id",    "version",         "since", "after", "offset",
+                                          "limit", "idempotency_key", "from",  "to"};
 
 bool isNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
@@ -37,11 +37,36 @@ std::optional<Hole> nextHole(std::string_view text, size_t from) {
   return std::nullopt;
 }
 
-// Fills every placeholder of `text`; nullopt when one has no value.
+// Literal URL template text with what cannot stand in a URL (space, quotes, <, >, ...)
+// percent-encoded, so a query such as QuickBooks' "select * from Customer where ..." can be
+// written as it reads. '%' is kept: a template may be encoded already.
+std::string encodeLiteral(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  static constexpr std::string_view kUnsafe = " \"<>\\^`{|}";
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c >= 0x7f || kUnsafe.find(ch) != std::string_view::npos) {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+// Fills every placeholder of `text`; nullopt when one has no value. `encode`: a URL part (values
+// percent-encoded, literal text made URL-safe).
 Result<std::optional<std::string>> fill(std::string_view text, const TemplateValues& values,
                                         bool encode, std::string_view where) {
   std::string out;
   size_t pos = 0;
+  const auto literal = [&](std::string_view part) {
+    out += encode ? encodeLiteral(part) : std::string(part);
+  };
   while (auto hole = nextHole(text, pos)) {
     if (!values.known(hole->name)) {
       return fail(std::string(where) + ": unknown placeholder {" + std::string(hole->name) + "}");
@@ -50,11 +75,11 @@ Result<std::optional<std::string>> fill(std::string_view text, const TemplateVal
     if (v == nullptr) {
       return std::optional<std::string>();
     }
-    out.append(text.substr(pos, hole->begin - pos));
+    literal(text.substr(pos, hole->begin - pos));
     out += encode ? percentEncode(v->text) : v->text;
     pos = hole->end;
   }
-  out.append(text.substr(pos));
+  literal(text.substr(pos));
   return std::optional<std::string>(std::move(out));
 }
 
@@ -181,11 +206,11 @@ Result<std::string> renderUrl(const std::string& base_url, std::string_view url_
     if (v == nullptr) {
       return fail(where + ": {" + std::string(hole->name) + "} has no value");
     }
-    out.append(path.substr(pos, hole->begin - pos));
+    out += encodeLiteral(path.substr(pos, hole->begin - pos));
     out += percentEncode(v->text);
     pos = hole->end;
   }
-  out.append(path.substr(pos));
+  out += encodeLiteral(path.substr(pos));
   if (q != std::string_view::npos) {
     std::string query;
     std::string_view rest = url_template.substr(q + 1);

@@ -1,8 +1,10 @@
 #pragma once
 
 // Request templates (mappers::RequestSpec): {id}, {version}, {since}, {after}, {offset}, {limit},
-// {idempotency_key} and the system's vars ({realm}) in the URL, query, headers and JSON body.
-//   - URL path: the value percent-encoded; a placeholder without a value is an error.
+// {idempotency_key}, {from}, {to} and the system's vars ({realm}) in the URL, query, headers and
+// JSON body.
+//   - URL path: the value percent-encoded; a placeholder without a value is an error. Literal
+//     URL text that cannot stand in a URL (space, ", <, >, ...) is percent-encoded too.
 //   - Query parameter or header: one whose placeholder has no value is left out.
 //   - Body: a JSON string that is exactly one placeholder becomes the typed value (numbers for
 //     {limit}, {offset} and an integer {id}); a member or array element whose placeholder has

@@ -203,5 +203,72 @@ TEST(ConfigValidation, ConnectorConsistency) {
                    "concurrency needs \"stale\": the status (and error code) of a stale write"});
 }
 
+// The feed's dense_fallback: a pageable request for one updated second ({from}..{to}).
+const std::string kFallback =
+    R"("paging": {"kind": "none", "max_results": 100},
+                 "dense_fallback": {"url": "/q?from={from}&to={to}&start={offset}",
+                                    "records": "/QueryResponse/Customer",
+                                    "paging": {"kind": "offset_limit", "offset_base": 1}}},)";
+
+std::string withFallback(const std::string& from = "", const std::string& to = "") {
+  std::string text =
+      replaced(kBase, R"("paging": {"kind": "none", "max_results": 100}},)", kFallback);
+  return from.empty() ? text : replaced(text, from, to);
+}
+
+TEST(ConfigValidation, DenseFallbackIsValid) {
+  EXPECT_EQ(errorsOf(withFallback()), Errors{});
+  auto cfg = loadConfigText(withFallback(), "cfg/demo.json", [] {
+    testing::FakeEnv env;
+    env.vars.emplace("CRM_TOKEN", "t0ken");
+    return env;
+  }());
+  ASSERT_TRUE(cfg) << cfg.error().formatAll();
+  const auto& feed = cfg->systems[0].entities[0].connector.feed;
+  ASSERT_TRUE(feed.dense_fallback);
+  EXPECT_EQ(feed.dense_fallback->paging.kind, PagingKind::OffsetLimit);
+  EXPECT_EQ(feed.dense_fallback->paging.offset_base, 1);
+  EXPECT_EQ(feed.dense_fallback->format, TimeFormat::EpochMs) << "the feed's since format";
+  EXPECT_EQ(feed.dense_fallback->records_pointer, "/QueryResponse/Customer");
+}
+
+TEST(ConfigValidation, DenseFallbackProblems) {
+  std::string text = withFallback(R"("records": "/QueryResponse/Customer",)", "");
+  text = replaced(text, "start={offset}", "start={since}");
+  text = replaced(text, R"({"kind": "offset_limit", "offset_base": 1})",
+                  R"({"kind": "none", "offset_base": 2, "max_results": 10})");
+  EXPECT_EQ(
+      errorsOf(text),
+      (Errors{"cfg/demo.json:19:44: systems[0].entities.customer.connector.feed.dense_fallback.url:"
+              " unknown placeholder \"{since}\"",
+              "cfg/demo.json:19:36: systems[0].entities.customer.connector.feed.dense_fallback: "
+              "missing required key \"records\"",
+              "cfg/demo.json:21:79: systems[0].entities.customer.connector.feed.dense_fallback."
+              "paging.offset_base: out of range: 2 is not in [0, 1]",
+              "cfg/demo.json:21:97: systems[0].entities.customer.connector.feed.dense_fallback."
+              "paging.max_results: the dense fallback reads its second to the end: it cannot "
+              "have a cap",
+              "cfg/demo.json:21:56: systems[0].entities.customer.connector.feed.dense_fallback."
+              "paging.kind: the dense fallback must page through its second: offset_limit, "
+              "starting_after, body_token or next_url"}));
+}
+
+TEST(ConfigValidation, DenseFallbackMustSelectTheSecondOfACappedFeed) {
+  std::string text = withFallback("/q?from={from}&to={to}&start={offset}", "/q?start={offset}");
+  text = replaced(text, R"("since": {"format": "epoch_ms"})",
+                  R"("since": {"source": "token", "token_pointer": "/next"})");
+  EXPECT_EQ(errorsOf(text),
+            (Errors{"cfg/demo.json:19:36: systems[0].entities.customer.connector.feed."
+                    "dense_fallback: the request must select the second by {from} (and {to}, one "
+                    "second later)",
+                    "cfg/demo.json:19:36: systems[0].entities.customer.connector.feed."
+                    "dense_fallback: a dense fallback needs since.source \"max_updated\": it "
+                    "reads one updated second"}));
+  EXPECT_EQ(errorsOf(withFallback(R"("max_results": 100)", R"("max_results": 0)")),
+            Errors{"cfg/demo.json:19:36: systems[0].entities.customer.connector.feed."
+                   "dense_fallback: a dense fallback needs paging.max_results: it is used when "
+                   "the feed reaches that cap within one second"});
+}
+
 }  // namespace
 }  // namespace tandem::mappers

@@ -34,6 +34,12 @@ TEST(DemoConfig, LoadsAndValidates) {
   EXPECT_EQ(fin.update.stale[0].error_code, "5010");
   EXPECT_EQ(fin.create.idempotency, IdempotencyPlace::Query);
   EXPECT_EQ(fin.create.idempotency_name, "requestid");
+  // More than 1,000 customers in one second: the query endpoint reads it, 1-based pages.
+  ASSERT_TRUE(fin.feed.dense_fallback);
+  EXPECT_EQ(fin.feed.dense_fallback->paging.kind, PagingKind::OffsetLimit);
+  EXPECT_EQ(fin.feed.dense_fallback->paging.offset_base, 1);
+  EXPECT_EQ(fin.feed.dense_fallback->paging.limit, 1000);
+  EXPECT_EQ(fin.feed.dense_fallback->records_pointer, "/QueryResponse/Customer");
   const auto& erp = cfg->systems[1].entities.at(0).connector;
   EXPECT_EQ(erp.del.mode, DeleteMode::FieldWrite);
   EXPECT_EQ(erp.del.fields, "{\"active\":false}");

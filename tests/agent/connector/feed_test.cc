@@ -285,9 +285,10 @@ TEST_F(Convergence, C18_CappedSearchRestartsFromTheLastUpdatedSeen) {
   EXPECT_EQ(counter("crm", "status_400"), 0) << "paged past the search cap";
 }
 
-TEST_F(ConnectorTest, CappedFeedWithTheCapWithinOneSecondIsAnError) {
+TEST_F(ConnectorTest, CappedFeedWithTheCapWithinOneSecondIsAnErrorWithoutADenseFallback) {
   settings("fin", R"({"cdc_cap":5})");
   spec("fin").feed.paging.max_results = 5;
+  spec("fin").feed.dense_fallback.reset();
   clock(R"({"freeze_at_ms":1700000000000})");
   seed(6, "fin");
   Connector& c = connector("fin");
@@ -300,7 +301,9 @@ TEST_F(ConnectorTest, CappedFeedWithTheCapWithinOneSecondIsAnError) {
   EXPECT_EQ(stuck.error().message,
             "connector fin.customer feed: page 1: 5 records reached the feed's cap of 5 at or "
             "after 2023-11-14T22:13:20Z without a later updated time; the window cannot be "
-            "narrowed further");
+            "narrowed further (a feed.dense_fallback request would read that second page by "
+            "page)");
+  EXPECT_FALSE(fetch(c, first->cursor)) << "the error repeats on every poll";
 }
 
 TEST_F(ConnectorTest, TruncatedPageIsAnErrorAndTheCursorStaysWhereItWas) {

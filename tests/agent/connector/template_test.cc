@@ -27,6 +27,26 @@ TEST(RequestTemplate, UrlEncodesValuesAndDropsQueryParametersWithoutOne) {
             "2026-11-23T11%3A04%3A05%2B0000");
 }
 
+// A query language in the URL (QuickBooks' select) is written as it reads: spaces, < and > in
+// the template become percent escapes; quotes, '*', '(' and an existing escape stay.
+TEST(RequestTemplate, LiteralUrlTextIsMadeUrlSafe) {
+  TemplateValues v(systemWithRealm());
+  v.set("from", "2023-11-14T22:13:20Z");
+  v.set("to", "2023-11-14T22:13:21Z");
+  v.set("offset", "901", true);
+  auto url = renderUrl("https://api.example.com/base/",
+                       "/v3/company/{realm}/query?query=select * from Customer where "
+                       "MetaData.LastUpdatedTime >= '{from}' and MetaData.LastUpdatedTime < "
+                       "'{to}' and Active IN (true,false) STARTPOSITION {offset}&x=a%20b",
+                       v);
+  ASSERT_TRUE(url) << url.error().message;
+  EXPECT_EQ(*url,
+            "https://api.example.com/base/v3/company/9130/query?query=select%20*%20from%20"
+            "Customer%20where%20MetaData.LastUpdatedTime%20%3E=%20'2023-11-14T22%3A13%3A20Z'%20"
+            "and%20MetaData.LastUpdatedTime%20%3C%20'2023-11-14T22%3A13%3A21Z'%20and%20Active%20"
+            "IN%20(true,false)%20STARTPOSITION%20901&x=a%20b");
+}
+
 TEST(RequestTemplate, PathPlaceholderWithoutValueAndUnknownPlaceholderAreErrors) {
   TemplateValues v(systemWithRealm());
   auto missing = renderUrl("http://x", "/customer/{id}", v);
