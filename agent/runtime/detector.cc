@@ -162,11 +162,17 @@ asio::awaitable<bool> Detector::pass() {
 asio::awaitable<void> Detector::fetchIds(std::shared_ptr<SystemRuntime> keep,
                                          std::vector<std::string> ids) {
   keep->enter();
-  co_await fetchAndIngest(std::move(ids));
+  std::string why = "webhook";
+  FetchOutcome got = co_await fetchAndIngest(std::move(ids), std::move(why));
+  if (got.returned == 0 && got.gone == 0) {
+    wakeHere();  // nothing to ingest from the named ids: let the feed have a look
+  }
   keep->leave();
 }
 
-asio::awaitable<void> Detector::fetchAndIngest(std::vector<std::string> ids) {
+asio::awaitable<FetchOutcome> Detector::fetchAndIngest(std::vector<std::string> ids,
+                                                       std::string why) {
+  FetchOutcome out;
   std::set<std::string> seen;
   std::vector<connector::NativeRecord> records;
   std::vector<engine::Incoming> gone;
@@ -174,9 +180,11 @@ asio::awaitable<void> Detector::fetchAndIngest(std::vector<std::string> ids) {
     if (id.empty() || !seen.insert(id).second) {
       continue;
     }
+    ++out.asked;
     auto got = co_await ent_.connector->get(id);
     if (!got) {
-      fail("webhook: get " + id + " failed", got.error().message);
+      ++out.failed;
+      fail(why + ": get " + id + " failed", got.error().message);
       continue;
     }
     if (!*got) {
@@ -186,7 +194,7 @@ asio::awaitable<void> Detector::fetchAndIngest(std::vector<std::string> ids) {
       auto snap = core_.store().read();
       auto linked = snap ? snap->linkedRecord(sys_.id, id)
                          : Result<std::optional<std::string>>(std::unexpected(snap.error()));
-      core_.log().debug("webhook: record not found",
+      core_.log().debug(why + ": record not found",
                         {{"system", sys_.name()},
                          {"entity", ent_.entity->name},
                          {"id", id},
@@ -203,9 +211,10 @@ asio::awaitable<void> Detector::fetchAndIngest(std::vector<std::string> ids) {
     }
     records.push_back(std::move(**got));
   }
+  out.returned = records.size();
+  out.gone = gone.size();
   if (records.empty() && gone.empty()) {
-    wakeHere();
-    co_return;
+    co_return out;
   }
   MappedBatch mapped = mapRecords(sys_, ent_, records);
   for (auto& in : gone) {
@@ -214,8 +223,10 @@ asio::awaitable<void> Detector::fetchAndIngest(std::vector<std::string> ids) {
   auto result = co_await core_.ingest(sys_, ent_, std::move(mapped.incoming),
                                       std::move(mapped.failures), std::nullopt);
   if (!result) {
-    fail("webhook: ingest failed", result.error().message);
+    out.ingested = false;
+    fail(why + ": ingest failed", result.error().message);
   }
+  co_return out;
 }
 
 }  // namespace tandem::agent::runtime::detail

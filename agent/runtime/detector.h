@@ -15,6 +15,15 @@
 
 namespace tandem::agent::runtime::detail {
 
+// What fetchAndIngest() found.
+struct FetchOutcome {
+  size_t asked = 0;      // distinct ids fetched
+  size_t returned = 0;   // records the system returned (ingested like any read)
+  size_t gone = 0;       // linked records it no longer returns, reported deleted
+  size_t failed = 0;     // gets that failed (logged)
+  bool ingested = true;  // false: the ingest failed (logged)
+};
+
 class Detector {
  public:
   Detector(Core& core, SystemRuntime& sys, EntityRuntime& ent);
@@ -27,6 +36,10 @@ class Detector {
   asio::awaitable<bool> pollNow();
   // On the strand: fetch the records a webhook named and ingest them.
   asio::awaitable<void> fetchIds(std::shared_ptr<SystemRuntime> keep, std::vector<std::string> ids);
+  // On the strand: get each id and ingest what comes back in one engine call; a linked record the
+  // system no longer returns is reported deleted and the entity's delete policy settles it
+  // (case 16). Serves webhooks and the existence check; `why` starts its log lines.
+  asio::awaitable<FetchOutcome> fetchAndIngest(std::vector<std::string> ids, std::string why);
   // Any thread: start the next pass now (`keep` is this detector's system).
   void wake(std::shared_ptr<SystemRuntime> keep);
   // On the strand.
@@ -34,7 +47,6 @@ class Detector {
 
  private:
   asio::awaitable<bool> pass();  // true: the feed was read to its end
-  asio::awaitable<void> fetchAndIngest(std::vector<std::string> ids);
   void fail(const std::string& what, const std::string& error);
 
   Core& core_;
