@@ -170,8 +170,9 @@ asio::awaitable<void> Detector::fetchIds(std::shared_ptr<SystemRuntime> keep,
   keep->leave();
 }
 
-asio::awaitable<FetchOutcome> Detector::fetchAndIngest(std::vector<std::string> ids,
-                                                       std::string why) {
+asio::awaitable<FetchOutcome> Detector::fetchAndIngest(
+    std::vector<std::string> ids, std::string why,
+    std::function<bool(const std::string&)> still_valid) {
   FetchOutcome out;
   std::set<std::string> seen;
   std::vector<connector::NativeRecord> records;
@@ -210,6 +211,12 @@ asio::awaitable<FetchOutcome> Detector::fetchAndIngest(std::vector<std::string> 
       continue;
     }
     records.push_back(std::move(**got));
+  }
+  if (still_valid) {
+    const size_t before = records.size() + gone.size();
+    std::erase_if(records, [&](const connector::NativeRecord& r) { return !still_valid(r.id); });
+    std::erase_if(gone, [&](const engine::Incoming& in) { return !still_valid(in.native_id); });
+    out.dropped = before - records.size() - gone.size();
   }
   out.returned = records.size();
   out.gone = gone.size();

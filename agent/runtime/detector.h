@@ -5,6 +5,7 @@
 // engine call, looping while the feed says more. Runs on its system's strand.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +22,7 @@ struct FetchOutcome {
   size_t returned = 0;   // records the system returned (ingested like any read)
   size_t gone = 0;       // linked records it no longer returns, reported deleted
   size_t failed = 0;     // gets that failed (logged)
+  size_t dropped = 0;    // answers the caller's `still_valid` refused (not ingested)
   bool ingested = true;  // false: the ingest failed (logged)
 };
 
@@ -38,8 +40,12 @@ class Detector {
   asio::awaitable<void> fetchIds(std::shared_ptr<SystemRuntime> keep, std::vector<std::string> ids);
   // On the strand: get each id and ingest what comes back in one engine call; a linked record the
   // system no longer returns is reported deleted and the entity's delete policy settles it
-  // (case 16). Serves webhooks and the existence check; `why` starts its log lines.
-  asio::awaitable<FetchOutcome> fetchAndIngest(std::vector<std::string> ids, std::string why);
+  // (case 16). Serves webhooks and the existence check; `why` starts its log lines. When given,
+  // `still_valid(native id)` is asked once every get has answered, right before the ingest: an
+  // answer it refuses is dropped (one a push may have overtaken).
+  asio::awaitable<FetchOutcome> fetchAndIngest(
+      std::vector<std::string> ids, std::string why,
+      std::function<bool(const std::string&)> still_valid = nullptr);
   // Any thread: start the next pass now (`keep` is this detector's system).
   void wake(std::shared_ptr<SystemRuntime> keep);
   // On the strand.
