@@ -284,5 +284,26 @@ TEST(ExistenceCheck, DrainEndsASleepingCheckAtOnce) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
 }
 
+// A reload retires the systems; their new generation starts only once the old loops ended, a
+// check sleeping out a six-hour interval included.
+TEST(ExistenceCheck, ReloadEndsASleepingCheckAndTheNewConfigurationRuns) {
+  FixtureAgent f;
+  ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
+  f.start(withCheck(f, 6 * 3600 * 1000));
+  ASSERT_TRUE(converged(f, "ann@example.com")) << f.debug();
+  ASSERT_TRUE(f.agent().reload(withCheck(f)));
+  ASSERT_TRUE(waitFor([&] { return checksOf(f, "erp") >= 1 && checksOf(f, "crm") >= 1; },
+                      std::chrono::seconds(20)))
+      << f.debug();
+  ASSERT_TRUE(f.client().humanRemove("erp", f.idOf("erp", "ann@example.com"), true));
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return archivedIn(f, "crm", "ann@example.com") && archivedIn(f, "fin", "ann@example.com") &&
+               f.quiet();
+      },
+      std::chrono::seconds(20)))
+      << f.debug();
+}
+
 }  // namespace
 }  // namespace tandem::agent::runtime::testing
