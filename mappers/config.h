@@ -39,11 +39,25 @@ struct AdminSettings {
   Secret token;  // empty: admin API unauthenticated (only allowed on loopback)
 };
 
+// The periodic existence check of the records linked to a system (CONVERGENCE.md case 16: a
+// hard delete that no feed shows). "existence_check": {"interval_s", "max_per_s"} under "agent"
+// (the default) and under a system (overrides the keys it gives).
+struct ExistenceCheck {
+  int64_t interval_ms = 0;  // 0 = off; configured in whole seconds ("interval_s")
+  double max_per_s = 5;     // records fetched per second at most
+};
+
+struct ExistenceCheckOverride {
+  std::optional<int64_t> interval_ms;
+  std::optional<double> max_per_s;
+};
+
 struct AgentSettings {
   std::string state_dir = "./tandem-state";
   AdminSettings admin;
   int64_t poll_interval_ms = 5000;
   LogFormat log_format = LogFormat::Text;
+  ExistenceCheck existence_check;
 };
 
 enum class AuthKind { None, Bearer, ApiKeyHeader, Basic };
@@ -251,6 +265,7 @@ struct SystemConfig {
   std::vector<std::pair<std::string, std::string>> vars;  // {realm} etc.
   std::vector<ThrottleSignal> throttle;
   int64_t default_backoff_ms = 1000;
+  ExistenceCheckOverride existence_check;
   std::vector<SystemEntity> entities;
 
   const SystemEntity* findEntity(std::string_view name) const;
@@ -296,6 +311,8 @@ struct Config {
 
   const SystemConfig* findSystem(std::string_view name) const;
   const EntityConfig* findEntity(std::string_view name) const;
+  // The agent's existence check with the system's overrides applied.
+  ExistenceCheck existenceCheck(const SystemConfig& system) const;
 };
 
 }  // namespace tandem::mappers

@@ -56,6 +56,13 @@ const SystemConfig* Config::findSystem(std::string_view name) const {
   return nullptr;
 }
 
+ExistenceCheck Config::existenceCheck(const SystemConfig& system) const {
+  ExistenceCheck out = agent.existence_check;
+  out.interval_ms = system.existence_check.interval_ms.value_or(out.interval_ms);
+  out.max_per_s = system.existence_check.max_per_s.value_or(out.max_per_s);
+  return out;
+}
+
 const EntityConfig* Config::findEntity(std::string_view name) const {
   for (const auto& e : entities) {
     if (e.name == name) {
@@ -96,6 +103,33 @@ bool isName(const std::string& s) {
   });
 }
 
+// "existence_check": {"interval_s": 0 (off) or 60..2592000, "max_per_s": 0.01..1000}; only the
+// keys given are set.
+ExistenceCheckOverride parseExistenceCheck(ObjectReader& r) {
+  ExistenceCheckOverride out;
+  auto ec = r.object("existence_check");
+  if (!ec) {
+    return out;
+  }
+  if (const JNode* n = ec->get("interval_s")) {
+    const int64_t s = ec->integer("interval_s", -1, 0, 30LL * 86400);
+    if (s > 0 && s < 60) {
+      ec->diags().add(n->loc, ec->pathOf("interval_s"),
+                      "an existence check runs at most once a minute: 0 (off) or at least 60");
+    } else if (s >= 0) {
+      out.interval_ms = s * 1000;
+    }
+  }
+  if (ec->get("max_per_s") != nullptr) {
+    const double rate = ec->number("max_per_s", -1, 0.01, 1000);
+    if (rate > 0) {
+      out.max_per_s = rate;
+    }
+  }
+  ec->finish();
+  return out;
+}
+
 AgentSettings parseAgent(ObjectReader& r, LoadContext& ctx) {
   AgentSettings a;
   // Relative to the configuration file, like includes and secret files: the daemon and the CLI
@@ -103,6 +137,9 @@ AgentSettings parseAgent(ObjectReader& r, LoadContext& ctx) {
   a.state_dir = joinPath(ctx.base_dir, r.strOr("state_dir", a.state_dir));
   a.poll_interval_ms = r.integer("poll_interval_ms", a.poll_interval_ms, 100, 86400000);
   a.log_format = r.choice<LogFormat>("log_format", kLogFormats, LogFormat::Text);
+  const ExistenceCheckOverride ec = parseExistenceCheck(r);
+  a.existence_check.interval_ms = ec.interval_ms.value_or(a.existence_check.interval_ms);
+  a.existence_check.max_per_s = ec.max_per_s.value_or(a.existence_check.max_per_s);
   if (auto ad = r.object("admin")) {
     a.admin.bind = ad->strOr("bind", a.admin.bind);
     a.admin.port = static_cast<uint16_t>(ad->integer("port", a.admin.port, 0, 65535));
@@ -257,6 +294,7 @@ SystemConfig parseSystem(const JNode& n, const std::string& path, LoadContext& c
   }
   s.throttle = parseThrottle(r, ctx);
   s.default_backoff_ms = r.integer("default_backoff_ms", 1000, 1, 3600000);
+  s.existence_check = parseExistenceCheck(r);
   parseSystemEntities(r, s, ctx);
   r.finish();
   return s;

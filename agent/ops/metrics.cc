@@ -126,6 +126,24 @@ void renderDetectors(Writer& w, const runtime::AgentStatus& s) {
     w.sample("tandem_detector_initial_load_done", {{"system", d.system}, {"entity", d.entity}},
              uint64_t{d.initial_load_done});
   }
+  w.family("tandem_existence_checks_total", "counter",
+           "Full existence checks of the records linked to the system that ended.");
+  for (const auto& d : s.detectors) {
+    w.sample("tandem_existence_checks_total", {{"system", d.system}, {"entity", d.entity}},
+             d.existence_checks);
+  }
+  w.family("tandem_existence_checked_total", "counter",
+           "Linked records fetched by existence checks.");
+  for (const auto& d : s.detectors) {
+    w.sample("tandem_existence_checked_total", {{"system", d.system}, {"entity", d.entity}},
+             d.existence_checked);
+  }
+  w.family("tandem_existence_deletes_total", "counter",
+           "Linked records an existence check found gone (reported deleted).");
+  for (const auto& d : s.detectors) {
+    w.sample("tandem_existence_deletes_total", {{"system", d.system}, {"entity", d.entity}},
+             d.existence_deletes);
+  }
 }
 
 void renderHttp(Writer& w, const runtime::AgentStatus& s) {

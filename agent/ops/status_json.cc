@@ -43,6 +43,12 @@ void writeDetector(JsonWriter& w, const runtime::DetectorStatus& d) {
   w.Uint64(d.errors);
   key(w, "last_error");
   str(w, d.last_error);
+  key(w, "existence_checks");
+  w.Uint64(d.existence_checks);
+  key(w, "existence_checked");
+  w.Uint64(d.existence_checked);
+  key(w, "existence_deletes");
+  w.Uint64(d.existence_deletes);
   w.EndObject();
 }
 
@@ -165,6 +171,9 @@ void readDetector(Reader& r, runtime::DetectorStatus& d) {
   r.u64("records", d.records);
   r.u64("errors", d.errors);
   r.string("last_error", d.last_error);
+  r.u64("existence_checks", d.existence_checks);  // absent from older agents: 0
+  r.u64("existence_checked", d.existence_checked);
+  r.u64("existence_deletes", d.existence_deletes);
 }
 
 void readSystem(Reader& r, runtime::SystemStatus& s) {

@@ -59,6 +59,11 @@ struct DetectorStatus {
   uint64_t records = 0;            // records reported by the feed (after de-duplication)
   uint64_t errors = 0;             // failed fetches / ingests
   std::string last_error;          // "" when the last fetch succeeded
+  // The periodic existence check (agent.existence_check): full checks ended, records fetched,
+  // linked records found gone (reported deleted) since start.
+  uint64_t existence_checks = 0;
+  uint64_t existence_checked = 0;
+  uint64_t existence_deletes = 0;
 };
 
 struct PushCounters {

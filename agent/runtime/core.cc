@@ -7,6 +7,7 @@
 
 #include "agent/runtime/defaults.h"
 #include "agent/runtime/detector.h"
+#include "agent/runtime/existence.h"
 #include "agent/runtime/pusher.h"
 
 namespace tandem::agent::runtime::detail {
@@ -149,6 +150,7 @@ Result<std::map<std::string, std::shared_ptr<SystemRuntime>>> Core::buildSystems
       }
       er->connector = std::move(*conn);
       er->detector = std::make_unique<Detector>(*this, *rt, *er);
+      er->checker = std::make_unique<ExistenceChecker>(*this, *rt, *er);
       std::lock_guard lock(stats_->mu);
       auto& d = stats_->detectors[{sys.name, se.entity}];
       d.system = sys.name;
@@ -253,6 +255,11 @@ asio::awaitable<void> Core::runSystem(std::shared_ptr<SystemRuntime> rt) {
     rt->enter();
     spawn(rt->strand, loop(rt, ent->detector->run(rt)),
           "detector " + rt->name() + "." + ent->entity->name);
+    if (rt->config->existenceCheck(*rt->spec).interval_ms > 0) {
+      rt->enter();
+      spawn(rt->strand, loop(rt, ent->checker->run(rt)),
+            "existence check " + rt->name() + "." + ent->entity->name);
+    }
   }
   rt->enter();
   spawn(rt->strand, loop(rt, rt->pusher->run(rt)), "pusher " + rt->name());
@@ -266,6 +273,7 @@ void Core::wakeSystem(const std::shared_ptr<SystemRuntime>& rt) {
   asio::post(rt->strand, [rt] {
     for (auto& ent : rt->entities) {
       ent->detector->wakeHere();
+      ent->checker->wakeHere();
     }
     rt->pusher->wakeHere();
   });

@@ -95,6 +95,7 @@ struct Stats {
 
 class Core;
 class Detector;
+class ExistenceChecker;
 class Pusher;
 struct SystemRuntime;
 
@@ -106,6 +107,7 @@ struct EntityRuntime {
   mappers::MappingPlan plan;
   std::unique_ptr<connector::Connector> connector;
   std::unique_ptr<Detector> detector;
+  std::unique_ptr<ExistenceChecker> checker;  // runs when the system's existence check is on
   // On the strand: the feed was read to its end once in this run. Until then the pusher holds
   // this entity's creates (engine::DueFilter).
   bool feed_read = false;

@@ -108,8 +108,8 @@ asio::awaitable<bool> Detector::pass() {
   if (!read_again_.empty()) {
     std::vector<std::string> ids(read_again_.begin(), read_again_.end());
     read_again_.clear();
-    std::vector<std::string> failed = co_await fetchAndIngest(std::move(ids));
-    read_again_.insert(failed.begin(), failed.end());
+    FetchOutcome got = co_await fetchAndIngest(std::move(ids), "read again");
+    read_again_.insert(got.failed_ids.begin(), got.failed_ids.end());
   }
   uint64_t read = 0;
   bool first = true;
@@ -169,10 +169,14 @@ asio::awaitable<bool> Detector::pass() {
 asio::awaitable<void> Detector::fetchIds(std::shared_ptr<SystemRuntime> keep,
                                          std::vector<std::string> ids) {
   keep->enter();
+  std::string why = "webhook";
+  FetchOutcome got = co_await fetchAndIngest(std::move(ids), std::move(why));
   // A get that failed is tried again at the start of the next pass (the feed may not show the
   // change: HubSpot's search leaves archived contacts out).
-  std::vector<std::string> failed = co_await fetchAndIngest(std::move(ids));
-  read_again_.insert(failed.begin(), failed.end());
+  read_again_.insert(got.failed_ids.begin(), got.failed_ids.end());
+  if (got.returned == 0 && got.gone == 0) {
+    wakeHere();  // nothing to ingest from the named ids: let the feed have a look
+  }
   keep->leave();
 }
 
@@ -181,9 +185,11 @@ void Detector::readAgain(const std::vector<std::string>& ids) {
   wakeHere();
 }
 
-asio::awaitable<std::vector<std::string>> Detector::fetchAndIngest(std::vector<std::string> ids) {
+asio::awaitable<FetchOutcome> Detector::fetchAndIngest(
+    std::vector<std::string> ids, std::string why,
+    std::function<bool(const std::string&)> still_valid) {
   const auto read_started = std::chrono::steady_clock::now();
-  std::vector<std::string> failed;
+  FetchOutcome out;
   std::set<std::string> seen;
   std::vector<connector::NativeRecord> records;
   std::vector<engine::Incoming> gone;
@@ -191,10 +197,12 @@ asio::awaitable<std::vector<std::string>> Detector::fetchAndIngest(std::vector<s
     if (id.empty() || !seen.insert(id).second) {
       continue;
     }
+    ++out.asked;
     auto got = co_await ent_.connector->get(id);
     if (!got) {
-      fail("webhook: get " + id + " failed", got.error().message);
-      failed.push_back(id);
+      ++out.failed;
+      out.failed_ids.push_back(id);
+      fail(why + ": get " + id + " failed", got.error().message);
       continue;
     }
     if (!*got) {
@@ -204,7 +212,7 @@ asio::awaitable<std::vector<std::string>> Detector::fetchAndIngest(std::vector<s
       auto snap = core_.store().read();
       auto linked = snap ? snap->linkedRecord(sys_.id, id)
                          : Result<std::optional<std::string>>(std::unexpected(snap.error()));
-      core_.log().debug("webhook: record not found",
+      core_.log().debug(why + ": record not found",
                         {{"system", sys_.name()},
                          {"entity", ent_.entity->name},
                          {"id", id},
@@ -221,9 +229,16 @@ asio::awaitable<std::vector<std::string>> Detector::fetchAndIngest(std::vector<s
     }
     records.push_back(std::move(**got));
   }
+  if (still_valid) {
+    const size_t before = records.size() + gone.size();
+    std::erase_if(records, [&](const connector::NativeRecord& r) { return !still_valid(r.id); });
+    std::erase_if(gone, [&](const engine::Incoming& in) { return !still_valid(in.native_id); });
+    out.dropped = before - records.size() - gone.size();
+  }
+  out.returned = records.size();
+  out.gone = gone.size();
   if (records.empty() && gone.empty()) {
-    wakeHere();
-    co_return failed;
+    co_return out;
   }
   MappedBatch mapped = mapRecords(sys_, ent_, records);
   for (auto& in : gone) {
@@ -232,12 +247,13 @@ asio::awaitable<std::vector<std::string>> Detector::fetchAndIngest(std::vector<s
   auto result = co_await core_.ingest(sys_, ent_, std::move(mapped.incoming),
                                       std::move(mapped.failures), std::nullopt, read_started);
   if (!result) {
-    fail("webhook: ingest failed", result.error().message);
+    out.ingested = false;
+    fail(why + ": ingest failed", result.error().message);
     for (const auto& r : records) {
-      failed.push_back(r.id);
+      out.failed_ids.push_back(r.id);
     }
   }
-  co_return failed;
+  co_return out;
 }
 
 }  // namespace tandem::agent::runtime::detail

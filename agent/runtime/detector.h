@@ -5,6 +5,7 @@
 // engine call, looping while the feed says more. Runs on its system's strand.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -15,6 +16,18 @@
 #include "agent/runtime/progress.h"
 
 namespace tandem::agent::runtime::detail {
+
+// What fetchAndIngest() found.
+struct FetchOutcome {
+  size_t asked = 0;     // distinct ids fetched
+  size_t returned = 0;  // records the system returned (ingested like any read)
+  size_t gone = 0;      // linked records it no longer returns, reported deleted
+  size_t failed = 0;    // gets that failed (logged)
+  // Ids whose get failed, or whose records the ingest could not take: to be read again.
+  std::vector<std::string> failed_ids;
+  size_t dropped = 0;    // answers the caller's `still_valid` refused (not ingested)
+  bool ingested = true;  // false: the ingest failed (logged)
+};
 
 class Detector {
  public:
@@ -31,6 +44,14 @@ class Detector {
   // On the strand: these records are fetched (get) and ingested at the start of the next pass,
   // which starts now; one whose get fails stays for the pass after.
   void readAgain(const std::vector<std::string>& ids);
+  // On the strand: get each id and ingest what comes back in one engine call; a linked record the
+  // system no longer returns is reported deleted and the entity's delete policy settles it
+  // (case 16). Serves webhooks and the existence check; `why` starts its log lines. When given,
+  // `still_valid(native id)` is asked once every get has answered, right before the ingest: an
+  // answer it refuses is dropped (one a push may have overtaken).
+  asio::awaitable<FetchOutcome> fetchAndIngest(
+      std::vector<std::string> ids, std::string why,
+      std::function<bool(const std::string&)> still_valid = nullptr);
   // Any thread: start the next pass now (`keep` is this detector's system).
   void wake(std::shared_ptr<SystemRuntime> keep);
   // On the strand.
@@ -38,8 +59,6 @@ class Detector {
 
  private:
   asio::awaitable<bool> pass();  // true: the feed was read to its end
-  // Fetches and ingests the records; returns the ids whose get failed.
-  asio::awaitable<std::vector<std::string>> fetchAndIngest(std::vector<std::string> ids);
   void fail(const std::string& what, const std::string& error);
 
   Core& core_;

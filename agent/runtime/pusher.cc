@@ -86,6 +86,12 @@ std::optional<int64_t> Pusher::nextDueIn() {
   return std::nullopt;
 }
 
+bool Pusher::busy(const std::string& record) const {
+  return in_flight_.count(record) != 0 ||
+         std::any_of(queue_.begin(), queue_.end(),
+                     [&](const engine::PushJob& q) { return q.record == record; });
+}
+
 asio::awaitable<void> Pusher::run(std::shared_ptr<SystemRuntime> keep) {
   const size_t max_in_flight =
       static_cast<size_t>(std::max(1, sys_.spec->rate_limits.max_in_flight));

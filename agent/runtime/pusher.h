@@ -32,6 +32,8 @@ class Pusher {
   size_t inFlight() const { return in_flight_.size(); }
   // How many due entries are taken ahead of the requests (see above).
   static size_t prefetch(size_t max_in_flight);
+  // On the strand: a push of `record` is queued or in flight.
+  bool busy(const std::string& record) const;
 
  private:
   asio::awaitable<void> send(std::shared_ptr<SystemRuntime> keep, engine::PushJob job);

@@ -53,7 +53,13 @@ TEST_F(AdminApiTest, StatusAndMetricsComeFromTheAgent) {
                        .creates = 4,
                        .outbox_depth = 3,
                        .dead_letters = 1});
-  s.detectors.push_back({.system = "crm", .entity = "customer", .lag_ms = 250, .last_error = ""});
+  s.detectors.push_back({.system = "crm",
+                         .entity = "customer",
+                         .lag_ms = 250,
+                         .last_error = "",
+                         .existence_checks = 2,
+                         .existence_checked = 10,
+                         .existence_deletes = 1});
   agent->setStatus(s);
   start();
   auto r = get("/v1/status");
@@ -66,6 +72,7 @@ TEST_F(AdminApiTest, StatusAndMetricsComeFromTheAgent) {
   EXPECT_EQ(parsed->records_total, 56u);
   EXPECT_EQ(parsed->systems.at(0).creates, 4u);
   EXPECT_EQ(parsed->detectors.at(0).lag_ms, 250);
+  EXPECT_EQ(parsed->detectors.at(0).existence_deletes, 1u);
   EXPECT_TRUE(parsed->ready);
   EXPECT_EQ(statusToJson(*parsed), statusToJson(s));
 

@@ -38,7 +38,10 @@ runtime::AgentStatus sampleStatus() {
                                                 .batches = 7,
                                                 .records = 56,
                                                 .errors = 2,
-                                                .last_error = ""});
+                                                .last_error = "",
+                                                .existence_checks = 3,
+                                                .existence_checked = 150,
+                                                .existence_deletes = 2});
   runtime::HttpLatency h;
   h.system = "erp";
   h.op = "update";
@@ -109,6 +112,15 @@ tandem_detector_batches_total{system="crm",entity="customer"} 7
 # HELP tandem_detector_initial_load_done 1 once the detector has read its feed to the end.
 # TYPE tandem_detector_initial_load_done gauge
 tandem_detector_initial_load_done{system="crm",entity="customer"} 1
+# HELP tandem_existence_checks_total Full existence checks of the records linked to the system that ended.
+# TYPE tandem_existence_checks_total counter
+tandem_existence_checks_total{system="crm",entity="customer"} 3
+# HELP tandem_existence_checked_total Linked records fetched by existence checks.
+# TYPE tandem_existence_checked_total counter
+tandem_existence_checked_total{system="crm",entity="customer"} 150
+# HELP tandem_existence_deletes_total Linked records an existence check found gone (reported deleted).
+# TYPE tandem_existence_deletes_total counter
+tandem_existence_deletes_total{system="crm",entity="customer"} 2
 # HELP tandem_http_request_duration_seconds Latency of requests to the systems' APIs.
 # TYPE tandem_http_request_duration_seconds histogram
 tandem_http_request_duration_seconds_bucket{system="erp",op="update",le="0.001"} 0
@@ -176,7 +188,7 @@ TEST(Metrics, EveryLineParses) {
       last_bucket = v;
     }
   }
-  EXPECT_EQ(samples, 43u);  // as many as in ExactTextForAKnownStatus
+  EXPECT_EQ(samples, 46u);  // as many as in ExactTextForAKnownStatus
   EXPECT_NE(text.find(R"(tandem_creates_total{system="we\"ird\\sys\nx"} 6)"), std::string::npos)
       << text;
 }
