@@ -136,6 +136,15 @@ void mergeField(RecordState& st, Shadow& sh, const FieldReport& fr, const MergeC
   if (sf != nullptr && detail::confirmPending(*sf, h)) {
     return;  // our own write showing up (even after its answer was lost)
   }
+  if (fr.value.isNull() && (sf == nullptr || (sf->hash == 0 && sf->vv.empty()))) {
+    // The system shows no value for a field it never showed one for (at most a write of tandem's
+    // is pending there): nothing was edited. (A record tandem created there before the field had
+    // a value, or one a person made there that matched by key without it.) It lacks the
+    // canonical value, if any, and gets it; taken as an edit, the empty value would have been
+    // concurrent with the value and, under a manual policy, held it back from there for good.
+    sh.fields[fr.name].hash = h;
+    return;
+  }
   if (sf == nullptr) {
     sf = &sh.fields[fr.name];
   }

@@ -374,6 +374,35 @@ TEST(Convergence, C02_ReadFromBeforeOwnWriteIsReadAgainNotMerged) {
   EXPECT_TRUE(h.conflicts().empty());
 }
 
+// A copy tandem creates before a field has a value anywhere (the ERP does not map it) shows the
+// field empty once its feed reports it. By then another system may have brought a value: the
+// empty field is no edit against it (none was made), so the copy gets the value, with no conflict
+// even under a manual policy (which would have held the value back from the copy for good).
+TEST(Convergence, C14_NewCopyShowingNoValueIsNoEditAgainstTheValue) {
+  conflict::EntityPolicy policy;
+  policy.fields["tags"] = conflict::PolicySpec{conflict::PolicyKind::Manual, {}};
+  Harness h(testConfig(std::move(policy)));
+  h.sim(kErp).humanCreate({{"email", str("bob@example.com")}, {"phone", str("999")}});
+  std::string next;
+  std::vector<Incoming> erp = h.sim(kErp).poll(std::nullopt, next);
+  ASSERT_EQ(erp.size(), 1u);
+  erp[0].report.fields.erase("tags");  // the ERP's mapping does not read tags
+  ASSERT_TRUE(h.engine().ingest(kErp, "customer", erp, next));
+  EXPECT_EQ(h.push(kFin), 1u);  // finance's copy is created without tags
+  h.sim(kCrm).humanCreate({{"email", str("bob@example.com")}, {"tags", str("vip")}});
+  EXPECT_EQ(h.poll(kCrm), 1u);
+  EXPECT_EQ(h.poll(kFin), 1u);  // tags: empty
+  h.settle();
+  for (const auto& c : h.conflicts()) {
+    ADD_FAILURE() << "conflict on " << c.field << " with " << c.sides.size() << " sides: " << c.note
+                  << " [" << int(c.sides[0].system) << "=" << c.sides[0].value.toJson() << " vs "
+                  << int(c.sides[1].system) << "=" << c.sides[1].value.toJson() << "]";
+  }
+  const auto& fin = h.sim(kFin).records().begin()->second;
+  ASSERT_EQ(fin.fields.count("tags"), 1u);
+  EXPECT_EQ(fin.fields.at("tags"), str("vip"));
+}
+
 // The pusher records the answers that arrived together in one transaction: creates, a refusal
 // and a stale answer side by side each get what completePush alone would give them.
 TEST(Engine, AnswersRecordedTogetherAreEachSettled) {
