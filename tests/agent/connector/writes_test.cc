@@ -55,6 +55,77 @@ TEST_F(WritesTest, CrmCreateGetUpdateArchive) {
   EXPECT_EQ(counter("crm", "api_archives"), 1);
 }
 
+// batch.create (the demo's CRM): one request for many records; HubSpot does not promise the
+// results in the inputs' order (the fixture answers last first), so each is matched back by the
+// objectWriteTraceId it carries, here the record's idempotency key.
+TEST_F(WritesTest, CrmBatchCreateMatchesEachResultToItsRecordByTraceId) {
+  Connector& c = connector("crm");
+  ASSERT_EQ(c.batchCreateLimit(), 100u);
+  std::vector<rapidjson::Document> docs;
+  std::vector<std::string> keys;
+  for (int i = 0; i < 5; ++i) {
+    docs.push_back(parseJson(R"({"properties":{"email":"p)" + std::to_string(i) +
+                             R"(@x.io","firstname":"P)" + std::to_string(i) + R"("}})"));
+    keys.push_back("key-" + std::to_string(i));
+  }
+  std::vector<const rapidjson::Value*> bodies;
+  for (const auto& d : docs) {
+    bodies.push_back(&d);
+  }
+  auto outcomes = run(c.createMany(bodies, keys));
+  ASSERT_TRUE(outcomes) << outcomes.error().message;
+  ASSERT_EQ(outcomes->size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    const auto* ok = as<engine::PushSuccess>((*outcomes)[i]);
+    ASSERT_TRUE(ok) << describe((*outcomes)[i]);
+    auto rec = get(c, ok->native_id);
+    ASSERT_TRUE(rec);
+    EXPECT_EQ(text(*rec, "/properties/email"), "p" + std::to_string(i) + "@x.io");
+  }
+  EXPECT_EQ(counter("crm", "api_creates"), 5);
+  EXPECT_EQ(counter("crm", "requests"), 6);  // one create request, five gets
+}
+
+// A batch the system refuses as a whole (HubSpot validates every input first) is an error: the
+// pusher then sends its records one at a time, so only the bad one is refused.
+TEST_F(WritesTest, CrmBatchRefusedAsAWholeIsAnErrorAndCreatesNothing) {
+  Connector& c = connector("crm");
+  auto good = parseJson(R"({"properties":{"email":"good@x.io"}})");
+  auto bad = parseJson(R"({"properties":{"email":"bad@x.io","no_such_property":"x"}})");
+  auto outcomes = run(c.createMany({&good, &bad}, {"k1", "k2"}));
+  ASSERT_FALSE(outcomes);
+  EXPECT_NE(outcomes.error().message.find("HTTP 400"), std::string::npos)
+      << outcomes.error().message;
+  EXPECT_EQ(counter("crm", "api_creates"), 0);
+}
+
+// Odoo's create takes a list of values and answers the new ids in the same order.
+TEST_F(WritesTest, ErpBatchCreateTakesTheIdsInOrder) {
+  Connector& c = connector("erp");
+  auto a = parseJson(R"({"name":"Ann A","email":"ann@x.io"})");
+  auto b = parseJson(R"({"name":"Ben B","email":"ben@x.io"})");
+  auto outcomes = run(c.createMany({&a, &b}, {"k1", "k2"}));
+  ASSERT_TRUE(outcomes) << outcomes.error().message;
+  ASSERT_EQ(outcomes->size(), 2u);
+  const char* emails[] = {"ann@x.io", "ben@x.io"};
+  for (size_t i = 0; i < 2; ++i) {
+    const auto* ok = as<engine::PushSuccess>((*outcomes)[i]);
+    ASSERT_TRUE(ok) << describe((*outcomes)[i]);
+    auto rec = get(c, ok->native_id);
+    ASSERT_TRUE(rec);
+    EXPECT_EQ(text(*rec, "/email"), emails[i]);
+  }
+  EXPECT_EQ(counter("erp", "api_creates"), 2);
+}
+
+// A system without a batch endpoint (finance in the demo) says so; the pusher sends one by one.
+TEST_F(WritesTest, WithoutABatchEndpointCreateManyIsAnError) {
+  Connector& c = connector("fin");
+  EXPECT_EQ(c.batchCreateLimit(), 0u);
+  auto a = parseJson(R"({"DisplayName":"A"})");
+  EXPECT_FALSE(run(c.createMany({&a}, {"k"})));
+}
+
 // A re-read must carry every mapped property, or the mapping would read the missing ones as
 // empty and the engine would clear them everywhere.
 TEST_F(WritesTest, CrmGetReturnsEveryMappedProperty) {
