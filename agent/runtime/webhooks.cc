@@ -62,22 +62,33 @@ asio::awaitable<net::HttpResponse> receive(std::weak_ptr<Core> weak, std::string
   co_return response;
 }
 
+asio::awaitable<net::HttpResponse> notFound(std::string method, std::string path) {
+  co_return net::jsonError(404, "no route for " + method + " " + path);
+}
+
 }  // namespace
 
 void addWebhookRoutes(const std::shared_ptr<Core>& core, net::Router& router) {
-  std::set<std::string> paths;
-  for (const auto& sys : core->config()->systems) {
-    for (const auto& se : sys.entities) {
-      if (!se.connector.webhook || !paths.insert(se.connector.webhook->path).second) {
-        continue;
+  // One catch-all (the shortest prefix, so every other route goes first) finds the webhook in the
+  // configuration in force: one a reload adds, moves or removes needs no restart.
+  std::weak_ptr<Core> any = core;
+  router.addPrefix("POST", "/", [any](net::HttpRequest request) {
+    std::string path(request.path());
+    if (auto core = any.lock()) {
+      for (const auto& sys : core->config()->systems) {
+        for (const auto& se : sys.entities) {
+          if (se.connector.webhook && se.connector.webhook->path == path) {
+            return receive(any, sys.name, se.entity, std::move(request));
+          }
+        }
       }
-      std::weak_ptr<Core> weak = core;
-      router.add("POST", se.connector.webhook->path,
-                 [weak, system = sys.name, entity = se.entity](net::HttpRequest request) {
-                   return receive(weak, system, entity, std::move(request));
-                 });
     }
-  }
+    return notFound("POST", std::move(path));
+  });
+  // Other methods on paths nothing else serves: not found, not "method not allowed".
+  router.addPrefix("GET", "/", [](net::HttpRequest request) {
+    return notFound("GET", std::string(request.path()));
+  });
 }
 
 }  // namespace tandem::agent::runtime::detail

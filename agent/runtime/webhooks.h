@@ -1,6 +1,7 @@
 #pragma once
 
-// Webhook receivers: one POST route per configured webhook path.
+// Webhook receivers: POST on any configured webhook path of the configuration in force (a reload
+// adds and removes them without a restart).
 
 #include <memory>
 

@@ -32,14 +32,7 @@ const std::string kMapping = R"({"fields": {"email": {"path": "/email"}}})";
 std::vector<std::string> errorsOf(const std::string& text) {
   testing::FakeEnv env;
   env.vars["SECRET"] = "s";
-  auto cfg = loadConfigText(text, "c.json", env);
-  std::vector<std::string> out;
-  if (!cfg) {
-    for (const auto& d : cfg.error().items()) {
-      out.push_back(d.format());
-    }
-  }
-  return out;
+  return testing::errorsOf(loadConfigText(text, "c.json", env));
 }
 
 using Errors = std::vector<std::string>;

@@ -34,14 +34,7 @@ ConfigResult load(const std::string& text) {
 }
 
 std::vector<std::string> errorsOf(const std::string& text) {
-  auto cfg = load(text);
-  std::vector<std::string> out;
-  if (!cfg) {
-    for (const auto& d : cfg.error().items()) {
-      out.push_back(d.format());
-    }
-  }
-  return out;
+  return testing::errorsOf(load(text));
 }
 
 using Errors = std::vector<std::string>;

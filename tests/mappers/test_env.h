@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "mappers/config_loader.h"
 
@@ -26,6 +27,17 @@ class FakeEnv : public ConfigEnv {
     return it->second;
   }
 };
+
+// Every error of a load, formatted "file:line:col: path: message"; none when it loaded.
+inline std::vector<std::string> errorsOf(const ConfigResult& cfg) {
+  std::vector<std::string> out;
+  if (!cfg) {
+    for (const auto& d : cfg.error().items()) {
+      out.push_back(d.format());
+    }
+  }
+  return out;
+}
 
 // The real file system, with a fake environment (for the demo configuration).
 class DiskEnv : public SystemConfigEnv {

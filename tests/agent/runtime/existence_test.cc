@@ -72,20 +72,27 @@ std::optional<std::string> noteOf(state::Store& store, const std::string& key) {
   return note ? *note : std::nullopt;
 }
 
-TEST(ExistenceCheck, C16_ErpHardDeleteNoFeedShowsIsFoundAndArchivedEverywhere) {
-  FixtureAgent f;
+// Ann in every system, the check on; then a person removes her from `system` (a hard delete or
+// an archive) and the other two (`a`, `b`) are waited for to show her archived.
+void removeAndWaitArchivedElsewhere(FixtureAgent& f, const char* system, bool hard, const char* a,
+                                    const char* b) {
   ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
   f.start(withCheck(f));
   ASSERT_TRUE(converged(f, "ann@example.com")) << f.debug();
-  // Odoo's unlink leaves no trace in the feed: only the check can notice.
-  ASSERT_TRUE(f.client().humanRemove("erp", f.idOf("erp", "ann@example.com"), true));
+  ASSERT_TRUE(f.client().humanRemove(system, f.idOf(system, "ann@example.com"), hard));
   ASSERT_TRUE(waitFor(
       [&] {
-        return archivedIn(f, "crm", "ann@example.com") && archivedIn(f, "fin", "ann@example.com") &&
+        return archivedIn(f, a, "ann@example.com") && archivedIn(f, b, "ann@example.com") &&
                f.quiet();
       },
       std::chrono::seconds(20)))
       << f.debug();
+}
+
+TEST(ExistenceCheck, C16_ErpHardDeleteNoFeedShowsIsFoundAndArchivedEverywhere) {
+  FixtureAgent f;
+  // Odoo's unlink leaves no trace in the feed: only the check can notice.
+  ASSERT_NO_FATAL_FAILURE(removeAndWaitArchivedElsewhere(f, "erp", true, "crm", "fin"));
   EXPECT_EQ(f.count("erp", "ann@example.com"), 0u);  // not created again
   const AgentStatus st = f.agent().status();
   ASSERT_NE(detectorOf(st, "erp"), nullptr);
@@ -99,17 +106,7 @@ TEST(ExistenceCheck, C16_ErpHardDeleteNoFeedShowsIsFoundAndArchivedEverywhere) {
 // no webhook pointed at the agent, the check is the only word of the archive.
 TEST(ExistenceCheck, C16_CrmArchiveWithNoWebhookIsFoundAndArchivedEverywhere) {
   FixtureAgent f;
-  ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
-  f.start(withCheck(f));
-  ASSERT_TRUE(converged(f, "ann@example.com")) << f.debug();
-  ASSERT_TRUE(f.client().humanRemove("crm", f.idOf("crm", "ann@example.com"), false));
-  ASSERT_TRUE(waitFor(
-      [&] {
-        return archivedIn(f, "erp", "ann@example.com") && archivedIn(f, "fin", "ann@example.com") &&
-               f.quiet();
-      },
-      std::chrono::seconds(20)))
-      << f.debug();
+  ASSERT_NO_FATAL_FAILURE(removeAndWaitArchivedElsewhere(f, "crm", false, "erp", "fin"));
   EXPECT_TRUE(archivedIn(f, "crm", "ann@example.com"));
   const AgentStatus st = f.agent().status();
   ASSERT_NE(detectorOf(st, "crm"), nullptr);

@@ -182,6 +182,36 @@ TEST(FixturesWebhooks, C06_NoTokenSystemConcurrentSameFieldIsReadBeforeWriteOneC
   EXPECT_EQ(c.outcome.asString(), phoneOf("erp", f.find("erp", "ann@example.com")[0]));
 }
 
+// A webhook the configuration gains by a reload (SIGHUP) is served at once: its path is looked up
+// in the configuration in force, not fixed when the admin server started.
+TEST(FixturesWebhooks, WebhookAddedByAReloadIsServedWithoutARestart) {
+  FixtureAgent f;
+  mappers::Config without = f.config(600'000);
+  for (auto& s : without.systems) {
+    for (auto& e : s.entities) {
+      e.connector.webhook.reset();
+    }
+  }
+  f.start(std::move(without), /*serve_webhooks=*/true);
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  ASSERT_TRUE(f.agent().reload(f.config(600'000))) << f.debug();
+  ASSERT_TRUE(waitFor(
+      [&] {
+        auto st = f.agent().status();
+        return std::all_of(st.detectors.begin(), st.detectors.end(),
+                           [](const DetectorStatus& d) { return d.initial_load_done; });
+      },
+      std::chrono::seconds(20)));
+  ASSERT_TRUE(f.client().setWebhook(
+      "crm", "http://127.0.0.1:" + std::to_string(f.httpPort()) + "/hooks/crm", "crm-secret"));
+  ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
+  // Polls are ten minutes apart: only the webhook can bring the record this soon.
+  ASSERT_TRUE(
+      waitFor([&] { return f.everywhereOnce("ann@example.com"); }, std::chrono::seconds(20)))
+      << f.debug();
+  EXPECT_GE(f.agent().status().webhooks.at(0).accepted, 1u);
+}
+
 TEST(FixturesWebhooks, SignedDeliveryFetchesAtOnce) {
   FixtureAgent f;
   ASSERT_TRUE(f.startWithCrmWebhook("crm-secret")) << f.debug();
