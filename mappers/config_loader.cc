@@ -317,16 +317,17 @@ Secret readSecret(const JNode* n, const std::string& path, LoadContext& ctx) {
   }
   ObjectReader r(n, path, ctx.diags);
   Secret out;
+  const bool resolve =
+      ctx.opts.resolve_secrets || (ctx.opts.resolve_admin_token && path == "agent.admin.token");
   if (auto name = r.str("env")) {
-    auto v = ctx.opts.resolve_secrets ? ctx.env.env(*name) : std::optional<std::string>("");
+    auto v = resolve ? ctx.env.env(*name) : std::optional<std::string>("");
     if (!v) {
       ctx.diags.add(n->loc, path, "environment variable " + *name + " is not set");
     } else {
       out = Secret("env:" + *name, *v);
     }
   } else if (auto file = r.str("file")) {
-    auto v = ctx.opts.resolve_secrets ? ctx.env.readFile(joinPath(ctx.base_dir, *file))
-                                      : Result<std::string>("");
+    auto v = resolve ? ctx.env.readFile(joinPath(ctx.base_dir, *file)) : Result<std::string>("");
     if (!v) {
       ctx.diags.add(n->loc, path, "cannot read secret file: " + v.error().message);
     } else {

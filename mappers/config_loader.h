@@ -33,6 +33,9 @@ using ConfigResult = std::expected<Config, Diagnostics>;
 struct LoadOptions {
   // false: secret references are checked but not resolved (`tandem map` needs no tokens).
   bool resolve_secrets = true;
+  // With resolve_secrets false: still resolve agent.admin.token, the one secret a command that
+  // talks to the running agent needs (`tandem status`, `conflicts`, `deadletters`).
+  bool resolve_admin_token = false;
 };
 
 // Every problem in the file and its includes is reported at once, each with its location.

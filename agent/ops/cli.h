@@ -79,8 +79,15 @@ void printPlan(const runtime::PlanReport& report, std::ostream& out);
 
 // ---- shared by the command files ----
 namespace cli_detail {
+// Which secret references are resolved (read from the environment or file) while loading; the
+// others are only checked for shape.
+enum class Secrets {
+  All,         // the agent's own work (run, plan)
+  AdminToken,  // talking to the running agent: its admin API token only
+  None,
+};
 // Loads the configuration or prints every diagnostic (file:line:col) to `err`.
-std::optional<mappers::Config> loadConfig(const std::string& path, bool resolve_secrets,
+std::optional<mappers::Config> loadConfig(const std::string& path, Secrets secrets,
                                           std::ostream& err, const CliContext& ctx);
 // Opens the state the configuration names, refusing to create one that does not exist.
 Result<std::unique_ptr<state::Store>> openExistingStore(const mappers::Config& config,

@@ -6,12 +6,14 @@
 
 namespace tandem::agent::ops::cli_detail {
 
-std::optional<mappers::Config> loadConfig(const std::string& path, bool resolve_secrets,
+std::optional<mappers::Config> loadConfig(const std::string& path, Secrets secrets,
                                           std::ostream& err, const CliContext& ctx) {
   mappers::SystemConfigEnv system_env;
   const mappers::ConfigEnv& env = ctx.env != nullptr ? *ctx.env : system_env;
-  auto cfg =
-      mappers::loadConfig(path, env, mappers::LoadOptions{.resolve_secrets = resolve_secrets});
+  auto cfg = mappers::loadConfig(
+      path, env,
+      mappers::LoadOptions{.resolve_secrets = secrets == Secrets::All,
+                           .resolve_admin_token = secrets == Secrets::AdminToken});
   if (!cfg) {
     err << cfg.error().formatAll();
     err << cfg.error().size() << (cfg.error().size() == 1 ? " error" : " errors") << " in " << path
@@ -33,7 +35,7 @@ Result<std::unique_ptr<state::Store>> openExistingStore(const mappers::Config& c
 
 std::optional<StoredState> readStoredState(const std::string& config_path, std::string_view command,
                                            std::ostream& err, const CliContext& ctx) {
-  auto cfg = loadConfig(config_path, false, err, ctx);
+  auto cfg = loadConfig(config_path, Secrets::None, err, ctx);
   if (!cfg) {
     return std::nullopt;
   }

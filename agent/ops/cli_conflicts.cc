@@ -232,7 +232,7 @@ int runConflictsResolve(const std::string& config_path, const std::string& id_te
       return 2;
     }
   }
-  auto cfg = loadConfig(config_path, true, err, ctx);
+  auto cfg = loadConfig(config_path, Secrets::AdminToken, err, ctx);
   if (!cfg) {
     return 1;
   }

@@ -122,7 +122,7 @@ int runDeadLettersRetry(const std::string& config_path, const std::optional<std:
            "dead letter\n";
     return 2;
   }
-  auto cfg = loadConfig(config_path, true, err, ctx);
+  auto cfg = loadConfig(config_path, Secrets::AdminToken, err, ctx);
   if (!cfg) {
     return 1;
   }

@@ -88,7 +88,7 @@ int printStored(const mappers::Config& cfg, const std::string& address, std::ost
 
 int runStatus(const std::string& config_path, std::ostream& out, std::ostream& err,
               const CliContext& ctx) {
-  auto cfg = loadConfig(config_path, true, err, ctx);
+  auto cfg = loadConfig(config_path, Secrets::AdminToken, err, ctx);
   if (!cfg) {
     return 1;
   }
@@ -134,7 +134,7 @@ void printPlan(const runtime::PlanReport& r, std::ostream& out) {
 
 int runPlan(const std::string& config_path, const PlanFn& plan, std::ostream& out,
             std::ostream& err, const CliContext& ctx) {
-  auto cfg = loadConfig(config_path, true, err, ctx);
+  auto cfg = loadConfig(config_path, Secrets::All, err, ctx);
   if (!cfg) {
     return 1;
   }

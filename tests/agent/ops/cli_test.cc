@@ -290,6 +290,23 @@ TEST_F(CliTest, StatusWithTheAgentDownReadsTheStore) {
                 "records 2  outbox 0  open conflicts 2  dead letters 2\n");
 }
 
+// An operator's shell has none of the systems' tokens: the commands that only talk to the agent
+// (or read its state) do not ask for them.
+TEST_F(CliTest, StatusConflictsAndDeadLettersNeedNoneOfTheSystemsSecrets) {
+  mappers::SystemConfigEnv bare;  // the real environment: no CRM_TOKEN, ERP_KEY, ...
+  ASSERT_FALSE(bare.env("CRM_TOKEN")) << "the test process must not have CRM_TOKEN set";
+  CliContext ctx = ctx_;
+  ctx.env = &bare;
+  auto status = capture([&](auto& out, auto& err) { return runStatus(config_, out, err, ctx); });
+  EXPECT_EQ(status.code, 0) << status.err;
+  auto conflicts = capture(
+      [&](auto& out, auto& err) { return runConflictsList(config_, false, out, err, ctx); });
+  EXPECT_EQ(conflicts.code, 0) << conflicts.err;
+  auto dead =
+      capture([&](auto& out, auto& err) { return runDeadLettersList(config_, out, err, ctx); });
+  EXPECT_EQ(dead.code, 0) << dead.err;
+}
+
 TEST_F(CliTest, DeadLettersListAndRetryOffline) {
   auto listed =
       capture([&](auto& out, auto& err) { return runDeadLettersList(config_, out, err, ctx_); });
