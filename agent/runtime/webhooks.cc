@@ -74,8 +74,8 @@ void addWebhookRoutes(const std::shared_ptr<Core>& core, net::Router& router) {
   std::weak_ptr<Core> any = core;
   router.addPrefix("POST", "/", [any](net::HttpRequest request) {
     std::string path(request.path());
-    if (auto core = any.lock()) {
-      for (const auto& sys : core->config()->systems) {
+    if (auto live = any.lock()) {
+      for (const auto& sys : live->config()->systems) {
         for (const auto& se : sys.entities) {
           if (se.connector.webhook && se.connector.webhook->path == path) {
             return receive(any, sys.name, se.entity, std::move(request));
