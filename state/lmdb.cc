@@ -275,6 +275,22 @@ Result<Env> Env::open(const std::string& dir, const Config& config) {
   return env;
 }
 
+Status Env::setSync(bool sync) {
+  int rc = mdb_env_set_flags(env_.get(), MDB_NOSYNC, sync ? 0 : 1);
+  if (rc != 0) {
+    return fail("state: " + dir_ + ": set sync: " + errorText(rc));
+  }
+  return {};
+}
+
+Status Env::flush() {
+  int rc = mdb_env_sync(env_.get(), 1);
+  if (rc != 0) {
+    return fail("state: " + dir_ + ": sync: " + errorText(rc));
+  }
+  return {};
+}
+
 void TxnGate::enter() {
   std::unique_lock<std::mutex> lock(mu);
   cv.wait(lock, [this] { return !resizing; });

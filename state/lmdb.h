@@ -181,6 +181,10 @@ class Env {
   Status setMapSize(size_t bytes, std::chrono::milliseconds wait = std::chrono::milliseconds(0));
   size_t mapSize() const;
   int openTransactions() const;
+  // Whether commits fsync (MDB_NOSYNC off). Only between write transactions.
+  Status setSync(bool sync);
+  // Flushes what commits without fsync left in the OS's buffers (mdb_env_sync).
+  Status flush();
   // A consistent copy of the environment into the existing directory `dir` (mdb_env_copy).
   Status copyTo(const std::string& dir) const;
   TxnGate& gateForTest() { return *gate_; }

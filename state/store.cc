@@ -20,7 +20,11 @@ bool Batch::empty() const {
 
 Store::Store(std::string dir, const Options& options) : dir_(std::move(dir)), options_(options) {}
 
-Store::~Store() = default;
+Store::~Store() {
+  if (env_) {
+    (void)flush();  // a clean stop leaves nothing only in the OS's buffers
+  }
+}
 
 Status Store::copyTo(const std::string& dir) const {
   return env_->copyTo(dir);
@@ -68,14 +72,39 @@ Result<Snapshot> Store::read() const {
   return Snapshot(std::make_unique<lmdb::ReadTxn>(std::move(txn)), tables_.get());
 }
 
-Result<Applied> Store::apply(const Batch& batch) {
+Result<Applied> Store::apply(const Batch& batch, Durability durability) {
   std::lock_guard<std::mutex> lock(write_mu_);
+  const auto now = std::chrono::steady_clock::now();
+  bool defer = options_.sync && durability == Durability::Deferred;
+  if (defer && deferred_since_ &&
+      now - *deferred_since_ >= std::chrono::milliseconds(kMaxDeferMs)) {
+    defer = false;  // this commit's fsync makes the older deferred ones durable too
+  }
+  if (defer) {
+    TANDEM_RETURN_IF_ERROR(env_->setSync(false));
+  }
+  struct Restore {
+    lmdb::Env* env;
+    bool on;
+    ~Restore() {
+      if (on) {
+        (void)env->setSync(true);
+      }
+    }
+  } restore{env_.get(), defer};
   for (;;) {
     TANDEM_ASSIGN_OR_RETURN(auto txn, env_->beginWrite());
     auto applied = applyBatch(txn, *tables_, batch);
     if (applied) {
       auto committed = txn.commit();
       if (committed) {
+        if (defer) {
+          if (!deferred_since_) {
+            deferred_since_ = now;
+          }
+        } else if (options_.sync) {
+          deferred_since_.reset();  // the fsync covered every earlier commit
+        }
         return applied;
       }
       applied = std::unexpected(committed.error());
@@ -86,6 +115,16 @@ Result<Applied> Store::apply(const Batch& batch) {
     txn.abort();
     TANDEM_RETURN_IF_ERROR(grow(applied.error()));
   }
+}
+
+Status Store::flush() {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  if (!deferred_since_) {
+    return {};
+  }
+  TANDEM_RETURN_IF_ERROR(env_->flush());
+  deferred_since_.reset();
+  return {};
 }
 
 // Doubles the map (up to max_map_bytes). The caller has aborted its transaction; Env waits

@@ -46,6 +46,15 @@ struct Tables;
 
 inline constexpr uint32_t kSchemaVersion = 1;
 
+// Deferred suits commits whose loss on a power failure costs only work done again: a detector
+// batch (its cursor is lost with it, so the feed is read again) or push answers (a create whose
+// answer is lost is read back by its key). A commit that must be on disk before an effect
+// outside (a create marked as sent before it is sent) is Sync.
+enum class Durability { Sync, Deferred };
+
+// The longest a deferred commit waits for a durable one.
+inline constexpr int64_t kMaxDeferMs = 1000;
+
 struct Options {
   size_t initial_map_bytes = 64 << 20;
   // The map never grows past this; a batch that would need more fails (as a full disk does).
@@ -166,8 +175,13 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   Result<Snapshot> read() const;
-  // Applies the whole batch in one write transaction, or nothing of it.
-  Result<Applied> apply(const Batch& batch);
+  // Applies the whole batch in one write transaction, or nothing of it. Durable (fsync'd, with
+  // every deferred commit before it) when it returns, unless `durability` is Deferred: then the
+  // commit is as safe against a crash of this process (the OS holds it) but not yet against a
+  // power loss, until the next durable commit, flush(), or kMaxDeferMs later.
+  Result<Applied> apply(const Batch& batch, Durability durability = Durability::Sync);
+  // Makes every deferred commit durable.
+  Status flush();
 
   size_t mapBytes() const;
   const std::string& dir() const { return dir_; }
@@ -184,6 +198,8 @@ class Store {
   std::unique_ptr<lmdb::Env> env_;
   std::unique_ptr<Tables> tables_;
   std::mutex write_mu_;
+  // Under write_mu_: when the oldest commit not yet fsync'd was made (none: all durable).
+  std::optional<std::chrono::steady_clock::time_point> deferred_since_;
 };
 
 }  // namespace tandem::state

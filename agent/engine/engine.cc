@@ -212,7 +212,8 @@ Result<IngestResult> SyncEngine::ingest(ActorId system, const std::string& entit
       batch.cursors.push_back(state::CursorPut{system, entity->name, std::move(*cursor)});
     }
   }  // the snapshot ends before the write
-  TANDEM_ASSIGN_OR_RETURN(auto applied, store_.apply(batch));
+  // Deferred durability: lost to a power failure with its cursor, the batch is read again.
+  TANDEM_ASSIGN_OR_RETURN(auto applied, store_.apply(batch, state::Durability::Deferred));
   (void)applied;
   return out;
 }

@@ -130,7 +130,10 @@ Result<std::vector<FollowUp>> SyncEngine::completePushes(ActorId system,
       }
     }
     // An entry finish() queued again wins over its removal: the store applies removals first.
-    TANDEM_RETURN_IF_ERROR(store_.apply(batch));
+    // Deferred durability: an answer lost to a power failure is an unknown outcome again (a
+    // create is read back by its key, an update is sent again). duePushes' marking of the next
+    // creates as sent is durable and takes these along.
+    TANDEM_RETURN_IF_ERROR(store_.apply(batch, state::Durability::Deferred));
   }
   return follow;
 }
