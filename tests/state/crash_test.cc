@@ -46,7 +46,7 @@ Batch crashBatch(uint64_t i) {
   return b;
 }
 
-[[noreturn]] void writerChild(const std::string& dir, int ack_fd) {
+[[noreturn]] void writerChild(const std::string& dir, int ack_fd, Durability durability) {
   auto store = Store::open(dir, crashOptions());
   if (!store) {
     _exit(2);
@@ -60,7 +60,7 @@ Batch crashBatch(uint64_t i) {
     n = snap->clock()->get(kCounter);
   }
   for (;;) {
-    if (!(*store)->apply(crashBatch(++n))) {
+    if (!(*store)->apply(crashBatch(++n), durability)) {
       _exit(4);
     }
     char ack = 1;
@@ -111,7 +111,7 @@ void expectConsistent(const std::string& dir, uint64_t at_least) {
   EXPECT_FALSE(snap->record("r-" + std::to_string(n + 1))->has_value());
 }
 
-TEST(StoreCrash, KilledWriterLeavesEveryCommittedBatchWholeAndNoPartialOne) {
+void killWriterAtRandomInstants(Durability durability) {
   TempDir dir;
   std::random_device rd;
   unsigned seed = rd();
@@ -125,7 +125,7 @@ TEST(StoreCrash, KilledWriterLeavesEveryCommittedBatchWholeAndNoPartialOne) {
     ASSERT_GE(pid, 0);
     if (pid == 0) {
       close(fds[0]);
-      writerChild(dir.path(), fds[1]);
+      writerChild(dir.path(), fds[1], durability);
     }
     close(fds[1]);
     int want = static_cast<int>(rng() % 100) + 1;
@@ -143,10 +143,38 @@ TEST(StoreCrash, KilledWriterLeavesEveryCommittedBatchWholeAndNoPartialOne) {
     ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
     acked += static_cast<uint64_t>(got);
     expectConsistent(dir.path(), acked);
-    if (HasFatalFailure()) {
+    if (::testing::Test::HasFatalFailure()) {
       return;
     }
   }
+}
+
+TEST(StoreCrash, KilledWriterLeavesEveryCommittedBatchWholeAndNoPartialOne) {
+  killWriterAtRandomInstants(Durability::Sync);
+}
+
+// Commits that do not wait for fsync are as safe against a crash of the process: the OS holds
+// their pages (only a power failure can take them, up to the next durable commit).
+TEST(StoreCrash, KilledWriterLosesNoDeferredCommitEither) {
+  killWriterAtRandomInstants(Durability::Deferred);
+}
+
+TEST(Store, DeferredCommitsAreVisibleAndFlushMakesThemDurable) {
+  TempDir dir;
+  auto store = Store::open(dir.path(), crashOptions());
+  ASSERT_TRUE(store) << store.error().message;
+  ASSERT_TRUE((*store)->apply(crashBatch(1), Durability::Deferred));
+  ASSERT_TRUE((*store)->apply(crashBatch(2), Durability::Deferred));
+  {
+    auto snap = (*store)->read();
+    ASSERT_TRUE(snap);
+    EXPECT_EQ(*snap->recordCount(), 2u);
+  }
+  ASSERT_TRUE((*store)->flush());
+  ASSERT_TRUE((*store)->flush());  // nothing left: a no-op
+  ASSERT_TRUE((*store)->apply(crashBatch(3)));
+  store->reset();
+  expectConsistent(dir.path(), 3);
 }
 
 }  // namespace
