@@ -62,7 +62,7 @@ void Pusher::wakeHere() {
 }
 
 size_t Pusher::prefetch(size_t max_in_flight) {
-  // Four rounds ahead, but not so many that a slow system sits on plans that age in the queue.
+  // Eight rounds ahead, but not so many that a slow system sits on plans that age in the queue.
   return std::clamp<size_t>(max_in_flight * 8, 16, 128);
 }
 
@@ -77,9 +77,7 @@ std::optional<int64_t> Pusher::nextDueIn() {
     return std::nullopt;
   }
   for (const auto& e : *due) {
-    const bool queued = std::any_of(queue_.begin(), queue_.end(),
-                                    [&](const engine::PushJob& q) { return q.record == e.record; });
-    if (in_flight_.count(e.record) == 0 && held_.count(e.record) == 0 && !queued) {
+    if (!busy(e.record) && held_.count(e.record) == 0) {
       return std::max<int64_t>(0, e.due_ms - core_.clock().nowMs());
     }
   }
@@ -179,10 +177,7 @@ asio::awaitable<void> Pusher::refill(std::shared_ptr<SystemRuntime> keep, size_t
                       {{"system", sys_.name()}, {"error", jobs.error().message}});
   } else {
     for (auto& job : *jobs) {
-      const bool queued = std::any_of(queue_.begin(), queue_.end(), [&](const engine::PushJob& q) {
-        return q.record == job.record;
-      });
-      if (in_flight_.count(job.record) == 0 && !queued) {
+      if (!busy(job.record)) {
         queue_.push_back(std::move(job));
       }
     }
@@ -277,18 +272,12 @@ asio::awaitable<void> Pusher::sendBatch(std::shared_ptr<SystemRuntime> keep,
   std::vector<rapidjson::Document> docs;
   std::vector<size_t> at;  // the job of each doc
   for (size_t i = 0; i < jobs.size(); ++i) {
-    auto values = valuesFor(jobs[i]);
-    if (!values) {
-      outcomes[i] =
-          engine::PushRetryable{"push to " + sys_.name() + ": " + values.error().message, 0};
+    auto body = createBody(ent, jobs[i]);
+    if (auto* refused = std::get_if<engine::PushOutcome>(&body)) {
+      outcomes[i] = std::move(*refused);
       continue;
     }
-    auto doc = mappers::toSystemDocument(ent.plan, *values, mappers::WriteMode::Create);
-    if (!doc) {
-      outcomes[i] = mappingFailed(sys_, ent, jobs[i], doc.error());
-      continue;
-    }
-    docs.push_back(std::move(*doc));
+    docs.push_back(std::move(std::get<rapidjson::Document>(body)));
     at.push_back(i);
   }
   std::vector<const rapidjson::Value*> bodies;
@@ -384,6 +373,19 @@ Result<mappers::CanonicalValues> Pusher::valuesFor(const engine::PushJob& job) {
   return values;
 }
 
+std::variant<rapidjson::Document, engine::PushOutcome> Pusher::createBody(
+    EntityRuntime& ent, const engine::PushJob& job) {
+  auto values = valuesFor(job);
+  if (!values) {
+    return engine::PushRetryable{"push to " + sys_.name() + ": " + values.error().message, 0};
+  }
+  auto doc = mappers::toSystemDocument(ent.plan, *values, mappers::WriteMode::Create);
+  if (!doc) {
+    return mappingFailed(sys_, ent, job, doc.error());
+  }
+  return std::move(*doc);
+}
+
 asio::awaitable<std::optional<engine::PushOutcome>> Pusher::perform(EntityRuntime& ent,
                                                                     const engine::PushJob& job) {
   const conflict::PushPlan& plan = job.plan;
@@ -428,16 +430,16 @@ asio::awaitable<std::optional<engine::PushOutcome>> Pusher::perform(EntityRuntim
       co_return std::move(*o);
     }
   }
+  if (job.native_id.empty()) {
+    auto body = createBody(ent, job);
+    if (auto* refused = std::get_if<engine::PushOutcome>(&body)) {
+      co_return std::move(*refused);
+    }
+    co_return co_await conn.create(std::get<rapidjson::Document>(body), job.idempotency_key);
+  }
   auto values = valuesFor(job);
   if (!values) {
     co_return engine::PushRetryable{"push to " + sys_.name() + ": " + values.error().message, 0};
-  }
-  if (job.native_id.empty()) {
-    auto doc = mappers::toSystemDocument(ent.plan, *values, mappers::WriteMode::Create);
-    if (!doc) {
-      co_return mappingFailed(sys_, ent, job, doc.error());
-    }
-    co_return co_await conn.create(*doc, job.idempotency_key);
   }
   std::expected<rapidjson::Document, mappers::FieldErrors> doc;
   if (plan.op == conflict::PushOp::Update && ent.spec->connector.update.partial) {

@@ -65,6 +65,10 @@ class Pusher {
   asio::awaitable<std::variant<std::monostate, Replanned, engine::PushOutcome>> readBeforeWrite(
       EntityRuntime& ent, const engine::PushJob& job);
   Result<mappers::CanonicalValues> valuesFor(const engine::PushJob& job);
+  // The create body of a job, or the outcome that stops it (values unreadable: retryable; the
+  // mapping refuses them: permanent). One piece for single and batch creates.
+  std::variant<rapidjson::Document, engine::PushOutcome> createBody(EntityRuntime& ent,
+                                                                    const engine::PushJob& job);
   asio::awaitable<void> reread(EntityRuntime& ent, const engine::PushJob& job);
   // get() the record and ingest it as this system's report; none when the system answers that
   // it does not have it.
