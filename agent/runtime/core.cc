@@ -20,16 +20,46 @@ SystemRuntime::SystemRuntime(std::shared_ptr<const mappers::Config> cfg,
     : config(std::move(cfg)), spec(&sys), id(actor), strand(s), exited(s) {}
 SystemRuntime::~SystemRuntime() = default;
 
+SystemRuntime::ReadMark::ReadMark(SystemRuntime& sys)
+    : sys_(sys), started_(std::chrono::steady_clock::now()) {
+  ++sys_.reads_in_flight_[started_];
+}
+
+SystemRuntime::ReadMark::~ReadMark() {
+  const auto it = sys_.reads_in_flight_.find(started_);
+  if (it != sys_.reads_in_flight_.end() && --it->second == 0) {
+    sys_.reads_in_flight_.erase(it);
+  }
+  sys_.forgetAnswers();
+}
+
 void SystemRuntime::noteAnswer(const std::string& native_id) {
   if (native_id.empty()) {
     return;
   }
   const auto now = std::chrono::steady_clock::now();
-  answered_at[native_id] = now;
-  if (answered_at.size() > 4096) {
-    // No read stays in flight for minutes (requests time out long before).
-    const auto old = now - std::chrono::minutes(10);
-    std::erase_if(answered_at, [old](const auto& e) { return e.second < old; });
+  answered_at_[native_id] = now;
+  answer_order_.emplace_back(now, native_id);
+  forgetAnswers();
+}
+
+bool SystemRuntime::answeredSince(const std::string& native_id, TimePoint read_started) const {
+  const auto it = answered_at_.find(native_id);
+  return it != answered_at_.end() && it->second >= read_started;
+}
+
+// Answers older than the oldest read in flight can make no read doubtful: every read that
+// starts from now on starts after them.
+void SystemRuntime::forgetAnswers() {
+  while (
+      !answer_order_.empty() &&
+      (reads_in_flight_.empty() || answer_order_.front().first < reads_in_flight_.begin()->first)) {
+    auto& [at, native_id] = answer_order_.front();
+    const auto it = answered_at_.find(native_id);
+    if (it != answered_at_.end() && it->second == at) {
+      answered_at_.erase(it);
+    }
+    answer_order_.pop_front();
   }
 }
 
@@ -377,8 +407,7 @@ asio::awaitable<Result<engine::IngestResult>> Core::ingest(
     std::chrono::steady_clock::time_point read_started) {
   const std::string& entity = ent.entity->name;
   for (auto& in : records) {
-    const auto answered = sys.answered_at.find(in.native_id);
-    in.doubtful = answered != sys.answered_at.end() && answered->second >= read_started;
+    in.doubtful = sys.answeredSince(in.native_id, read_started);
   }
   for (const auto& [native, reason] : failures) {
     log().warn("record not ingested, dead-lettered",

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -19,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -132,12 +134,38 @@ struct SystemRuntime {
   int loops = 0;
   Signal exited;
   std::shared_ptr<SystemRuntime> predecessor;  // waited for before the loops start
-  // On the strand: when the answer of the last push to each record arrived (by native id). A
-  // read that started before it may show what the push replaced (engine::Incoming::doubtful).
-  std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> answered_at;
+  // On the strand: reads of this system's records (feed pages, gets) and the push answers that
+  // arrived while they were in flight. A read that started before the answer of a push to a
+  // record may show what the push replaced (engine::Incoming::doubtful). An answer is kept only
+  // while a read that started before it is in flight, so the memory is bounded by what arrives
+  // during one read, not by the number of records.
+  using TimePoint = std::chrono::steady_clock::time_point;
+  class ReadMark {
+   public:
+    explicit ReadMark(SystemRuntime& sys);
+    ~ReadMark();
+    ReadMark(const ReadMark&) = delete;
+    ReadMark& operator=(const ReadMark&) = delete;
+    TimePoint started() const { return started_; }
+
+   private:
+    SystemRuntime& sys_;
+    TimePoint started_;
+  };
   void noteAnswer(const std::string& native_id);
+  // Whether a push answer for `native_id` arrived at or after `read_started`.
+  bool answeredSince(const std::string& native_id, TimePoint read_started) const;
+  size_t answersKept() const { return answered_at_.size(); }
 
   const std::string& name() const { return spec->name; }
+
+ private:
+  void forgetAnswers();
+  std::unordered_map<std::string, TimePoint> answered_at_;
+  std::deque<std::pair<TimePoint, std::string>> answer_order_;  // oldest first
+  std::map<TimePoint, int> reads_in_flight_;                    // start → how many
+
+ public:
   // On the strand: a loop or a push starts / ends.
   void enter() { ++loops; }
   void leave() {

@@ -114,7 +114,7 @@ asio::awaitable<bool> Detector::pass() {
   uint64_t read = 0;
   bool first = true;
   for (;;) {
-    const auto read_started = std::chrono::steady_clock::now();
+    const SystemRuntime::ReadMark mark(sys_);
     auto batch = co_await ent_.connector->fetchChanges(cursor);
     core_.stats().setBreaker(system, sys_.channel->breakerState());
     if (!batch) {
@@ -125,7 +125,7 @@ asio::awaitable<bool> Detector::pass() {
     MappedBatch mapped = mapRecords(sys_, ent_, batch->records);
     std::optional<std::string> next = batch->cursor;
     auto result = co_await core_.ingest(sys_, ent_, std::move(mapped.incoming),
-                                        std::move(mapped.failures), next, read_started);
+                                        std::move(mapped.failures), next, mark.started());
     if (!result) {
       fail("detector: ingest failed", result.error().message);
       co_return false;
@@ -188,7 +188,7 @@ void Detector::readAgain(const std::vector<std::string>& ids) {
 asio::awaitable<FetchOutcome> Detector::fetchAndIngest(
     std::vector<std::string> ids, std::string why,
     std::function<bool(const std::string&)> still_valid) {
-  const auto read_started = std::chrono::steady_clock::now();
+  const SystemRuntime::ReadMark read(sys_);
   FetchOutcome out;
   std::set<std::string> seen;
   std::vector<connector::NativeRecord> records;
@@ -245,7 +245,7 @@ asio::awaitable<FetchOutcome> Detector::fetchAndIngest(
     mapped.incoming.push_back(std::move(in));
   }
   auto result = co_await core_.ingest(sys_, ent_, std::move(mapped.incoming),
-                                      std::move(mapped.failures), std::nullopt, read_started);
+                                      std::move(mapped.failures), std::nullopt, read.started());
   if (!result) {
     out.ingested = false;
     fail(why + ": ingest failed", result.error().message);

@@ -104,7 +104,7 @@ asio::awaitable<Status> planPass(std::shared_ptr<Core> core, PlanReport& report)
         TANDEM_CO_ASSIGN_OR_RETURN(cursor, snap.cursor(rt->id, ent->entity->name));
       }
       for (;;) {
-        const auto read_started = std::chrono::steady_clock::now();
+        const detail::SystemRuntime::ReadMark read(*rt);
         auto batch = co_await ent->connector->fetchChanges(cursor);
         if (!batch) {
           co_return failWith("plan: fetch " + rt->name() + "." + ent->entity->name, batch.error());
@@ -117,7 +117,7 @@ asio::awaitable<Status> planPass(std::shared_ptr<Core> core, PlanReport& report)
         }
         auto result =
             co_await core->ingest(*rt, *ent, std::move(mapped.incoming), std::move(mapped.failures),
-                                  batch->cursor, read_started);
+                                  batch->cursor, read.started());
         if (!result) {
           co_return failWith("plan: ingest " + rt->name() + "." + ent->entity->name,
                              result.error());

@@ -459,7 +459,7 @@ asio::awaitable<std::optional<engine::PushOutcome>> Pusher::perform(EntityRuntim
 
 asio::awaitable<Result<std::optional<engine::IngestResult>>> Pusher::readAndIngest(
     EntityRuntime& ent, const std::string& native_id) {
-  const auto read_started = std::chrono::steady_clock::now();
+  const SystemRuntime::ReadMark read(sys_);
   TANDEM_CO_ASSIGN_OR_RETURN(auto got, co_await ent.connector->get(native_id));
   if (!got) {
     co_return std::nullopt;
@@ -469,7 +469,7 @@ asio::awaitable<Result<std::optional<engine::IngestResult>>> Pusher::readAndInge
   MappedBatch mapped = mapRecords(sys_, ent, records);
   TANDEM_CO_ASSIGN_OR_RETURN(
       auto result, co_await core_.ingest(sys_, ent, std::move(mapped.incoming),
-                                         std::move(mapped.failures), std::nullopt, read_started));
+                                         std::move(mapped.failures), std::nullopt, read.started()));
   co_return result;
 }
 

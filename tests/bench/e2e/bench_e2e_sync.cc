@@ -9,7 +9,9 @@
 //
 // TANDEM_BENCH_RECORDS=N (default 100000), TANDEM_BENCH_STEADY_RECORDS=M (default
 // min(10000, N)), TANDEM_BENCH_EDIT_SECONDS (default 20), TANDEM_BENCH_MAX_IN_FLIGHT (8),
-// TANDEM_BENCH_LOAD_TIMEOUT_S (3600: a load still running then reports its rate so far).
+// TANDEM_BENCH_LOAD_TIMEOUT_S (3600: a load still running then reports its rate so far),
+// TANDEM_BENCH_PHASES (default "copier,load,quarter,polling,webhooks": the phases to run; a
+// phase left out shows n/a).
 
 #include <cmath>
 #include <cstdio>
@@ -28,6 +30,23 @@ using namespace tandem::bench;
 int64_t envInt(const char* name, int64_t fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? std::atoll(v) : fallback;
+}
+
+// Whether `phase` is in TANDEM_BENCH_PHASES (all phases when it is unset).
+bool wanted(const char* phase) {
+  const char* v = std::getenv("TANDEM_BENCH_PHASES");
+  if (v == nullptr || *v == '\0') {
+    return true;
+  }
+  const std::string list = std::string(",") + v + ",";
+  return list.find(std::string(",") + phase + ",") != std::string::npos;
+}
+
+template <typename Phase>
+Phase notRun() {
+  Phase p;
+  p.error = "not run (TANDEM_BENCH_PHASES)";
+  return p;
 }
 
 std::string fmt(const char* f, double v) {
@@ -69,27 +88,40 @@ int main() {
   const std::string N = std::to_string(n);
   const std::string Q = std::to_string(n / 4);
 
-  std::fprintf(stderr, "initial load of %lld records: null copier...\n", static_cast<long long>(n));
-  const LoadResult copier =
-      runNullCopierLoad({.records = n, .max_in_flight = mif, .timeout_s = load_timeout});
-  reportError("null copier", copier.error);
-  std::fprintf(stderr, "initial load: tandem...\n");
-  const LoadResult agent =
-      runAgentLoad({.records = n, .max_in_flight = mif, .timeout_s = load_timeout});
-  reportError("tandem load", agent.error);
-  std::fprintf(stderr, "initial load of %lld records: tandem...\n", static_cast<long long>(n / 4));
-  const LoadResult quarter =
-      runAgentLoad({.records = n / 4, .max_in_flight = mif, .timeout_s = load_timeout});
-  reportError("tandem load (N/4)", quarter.error);
-
-  std::fprintf(stderr, "steady state, %lld records, polling...\n", static_cast<long long>(m));
-  const SteadyResult polling = runSteady(
-      {.records = m, .webhooks = false, .edit_seconds = edit_seconds, .max_in_flight = mif});
-  reportError("steady polling", polling.error);
-  std::fprintf(stderr, "steady state, webhooks...\n");
-  const SteadyResult hooks = runSteady(
-      {.records = m, .webhooks = true, .edit_seconds = edit_seconds, .max_in_flight = mif});
-  reportError("steady webhooks", hooks.error);
+  const LoadOptions load{.records = n, .max_in_flight = mif, .timeout_s = load_timeout};
+  const LoadOptions load_quarter{.records = n / 4, .max_in_flight = mif, .timeout_s = load_timeout};
+  LoadResult copier = notRun<LoadResult>();
+  LoadResult agent = notRun<LoadResult>();
+  LoadResult quarter = notRun<LoadResult>();
+  SteadyResult polling = notRun<SteadyResult>();
+  SteadyResult hooks = notRun<SteadyResult>();
+  if (wanted("copier")) {
+    std::fprintf(stderr, "initial load of %s records: null copier...\n", N.c_str());
+    copier = runNullCopierLoad(load);
+    reportError("null copier", copier.error);
+  }
+  if (wanted("load")) {
+    std::fprintf(stderr, "initial load of %s records: tandem...\n", N.c_str());
+    agent = runAgentLoad(load);
+    reportError("tandem load", agent.error);
+  }
+  if (wanted("quarter")) {
+    std::fprintf(stderr, "initial load of %s records: tandem...\n", Q.c_str());
+    quarter = runAgentLoad(load_quarter);
+    reportError("tandem load (N/4)", quarter.error);
+  }
+  if (wanted("polling")) {
+    std::fprintf(stderr, "steady state, %lld records, polling...\n", static_cast<long long>(m));
+    polling = runSteady(
+        {.records = m, .webhooks = false, .edit_seconds = edit_seconds, .max_in_flight = mif});
+    reportError("steady polling", polling.error);
+  }
+  if (wanted("webhooks")) {
+    std::fprintf(stderr, "steady state, webhooks...\n");
+    hooks = runSteady(
+        {.records = m, .webhooks = true, .edit_seconds = edit_seconds, .max_in_flight = mif});
+    reportError("steady webhooks", hooks.error);
+  }
 
   std::printf(
       "tandem end-to-end bench: %u cores, %lld records (load), %lld records (steady), "
