@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <unistd.h>
+
 namespace tandem::state::lmdb {
 
 namespace {
@@ -284,7 +286,11 @@ Status Env::setSync(bool sync) {
 }
 
 Status Env::flush() {
-  int rc = mdb_env_sync(env_.get(), 1);
+  mdb_filehandle_t fd{};
+  int rc = mdb_env_get_fd(env_.get(), &fd);
+  if (rc == 0 && ::fdatasync(fd) != 0) {
+    rc = errno;
+  }
   if (rc != 0) {
     return fail("state: " + dir_ + ": sync: " + errorText(rc));
   }

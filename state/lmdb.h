@@ -183,7 +183,9 @@ class Env {
   int openTransactions() const;
   // Whether commits fsync (MDB_NOSYNC off). Only between write transactions.
   Status setSync(bool sync);
-  // Flushes what commits without fsync left in the OS's buffers (mdb_env_sync).
+  // Flushes what commits without fsync left in the OS's buffers: fdatasync of the data file,
+  // as mdb_env_sync does without MDB_WRITEMAP. It touches only the file descriptor, not the map
+  // or the meta pages, so any thread may call it beside commits and resizes.
   Status flush();
   // A consistent copy of the environment into the existing directory `dir` (mdb_env_copy).
   Status copyTo(const std::string& dir) const;

@@ -21,8 +21,53 @@ bool Batch::empty() const {
 Store::Store(std::string dir, const Options& options) : dir_(std::move(dir)), options_(options) {}
 
 Store::~Store() {
+  if (flusher_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(defer_mu_);
+      stopping_ = true;
+    }
+    defer_cv_.notify_all();
+    flusher_.join();
+  }
   if (env_) {
     (void)flush();  // a clean stop leaves nothing only in the OS's buffers
+  }
+}
+
+// Deferred commits become durable half of kMaxDeferMs after the oldest of them, by an fsync on
+// this thread: the writers go on meanwhile (the fsync covers at least what was committed when
+// it started). A failing fsync is tried again; apply() falls back to a durable commit if the
+// deferred ones stay unflushed for three times kMaxDeferMs, and reports its error.
+void Store::flushLoop() {
+  std::unique_lock<std::mutex> lock(defer_mu_);
+  while (!stopping_) {
+    if (!deferred_since_) {
+      defer_cv_.wait(lock);
+      continue;
+    }
+    const auto due = *deferred_since_ + std::chrono::milliseconds(kMaxDeferMs / 2);
+    if (std::chrono::steady_clock::now() < due) {
+      defer_cv_.wait_until(lock, due);
+      continue;
+    }
+    const uint64_t gen = deferred_gen_;
+    const auto started = std::chrono::steady_clock::now();
+    lock.unlock();
+    const Status synced = env_->flush();
+    lock.lock();
+    if (synced) {
+      flushed(gen, started);
+    } else {
+      defer_cv_.wait_for(lock, std::chrono::milliseconds(kMaxDeferMs));
+    }
+  }
+}
+
+void Store::flushed(uint64_t gen, std::chrono::steady_clock::time_point started) {
+  if (deferred_gen_ == gen) {
+    deferred_since_.reset();
+  } else if (deferred_since_) {
+    deferred_since_ = std::max(*deferred_since_, started);  // commits after it are not covered
   }
 }
 
@@ -57,6 +102,10 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, const Options
     }
     if (done) {
       store->tables_ = std::make_unique<Tables>(*tables);
+      if (options.sync) {
+        Store* self = store.get();
+        store->flusher_ = std::thread([self] { self->flushLoop(); });
+      }
       return store;
     }
     if (!txn.mapFull()) {
@@ -76,9 +125,14 @@ Result<Applied> Store::apply(const Batch& batch, Durability durability) {
   std::lock_guard<std::mutex> lock(write_mu_);
   const auto now = std::chrono::steady_clock::now();
   bool defer = options_.sync && durability == Durability::Deferred;
-  if (defer && deferred_since_ &&
-      now - *deferred_since_ >= std::chrono::milliseconds(kMaxDeferMs)) {
-    defer = false;  // this commit's fsync makes the older deferred ones durable too
+  uint64_t gen = 0;
+  {
+    std::lock_guard<std::mutex> defer_lock(defer_mu_);
+    gen = deferred_gen_;
+    if (defer && deferred_since_ &&
+        now - *deferred_since_ >= std::chrono::milliseconds(3 * kMaxDeferMs)) {
+      defer = false;  // the flusher lags: this commit's fsync makes the older ones durable
+    }
   }
   if (defer) {
     TANDEM_RETURN_IF_ERROR(env_->setSync(false));
@@ -99,11 +153,19 @@ Result<Applied> Store::apply(const Batch& batch, Durability durability) {
       auto committed = txn.commit();
       if (committed) {
         if (defer) {
-          if (!deferred_since_) {
-            deferred_since_ = now;
+          {
+            std::lock_guard<std::mutex> defer_lock(defer_mu_);
+            ++deferred_gen_;
+            if (!deferred_since_) {
+              deferred_since_ = now;
+            }
           }
+          defer_cv_.notify_all();
         } else if (options_.sync) {
-          deferred_since_.reset();  // the fsync covered every earlier commit
+          // The fsync covered every earlier commit (those of this writer; a deferred commit
+          // made by now is one of them, as commits hold write_mu_).
+          std::lock_guard<std::mutex> defer_lock(defer_mu_);
+          flushed(gen, now);
         }
         return applied;
       }
@@ -118,13 +180,22 @@ Result<Applied> Store::apply(const Batch& batch, Durability durability) {
 }
 
 Status Store::flush() {
-  std::lock_guard<std::mutex> lock(write_mu_);
+  std::unique_lock<std::mutex> lock(defer_mu_);
   if (!deferred_since_) {
     return {};
   }
+  const uint64_t gen = deferred_gen_;
+  const auto started = std::chrono::steady_clock::now();
+  lock.unlock();
   TANDEM_RETURN_IF_ERROR(env_->flush());
-  deferred_since_.reset();
+  lock.lock();
+  flushed(gen, started);
   return {};
+}
+
+bool Store::awaitingFlush() {
+  std::lock_guard<std::mutex> lock(defer_mu_);
+  return deferred_since_.has_value();
 }
 
 // Doubles the map (up to max_map_bytes). The caller has aborted its transaction; Env waits

@@ -21,6 +21,7 @@
 // snapshots short and never hold one across apply().
 
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -28,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -178,10 +180,13 @@ class Store {
   // Applies the whole batch in one write transaction, or nothing of it. Durable (fsync'd, with
   // every deferred commit before it) when it returns, unless `durability` is Deferred: then the
   // commit is as safe against a crash of this process (the OS holds it) but not yet against a
-  // power loss, until the next durable commit, flush(), or kMaxDeferMs later.
+  // power loss, until the next durable commit, flush(), or the store's flusher thread makes it
+  // durable (within kMaxDeferMs; it fsyncs beside the writers, so no commit waits for it).
   Result<Applied> apply(const Batch& batch, Durability durability = Durability::Sync);
   // Makes every deferred commit durable.
   Status flush();
+  // Whether some deferred commit is not yet known to be durable.
+  bool awaitingFlush();
 
   size_t mapBytes() const;
   const std::string& dir() const { return dir_; }
@@ -197,9 +202,20 @@ class Store {
   Options options_;
   std::unique_ptr<lmdb::Env> env_;
   std::unique_ptr<Tables> tables_;
+  void flushLoop();
+  // Marks the deferred commits made before a flush that started at `started` (generation `gen`)
+  // as durable. Under defer_mu_.
+  void flushed(uint64_t gen, std::chrono::steady_clock::time_point started);
+
   std::mutex write_mu_;
-  // Under write_mu_: when the oldest commit not yet fsync'd was made (none: all durable).
+  // Under defer_mu_: when the oldest commit not yet fsync'd was made (none: all durable), and
+  // a count of deferred commits (a flush covers those counted when it started).
+  std::mutex defer_mu_;
+  std::condition_variable defer_cv_;
   std::optional<std::chrono::steady_clock::time_point> deferred_since_;
+  uint64_t deferred_gen_ = 0;
+  bool stopping_ = false;
+  std::thread flusher_;
 };
 
 }  // namespace tandem::state

@@ -1,13 +1,15 @@
 // A writer killed at a random instant: every batch it committed is there, whole; nothing of
 // the batch it was writing is (DESIGN.md "Crash points").
 
+#include <chrono>
+#include <random>
+#include <thread>
+
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <random>
 
 #include "state/store.h"
 #include "test_util.h"
@@ -175,6 +177,26 @@ TEST(Store, DeferredCommitsAreVisibleAndFlushMakesThemDurable) {
   ASSERT_TRUE((*store)->apply(crashBatch(3)));
   store->reset();
   expectConsistent(dir.path(), 3);
+}
+
+// The store's flusher makes deferred commits durable on its own, without a later commit or a
+// flush() and without holding up the writers (kMaxDeferMs is the bound a user is told).
+TEST(Store, DeferredCommitsBecomeDurableWithinTheBoundWithoutAnotherCommit) {
+  TempDir dir;
+  auto store = Store::open(dir.path(), crashOptions());
+  ASSERT_TRUE(store) << store.error().message;
+  EXPECT_FALSE((*store)->awaitingFlush());
+  ASSERT_TRUE((*store)->apply(crashBatch(1), Durability::Deferred));
+  EXPECT_TRUE((*store)->awaitingFlush());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kMaxDeferMs);
+  while ((*store)->awaitingFlush() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_FALSE((*store)->awaitingFlush()) << "not flushed within " << kMaxDeferMs << " ms";
+  // A durable commit covers the deferred ones before it.
+  ASSERT_TRUE((*store)->apply(crashBatch(2), Durability::Deferred));
+  ASSERT_TRUE((*store)->apply(crashBatch(3)));
+  EXPECT_FALSE((*store)->awaitingFlush());
 }
 
 }  // namespace
