@@ -211,6 +211,9 @@ struct BatchEndpoint {
   // promise the input order); both "" = results come in the order of the items.
   std::string correlate_item;
   std::string correlate_result;
+  // A result holding a value here (QuickBooks: "/Fault") is that record's failure, not a create
+  // whose outcome is unknown; "" = results carry no error of their own.
+  std::string error_pointer;
 };
 
 struct ThrottleSignal {

@@ -380,6 +380,13 @@ ConnectorSpec parseConnector(ObjectReader& r, const std::vector<std::string>& va
           e.correlate_result = pointer(*corr, "result", true);
           corr->finish();
         }
+        e.error_pointer = pointer(br, "error");
+        if (const JNode* err = br.get("error");
+            err != nullptr && err->isString() && err->text.empty()) {
+          ctx.diags.add(err->loc, br.pathOf("error"),
+                        "\"\" would make every result a failure: point at the member that "
+                        "carries a result's error");
+        }
       }
       br.finish();
       c.batch.push_back(std::move(e));

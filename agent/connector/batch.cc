@@ -1,6 +1,10 @@
 // createMany: several creates in one request of the `batch.create` endpoint (mappers/CONFIG.md
 // "batch"), the answer's results matched back to the records by position or by a correlating
-// value.
+// value. A result carrying an error (the endpoint's `error` pointer) fails that record alone:
+// retryable when it names a throttle signal of the system or an HTTP status worth a retry,
+// permanent otherwise.
+#include <charconv>
+
 #include <rapidjson/pointer.h>
 
 #include "agent/connector/connector_impl.h"
@@ -9,6 +13,63 @@
 #include "mappers/mapper.h"
 
 namespace tandem::agent::connector {
+namespace {
+
+// Whether a result's error means "the system could not take it now": one of the system's throttle
+// signals that names an error code (the pointer read in the result, as it would be in a whole
+// answer), or an HTTP-like status 408, 429 or 5xx at /status or /statusCode of the result or its
+// error. Throttle signals without an error code need a status a result does not have.
+std::optional<int64_t> transientWait(const mappers::SystemConfig& system,
+                                     const rapidjson::Value& result,
+                                     const rapidjson::Value& error) {
+  for (const auto& signal : system.throttle) {
+    if (signal.error_code_pointer.empty()) {
+      continue;
+    }
+    const rapidjson::Value* code = valueAt(result, signal.error_code_pointer);
+    if (code != nullptr && scalarText(*code) == signal.error_code) {
+      return system.default_backoff_ms;
+    }
+  }
+  for (const rapidjson::Value* where : {&result, &error}) {
+    for (const char* pointer : {"/status", "/statusCode"}) {
+      const rapidjson::Value* v = valueAt(*where, pointer);
+      const auto text = v == nullptr ? std::nullopt : scalarText(*v);
+      int status = 0;
+      if (!text || std::from_chars(text->data(), text->data() + text->size(), status).ptr !=
+                       text->data() + text->size()) {
+        continue;
+      }
+      if (status == 408 || status == 429 || (status >= 500 && status < 600)) {
+        return 0;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+// A result's error as the engine's outcome, with the system's own text.
+engine::PushOutcome resultFailure(const std::string& context, const mappers::SystemConfig& system,
+                                  const rapidjson::Value& result, const rapidjson::Value& error) {
+  std::string text = systemErrorText(result);
+  if (text.empty()) {
+    text = systemErrorText(error);
+  }
+  if (text.empty()) {
+    text = error.IsString() ? std::string(error.GetString(), error.GetStringLength())
+                            : mappers::toJson(error);
+    constexpr size_t kMax = 300;
+    if (text.size() > kMax) {
+      text = text.substr(0, kMax) + "...";
+    }
+  }
+  if (const auto wait = transientWait(system, result, error)) {
+    return engine::PushRetryable{context + ": " + text + " (transient)", *wait};
+  }
+  return engine::PushPermanent{context + ": " + text};
+}
+
+}  // namespace
 
 size_t ConnectorImpl::batchCreateLimit() const {
   const mappers::BatchEndpoint* batch = batchEndpoint("create");
@@ -111,6 +172,14 @@ boost::asio::awaitable<Result<std::vector<engine::PushOutcome>>> ConnectorImpl::
     }
     if (index >= records.size() || taken[index]) {
       continue;
+    }
+    if (!batch->error_pointer.empty()) {
+      const rapidjson::Value* error = valueAt(result, batch->error_pointer);
+      if (error != nullptr && !error->IsNull() && !error->IsFalse()) {
+        taken[index] = true;
+        out[index] = resultFailure(context, system_, result, *error);
+        continue;
+      }
     }
     const rapidjson::Value* id = valueAt(result, batch->id_pointer);
     auto text = id == nullptr ? std::nullopt : scalarText(*id);

@@ -29,19 +29,26 @@ std::optional<std::string> codeAt(const std::string& body, const std::string& po
 
 }  // namespace
 
+std::string systemErrorText(const rapidjson::Value& answer) {
+  // Where the systems we know put their human-readable text (HubSpot, Odoo, QuickBooks, Stripe,
+  // RFC 7807, OAuth).
+  for (const char* pointer :
+       {"/message", "/error/message", "/Fault/Error/0/Detail", "/Fault/Error/0/Message",
+        "/errors/0/message", "/error_description", "/detail", "/title", "/error"}) {
+    const rapidjson::Value* v = valueAt(answer, pointer);
+    if (v != nullptr && v->IsString() && v->GetStringLength() > 0) {
+      return std::string(v->GetString(), v->GetStringLength());
+    }
+  }
+  return "";
+}
+
 std::string systemErrorText(const net::HttpResponse& response) {
   rapidjson::Document doc;
   doc.Parse(response.body.data(), response.body.size());
   if (!doc.HasParseError()) {
-    // Where the systems we know put their human-readable text (HubSpot, Odoo, QuickBooks,
-    // Stripe, RFC 7807, OAuth).
-    for (const char* pointer :
-         {"/message", "/error/message", "/Fault/Error/0/Detail", "/Fault/Error/0/Message",
-          "/errors/0/message", "/error_description", "/detail", "/title", "/error"}) {
-      const rapidjson::Value* v = valueAt(doc, pointer);
-      if (v != nullptr && v->IsString() && v->GetStringLength() > 0) {
-        return std::string(v->GetString(), v->GetStringLength());
-      }
+    if (std::string text = systemErrorText(doc); !text.empty()) {
+      return text;
     }
   }
   constexpr size_t kMax = 300;

@@ -62,5 +62,8 @@ class SystemChannelImpl final : public SystemChannel {
 // The error text a system put in an error answer: the first of the usual places that holds a
 // string (/message, /error/message, /Fault/Error/0/Detail, ...), else the body cut to 300 bytes.
 std::string systemErrorText(const net::HttpResponse& response);
+// The same places in an answer already parsed (or a part of one, such as one result of a batch);
+// "" when none holds a string.
+std::string systemErrorText(const rapidjson::Value& answer);
 
 }  // namespace tandem::agent::connector

@@ -103,6 +103,38 @@ TEST(ConfigValidationMore, AgentSettings) {
                     "\"token\""}));
 }
 
+// batch.create's "error": a pointer into each result (QuickBooks: "/Fault"), checked like the
+// other pointers, not "" (every result would fail), and only where results are read (create).
+TEST(ConfigValidationMore, BatchCreateErrorPointer) {
+  const auto batch = [](const std::string& create_extra, const std::string& read_extra = "") {
+    return config(R"(, "batch": {"create": {"url": "/b", "body": {"items": []},
+        "items_at": "/items", "results": "/results", "id": "/id")" +
+                      create_extra + R"(}, "read": {"url": "/r")" + read_extra + "}}",
+                  kMapping);
+  };
+  testing::FakeEnv env;
+  auto cfg = loadConfigText(batch(R"(, "error": "/Fault")"), "c.json", env);
+  ASSERT_TRUE(cfg) << cfg.error().formatAll();
+  const auto& endpoints = cfg->systems[0].entities[0].connector.batch;
+  ASSERT_EQ(endpoints.size(), 2u);
+  EXPECT_EQ(endpoints[0].name, "create");
+  EXPECT_EQ(endpoints[0].error_pointer, "/Fault");
+  EXPECT_EQ(endpoints[1].error_pointer, "");
+  EXPECT_EQ(errorsOf(batch(R"(, "error": "Fault")")),
+            Errors{"c.json:11:76: systems[0].entities.c.connector.batch.create.error: invalid JSON "
+                   "pointer \"Fault\": it is empty or starts with '/', and '~' is written ~0"});
+  EXPECT_EQ(errorsOf(batch(R"(, "error": 5)")),
+            Errors{"c.json:11:76: systems[0].entities.c.connector.batch.create.error: expected "
+                   "string, got integer"});
+  EXPECT_EQ(errorsOf(batch(R"(, "error": "")")),
+            Errors{"c.json:11:76: systems[0].entities.c.connector.batch.create.error: \"\" would "
+                   "make every result a failure: point at the member that carries a result's "
+                   "error"});
+  EXPECT_EQ(errorsOf(batch("", R"(, "error": "/Fault")")),
+            Errors{"c.json:11:90: systems[0].entities.c.connector.batch.read.error: unknown key "
+                   "\"error\""});
+}
+
 TEST(ConfigValidationMore, IncludeStandsAlone) {
   EXPECT_EQ(errorsOf(config("", R"({"include": "m.json", "fields": {}})")),
             Errors{"c.json:11:18: systems[0].entities.c.mapping: \"include\" stands alone: put "

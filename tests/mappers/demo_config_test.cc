@@ -34,6 +34,16 @@ TEST(DemoConfig, LoadsAndValidates) {
   EXPECT_EQ(fin.update.stale[0].error_code, "5010");
   EXPECT_EQ(fin.create.idempotency, IdempotencyPlace::Query);
   EXPECT_EQ(fin.create.idempotency_name, "requestid");
+  // Creates go 30 to a QuickBooks batch, answered by bId, each with its own Fault.
+  ASSERT_EQ(fin.batch.size(), 1u);
+  EXPECT_EQ(fin.batch[0].name, "create");
+  EXPECT_EQ(fin.batch[0].request.url, "/v3/company/{realm}/batch");
+  EXPECT_EQ(fin.batch[0].max_items, 30);
+  EXPECT_EQ(fin.batch[0].item, R"({"bId":"{idempotency_key}","operation":"create"})");
+  EXPECT_EQ(fin.batch[0].record_at, "/Customer");
+  EXPECT_EQ(fin.batch[0].correlate_item, "/bId");
+  EXPECT_EQ(fin.batch[0].correlate_result, "/bId");
+  EXPECT_EQ(fin.batch[0].error_pointer, "/Fault");
   // More than 1,000 customers in one second: the query endpoint reads it, 1-based pages.
   ASSERT_TRUE(fin.feed.dense_fallback);
   EXPECT_EQ(fin.feed.dense_fallback->paging.kind, PagingKind::OffsetLimit);

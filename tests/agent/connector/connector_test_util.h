@@ -123,6 +123,31 @@ class ConnectorTest : public ::testing::Test {
     return std::move(*result);
   }
 
+  std::optional<NativeRecord> get(Connector& c, const std::string& id) {
+    auto got = run(c.get(id));
+    EXPECT_TRUE(got) << got.error().message;
+    return got ? std::move(*got) : std::nullopt;
+  }
+  static std::string text(const NativeRecord& rec, const char* pointer) {
+    const rapidjson::Value* v = rapidjson::Pointer(pointer).Get(rec.body);
+    return v != nullptr && v->IsString() ? v->GetString() : "";
+  }
+
+  // One batch create of these mapped bodies (JSON text) with these idempotency keys.
+  Result<std::vector<engine::PushOutcome>> createMany(Connector& c,
+                                                      const std::vector<std::string>& bodies,
+                                                      std::vector<std::string> keys) {
+    std::vector<rapidjson::Document> docs;
+    for (const auto& body : bodies) {
+      docs.push_back(parseJson(body));
+    }
+    std::vector<const rapidjson::Value*> records;
+    for (const auto& d : docs) {
+      records.push_back(&d);
+    }
+    return run(c.createMany(std::move(records), std::move(keys)));
+  }
+
   Result<FeedBatch> fetch(Connector& c, std::optional<std::string> cursor) {
     return run(c.fetchChanges(std::move(cursor)));
   }

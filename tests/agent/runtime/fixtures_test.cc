@@ -97,6 +97,44 @@ TEST(FixturesConvergence, C02_EchoAfterLostAnswerWithAppliedButFailedCreate) {
   EXPECT_EQ(f.agent().status().conflicts_total, 0u);
 }
 
+// Finance takes creates due together in one batch request (demo.json batch.create); a name
+// finance already has (Fault 6240 on that item alone) dead-letters that record only, with
+// QuickBooks' text, and the rest of the batch is created.
+TEST(FixturesConvergence, FinBatchCreateDeadLettersOnlyTheRecordWhoseNameIsTaken) {
+  FixtureAgent f;
+  // DisplayName is written as first, last and e-mail: Bea's is taken by a customer of another
+  // e-mail.
+  ASSERT_TRUE(f.client().humanCreate(
+      "fin", R"({"DisplayName":"Bea Kim bea@example.com","GivenName":"Bea","FamilyName":"Kim",)"
+             R"("PrimaryEmailAddr":{"Address":"taken@example.com"}})"));
+  ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
+  for (const char* who : {"bea", "cy", "dan"}) {
+    ASSERT_TRUE(
+        f.client().humanCreate("crm", std::string(R"({"properties":{"email":")") + who +
+                                          R"(@example.com","firstname":"Bea","lastname":"Kim"}})"));
+  }
+  f.start(f.config());
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return f.everywhereOnce("ann@example.com") && f.everywhereOnce("cy@example.com") &&
+               f.everywhereOnce("dan@example.com") && f.everywhereOnce("taken@example.com") &&
+               f.agent().status().dead_letters == 1 && f.quiet();
+      },
+      std::chrono::seconds(20)))
+      << f.debug();
+  EXPECT_EQ(f.count("fin", "bea@example.com"), 0u);
+  EXPECT_EQ(f.count("erp", "bea@example.com"), 1u);
+  EXPECT_EQ(f.counter("fin", "api_creates"), 3);
+  EXPECT_GE(f.counter("fin", "batch_requests"), 1);
+  auto snap = f.agent().store().read();
+  ASSERT_TRUE(snap);
+  auto dead = snap->deadLetters(std::nullopt, 10);
+  ASSERT_TRUE(dead);
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_NE((*dead)[0].reason.find("The name supplied already exists. : Id=1"), std::string::npos)
+      << (*dead)[0].reason;
+}
+
 TEST(FixturesConvergence, C20_RefusedValueDeadLetteredWithSystemMessageRetryAfterFix) {
   FixtureAgent f;
   ASSERT_TRUE(f.client().humanCreate("crm", kAnn));

@@ -4,8 +4,7 @@
 //   TANDEM_BENCH_PEER_EDITS=1000     customers edited concurrently in two places (K)
 //   TANDEM_BENCH_PEER_RPS=100000     the agent's request rate limit per system, by default the
 //                                    most a config accepts: PouchDB has none, and World's
-//                                    default of 5000 would cap finance (no batch create) at
-//                                    5000 customers/s
+//                                    default of 5000 would cap each system at 5000 requests/s
 //   TANDEM_BENCH_PEER_TMPFS=/dev/shm  a tmpfs for a second tandem run ("0": none)
 //   TANDEM_BENCH_PEER_POLL_MS=2000   the agent's feed poll interval: the demo config's. World's
 //                                    200 ms (a test setting) re-reads the feeds' overlap
