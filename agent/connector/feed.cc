@@ -10,6 +10,9 @@
 // the feed goes on after it. The window start is whole seconds because systems with
 // second-precision clocks read `since` that way too. Feeds read by updated time must return records
 // oldest first.
+//
+// `seen` is capped (cursor.h): a dropped entry only means a possible re-report, never a loop,
+// because every query moves on by updated time and paging, not by what `seen` holds.
 #include <algorithm>
 
 #include <rapidjson/stringbuffer.h>
@@ -178,7 +181,7 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
            (seen->second.updated_ms == rec.updated_ms && seen->second.hash == hash))) {
         continue;  // already reported, or older than what was reported
       }
-      cursor.seen[rec.id] = Seen{rec.updated_ms, hash};
+      cursor.remember(rec.id, rec.updated_ms, hash);
     }
     batch.records.push_back(std::move(rec));
   }
@@ -263,6 +266,7 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
       cursor.pruneBelow(std::min(*dense, windowStart(feed, cursor.high_water_ms)));
     }
     batch.more = true;
+    cursor.capSeen();
     batch.cursor = encodeCursor(cursor);
     co_return batch;
   }
@@ -348,6 +352,9 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
     }
     cursor.pruneBelow(floorSecond(keep_from));
     cursor.scan.reset();
+  }
+  if (!by_token) {
+    cursor.capSeen();
   }
   batch.cursor = encodeCursor(cursor);
   co_return batch;
