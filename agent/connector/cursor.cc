@@ -113,6 +113,17 @@ std::string encodeCursor(const FeedCursor& c) {
     w.Key("floor");
     w.Int64(c.floor_ms);
   }
+  // Always written: its absence marks a cursor from before settled time (see decodeCursor).
+  w.Key("settled");
+  w.Int64(c.settled_ms);
+  if (c.pass_open) {
+    w.Key("pass");
+    if (c.pass_at_ms) {
+      w.Int64(*c.pass_at_ms);
+    } else {
+      w.Null();
+    }
+  }
   if (c.scan) {
     const FeedScan& s = *c.scan;
     w.Key("scan");
@@ -172,6 +183,24 @@ Result<FeedCursor> decodeCursor(std::string_view text) {
   }
   if (auto ok = readInt(doc, "floor", c.floor_ms, "cursor"); !ok) {
     return std::unexpected(ok.error());
+  }
+  if (doc.HasMember("settled")) {
+    if (auto ok = readInt(doc, "settled", c.settled_ms, "cursor"); !ok) {
+      return std::unexpected(ok.error());
+    }
+    if (const auto pass = doc.FindMember("pass"); pass != doc.MemberEnd()) {
+      if (!pass->value.IsNull() && !pass->value.IsInt64()) {
+        return fail("cursor: \"pass\" must be an integer or null");
+      }
+      c.pass_open = true;
+      if (pass->value.IsInt64()) {
+        c.pass_at_ms = pass->value.GetInt64();
+      }
+    }
+  } else {
+    // Written before settled time: nothing is settled, and whether a pass is under way (and
+    // since when) is not known, so the one under way settles nothing.
+    c.pass_open = true;
   }
   const auto seen = doc.FindMember("seen");
   if (seen != doc.MemberEnd()) {
