@@ -401,8 +401,10 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
         cursor.since_ms = settled_start;
       }
       keep_from = std::max(keep_from, settled_start);
-      if (cursor.floor_ms > 0 && cursor.since_ms >= cursor.floor_ms) {
-        cursor.floor_ms = 0;  // the settled point is past the last dense second
+      if (cursor.floor_ms > 0 && settled_start >= cursor.floor_ms) {
+        // No query starts before the settled point any more: it keeps the window out of the
+        // last dense second from now on.
+        cursor.floor_ms = 0;
       }
     }
     cursor.pruneBelow(floorSecond(keep_from));

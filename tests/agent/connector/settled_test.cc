@@ -184,6 +184,26 @@ TEST_F(SettledFeed, ARowBackdatedBehindTheHighWaterMarkIsFound) {
   EXPECT_EQ(p.requests, 1);
 }
 
+// A dense second followed by a later change, before the system's clock has settled either: the
+// floor keeps the window out of the dense second (it is over), settled or not.
+TEST_F(SettledFeed, BeforeItSettlesALaterChangeStillKeepsTheWindowOutOfADenseSecond) {
+  clock(R"({"freeze_at_ms":1700000000000})");
+  auto ids = seed(1500, "fin");
+  advance(1000);
+  const auto later = seed(1, "fin");
+  ids.insert(ids.end(), later.begin(), later.end());
+  Connector& c = connector("fin");
+  Poll p = poll("fin", c, std::nullopt);
+  EXPECT_EQ(expectOnce(p.drained.ids), unique(ids));
+  const FeedCursor first = decoded(p.drained.cursor);
+  EXPECT_LT(first.settled_ms, kT0 + 1000) << "settled although the clock did not move on";
+  for (int i = 0; i < 3; ++i) {
+    p = poll("fin", c, p.drained.cursor);
+    EXPECT_TRUE(p.drained.ids.empty());
+    EXPECT_EQ(p.requests, 1) << "poll " << i << " read the dense second again";
+  }
+}
+
 TEST(SettledCursor, SettledTimeAndThePassSurviveEncodingAndOldCursorsDecode) {
   FeedCursor c;
   c.since_ms = 1700000001000;
