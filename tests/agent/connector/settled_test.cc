@@ -184,6 +184,39 @@ TEST_F(SettledFeed, ARowBackdatedBehindTheHighWaterMarkIsFound) {
   EXPECT_EQ(p.requests, 1);
 }
 
+// The same with an exclusive since (the ERP's domain asks for write_date > since): the settled
+// point itself is the next start, and nothing at or before it is asked for again.
+TEST_F(SettledFeed, AnExclusiveSinceSettlesAndStillFindsABackdatedRow) {
+  auto& body = spec("erp").feed.request.body;
+  const size_t at = body.find("\">=\"");
+  ASSERT_NE(at, std::string::npos);
+  body.replace(at, 4, "\">\"");
+  spec("erp").feed.since_inclusive = false;
+  const auto ids = burst("erp", 300);
+  Connector& c = connector("erp");
+  Poll p = poll("erp", c, std::nullopt);
+  EXPECT_EQ(expectOnce(p.drained.ids), unique(ids));
+  advance(spec("erp").feed.overlap_ms + 1500);
+  p = poll("erp", c, p.drained.cursor);
+  p = poll("erp", c, p.drained.cursor);
+  EXPECT_TRUE(p.drained.ids.empty());
+  EXPECT_EQ(p.requests, 1);
+  const FeedCursor cursor = decoded(p.drained.cursor);
+  EXPECT_EQ(cursor.settled_ms, kT0 + 999);
+  EXPECT_EQ(cursor.since_ms, kT0 + 999);
+
+  advance(10000);
+  const auto normal = seed(1, "erp");
+  p = poll("erp", c, p.drained.cursor);
+  EXPECT_EQ(p.drained.ids, normal);
+  settings("erp", R"({"backdate_ms":4000})");
+  const auto backdated = seed(1, "erp");
+  settings("erp", R"({"backdate_ms":0})");
+  advance(1000);
+  p = poll("erp", c, p.drained.cursor);
+  EXPECT_EQ(p.drained.ids, backdated);
+}
+
 // A dense second followed by a later change, before the system's clock has settled either: the
 // floor keeps the window out of the dense second (it is over), settled or not.
 TEST_F(SettledFeed, BeforeItSettlesALaterChangeStillKeepsTheWindowOutOfADenseSecond) {
