@@ -23,7 +23,10 @@
 // data), or null when the answer had no Date. `settled`: every record updated at or before it is
 // in hand for good (0 = none; absent in cursors written before it existed). When a pass with a
 // known time T ends, settled = max(settled, min(T - overlap_ms, end of the high-water second)),
-// and the next query starts no earlier than just after it. Why this cannot skip a record: the
+// and the next query starts no earlier than just after it: settled + 1 for an inclusive since,
+// settled for an exclusive one (a whole-second since format rounds either down: it reads more,
+// never less). A cursor written before settled time has no `settled` key: nothing is settled and
+// the pass it may be in counts as one of unknown time. Why this cannot skip a record: the
 // overlap is the promise that a change is visible in the feed at most overlap_ms after its
 // updated time, so every record (version) updated at or before T - overlap_ms was visible at T,
 // before any page of the pass was read. Each page of the pass was read at or after T and the
@@ -32,9 +35,13 @@
 // returned; one edited meanwhile has a new updated time after T - overlap_ms and is read by the
 // next query. Records before the pass's start were in hand already (by the same argument for
 // earlier passes, or by the overlap window). A version updated later than `settled` is at or
-// after the next query's start. The cap at the end of the high-water second keeps the window
-// tied to the records' own times: a system whose Date and updated times disagree cannot move the
-// window more than a second past the newest record it returned.
+// after the next query's start. Between the high-water mark and the end of its second there is
+// nothing the pass missed either: a record updated there and at or before T - overlap_ms would
+// have been returned and raised the mark. (The argument needs the pages to be exact: see the
+// connector README's known limits for a body token followed within one updated time.) The cap at
+// the end of the high-water second keeps the window tied to the records' own times: a system
+// whose Date and updated times disagree cannot move the window more than a second past the
+// newest record it returned.
 
 #include <cstddef>
 #include <cstdint>
