@@ -1,5 +1,9 @@
 #include "agent/connector/cursor.h"
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -36,8 +40,30 @@ Status readString(const rapidjson::Value& obj, const char* key, std::string& out
 
 }  // namespace
 
+void FeedCursor::remember(const std::string& id, int64_t updated_ms, uint64_t hash) {
+  seen[id] = Seen{updated_ms, hash, next_order++};
+}
+
 void FeedCursor::pruneBelow(int64_t ms) {
   std::erase_if(seen, [ms](const auto& entry) { return entry.second.updated_ms < ms; });
+}
+
+void FeedCursor::capSeen(size_t cap) {
+  if (seen.size() <= cap) {
+    return;
+  }
+  using Entry = std::pair<int64_t, uint64_t>;  // (updated, order): unique through order
+  std::vector<Entry> ages;
+  ages.reserve(seen.size());
+  for (const auto& [id, entry] : seen) {
+    ages.emplace_back(entry.updated_ms, entry.order);
+  }
+  const size_t drop = seen.size() - cap;
+  std::nth_element(ages.begin(), ages.begin() + static_cast<std::ptrdiff_t>(drop - 1), ages.end());
+  const Entry last_dropped = ages[drop - 1];
+  std::erase_if(seen, [&last_dropped](const auto& entry) {
+    return Entry{entry.second.updated_ms, entry.second.order} <= last_dropped;
+  });
 }
 
 std::string encodeCursor(const FeedCursor& c) {
@@ -56,11 +82,22 @@ std::string encodeCursor(const FeedCursor& c) {
   w.Int64(c.high_water_ms);
   w.Key("seen");
   w.StartObject();
-  for (const auto& [id, entry] : c.seen) {
+  // Oldest first (updated time, then the order reported): decoding numbers them in this order.
+  std::vector<const std::pair<const std::string, Seen>*> entries;
+  entries.reserve(c.seen.size());
+  for (const auto& entry : c.seen) {
+    entries.push_back(&entry);
+  }
+  std::sort(entries.begin(), entries.end(), [](const auto* a, const auto* b) {
+    return std::pair{a->second.updated_ms, a->second.order} <
+           std::pair{b->second.updated_ms, b->second.order};
+  });
+  for (const auto* entry : entries) {
+    const std::string& id = entry->first;
     w.Key(id.c_str(), static_cast<rapidjson::SizeType>(id.size()));
     w.StartArray();
-    w.Int64(entry.updated_ms);
-    w.Uint64(entry.hash);
+    w.Int64(entry->second.updated_ms);
+    w.Uint64(entry->second.hash);
     w.EndArray();
   }
   w.EndObject();
@@ -75,6 +112,17 @@ std::string encodeCursor(const FeedCursor& c) {
   if (c.floor_ms != 0) {
     w.Key("floor");
     w.Int64(c.floor_ms);
+  }
+  // Always written: its absence marks a cursor from before settled time (see decodeCursor).
+  w.Key("settled");
+  w.Int64(c.settled_ms);
+  if (c.pass_open) {
+    w.Key("pass");
+    if (c.pass_at_ms) {
+      w.Int64(*c.pass_at_ms);
+    } else {
+      w.Null();
+    }
   }
   if (c.scan) {
     const FeedScan& s = *c.scan;
@@ -136,6 +184,24 @@ Result<FeedCursor> decodeCursor(std::string_view text) {
   if (auto ok = readInt(doc, "floor", c.floor_ms, "cursor"); !ok) {
     return std::unexpected(ok.error());
   }
+  if (doc.HasMember("settled")) {
+    if (auto ok = readInt(doc, "settled", c.settled_ms, "cursor"); !ok) {
+      return std::unexpected(ok.error());
+    }
+    if (const auto pass = doc.FindMember("pass"); pass != doc.MemberEnd()) {
+      if (!pass->value.IsNull() && !pass->value.IsInt64()) {
+        return fail("cursor: \"pass\" must be an integer or null");
+      }
+      c.pass_open = true;
+      if (pass->value.IsInt64()) {
+        c.pass_at_ms = pass->value.GetInt64();
+      }
+    }
+  } else {
+    // Written before settled time: nothing is settled, and whether a pass is under way (and
+    // since when) is not known, so the one under way settles nothing.
+    c.pass_open = true;
+  }
   const auto seen = doc.FindMember("seen");
   if (seen != doc.MemberEnd()) {
     const char* bad = "cursor: \"seen\" must map ids to [updated, hash]";
@@ -148,7 +214,7 @@ Result<FeedCursor> decodeCursor(std::string_view text) {
         return fail(bad);
       }
       c.seen.emplace(std::string(it->name.GetString(), it->name.GetStringLength()),
-                     Seen{e[0].GetInt64(), e[1].GetUint64()});
+                     Seen{e[0].GetInt64(), e[1].GetUint64(), c.next_order++});
     }
   }
   const auto scan = doc.FindMember("scan");

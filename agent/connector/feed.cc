@@ -10,7 +10,25 @@
 // the feed goes on after it. The window start is whole seconds because systems with
 // second-precision clocks read `since` that way too. Feeds read by updated time must return records
 // oldest first.
+//
+// Settled time: a pass (one full read from `since` to the end of the feed, across keyset
+// restarts, narrowing and the dense fallback) remembers the system's clock when its first page was
+// answered: T = Date header − round trip, at or before the moment the system read its data. When
+// the pass ends, everything updated at or before min(T − overlap_ms, end of the high-water second)
+// is settled and the next query starts just after that, if that is later than the overlap window.
+// It cannot skip a record: overlap_ms promises that a change is visible at most that long after
+// its updated time, so a version updated at or before T − overlap_ms was visible at T, before any
+// page of the pass was read; every page was read later and the pages together cover every updated
+// time from the pass's start (sorted, keyset restarts at the last time read, offset pages starting
+// early, whole dense seconds), so the pass returned it (or, if it was edited meanwhile, its newer
+// version has an updated time after T − overlap_ms and is read by the next query). What lies
+// before the pass's start was in hand before it. A version updated after the settled point is at or
+// after the next query's start; a whole-second `since` rounds that start down, reading more, never
+// less. Without a Date nothing settles and the window is what it always was. `seen` is capped
+// (cursor.h): a dropped entry only means a possible re-report, never a loop, because every query
+// moves on by updated time and paging, not by what `seen` holds.
 #include <algorithm>
+#include <chrono>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -19,6 +37,7 @@
 #include "agent/connector/cursor.h"
 #include "agent/connector/json_util.h"
 #include "agent/connector/records.h"
+#include "agent/sync/retry_after.h"
 #include "mappers/transforms.h"
 
 namespace tandem::agent::connector {
@@ -37,6 +56,19 @@ int64_t windowStart(const mappers::FeedSpec& feed, int64_t high_water_ms) {
   const int64_t start = floorSecond(high_water_ms - std::max<int64_t>(feed.overlap_ms, 0)) -
                         (feed.since_inclusive ? 0 : 1000);
   return std::max<int64_t>(start, 0);
+}
+
+// When the system answered, on its own clock: the answer's Date (whole seconds, so at or before
+// the moment it was sent) minus the round trip, so at or before the moment the system read the
+// data it answered with. nullopt without a (readable) Date.
+std::optional<int64_t> snapshotTime(const net::HttpResponse& answer,
+                                    std::chrono::steady_clock::duration round_trip) {
+  const auto date = sync::parseHttpDateMs(answer.header("Date"));
+  if (!date) {
+    return std::nullopt;
+  }
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(round_trip).count();
+  return *date - std::max<int64_t>(1, (us + 999) / 1000);
 }
 
 // FNV-1a 64 over the record's JSON text: tells a second change within the same updated time
@@ -138,7 +170,9 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
   if (paging.kind == mappers::PagingKind::NextUrl && !scan.next_url.empty()) {
     request->target = resolveUrl(scan.next_url);
   }
+  const auto sent = std::chrono::steady_clock::now();
   auto answer = co_await channel_.send("feed", std::move(*request));
+  const auto round_trip = std::chrono::steady_clock::now() - sent;
   if (!answer) {
     co_return fail(context + ": " + answer.error().message);
   }
@@ -155,6 +189,11 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
     co_return failWith(context, records.error());
   }
   const rapidjson::Value& array = **records;
+  if (!by_token && !cursor.pass_open) {
+    // The first page of a pass: what the system had when it answered is what the pass covers.
+    cursor.pass_open = true;
+    cursor.pass_at_ms = snapshotTime(*answer, round_trip);
+  }
 
   FeedBatch batch;
   int64_t page_max = 0;
@@ -178,7 +217,7 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
            (seen->second.updated_ms == rec.updated_ms && seen->second.hash == hash))) {
         continue;  // already reported, or older than what was reported
       }
-      cursor.seen[rec.id] = Seen{rec.updated_ms, hash};
+      cursor.remember(rec.id, rec.updated_ms, hash);
     }
     batch.records.push_back(std::move(rec));
   }
@@ -263,6 +302,7 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
       cursor.pruneBelow(std::min(*dense, windowStart(feed, cursor.high_water_ms)));
     }
     batch.more = true;
+    cursor.capSeen();
     batch.cursor = encodeCursor(cursor);
     co_return batch;
   }
@@ -346,8 +386,32 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
       // Else nothing later was seen: the second may still be filling, so the overlap window
       // reads it again like any other second; `seen` keeps what was reported.
     }
+    // The pass is complete: what it covered up to its settled point is in hand for good, and no
+    // later query starts before just after that point (cursor.h says why nothing is skipped).
+    if (cursor.pass_at_ms && cursor.high_water_ms > 0) {
+      cursor.settled_ms = std::max(
+          cursor.settled_ms, std::min(*cursor.pass_at_ms - std::max<int64_t>(feed.overlap_ms, 0),
+                                      floorSecond(cursor.high_water_ms) + 999));
+    }
+    cursor.pass_open = false;
+    cursor.pass_at_ms.reset();
+    if (cursor.settled_ms > 0) {
+      const int64_t settled_start = cursor.settled_ms + (feed.since_inclusive ? 1 : 0);
+      if (settled_start > cursor.since_ms) {
+        cursor.since_ms = settled_start;
+      }
+      keep_from = std::max(keep_from, settled_start);
+      if (cursor.floor_ms > 0 && settled_start >= cursor.floor_ms) {
+        // No query starts before the settled point any more: it keeps the window out of the
+        // last dense second from now on.
+        cursor.floor_ms = 0;
+      }
+    }
     cursor.pruneBelow(floorSecond(keep_from));
     cursor.scan.reset();
+  }
+  if (!by_token) {
+    cursor.capSeen();
   }
   batch.cursor = encodeCursor(cursor);
   co_return batch;

@@ -19,6 +19,21 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
+std::optional<int64_t> parseHttpDateMs(std::string_view value) {
+  const std::string copy(trim(value));
+  // IMF-fixdate, RFC 850, asctime (RFC 9110 section 5.6.7). strptime is locale-bound; the
+  // daemon runs in the C locale.
+  for (const char* format :
+       {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"}) {
+    std::tm tm{};
+    const char* end = ::strptime(copy.c_str(), format, &tm);
+    if (end != nullptr && *end == '\0') {
+      return static_cast<int64_t>(::timegm(&tm)) * 1000;
+    }
+  }
+  return std::nullopt;
+}
+
 Result<int64_t> parseRetryAfterMs(std::string_view value, int64_t nowMs) {
   const std::string_view text = trim(value);
   const auto error = [&] {
@@ -36,17 +51,8 @@ Result<int64_t> parseRetryAfterMs(std::string_view value, int64_t nowMs) {
     }
     return seconds * 1000;
   }
-  const std::string copy(text);
-  // IMF-fixdate, RFC 850, asctime (RFC 9110 section 5.6.7). strptime is locale-bound; the
-  // daemon runs in the C locale.
-  for (const char* format :
-       {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"}) {
-    std::tm tm{};
-    const char* end = ::strptime(copy.c_str(), format, &tm);
-    if (end != nullptr && *end == '\0') {
-      const int64_t atMs = static_cast<int64_t>(::timegm(&tm)) * 1000;
-      return atMs > nowMs ? atMs - nowMs : 0;
-    }
+  if (const auto atMs = parseHttpDateMs(text)) {
+    return *atMs > nowMs ? *atMs - nowMs : 0;
   }
   return error();
 }

@@ -78,6 +78,15 @@ TEST(RetryAfter, HttpDateForms) {
   EXPECT_EQ(sync::parseRetryAfterMs("Sun, 06 Nov 1994 08:49:37 GMT", now + 60'000).value(), 0);
 }
 
+TEST(HttpDate, ReadsEachFormInWholeSecondsAndRejectsTheRest) {
+  EXPECT_EQ(sync::parseHttpDateMs("Sun, 06 Nov 1994 08:49:37 GMT"), 784'111'777'000);
+  EXPECT_EQ(sync::parseHttpDateMs(" Sunday, 06-Nov-94 08:49:37 GMT"), 784'111'777'000);
+  EXPECT_EQ(sync::parseHttpDateMs("Sun Nov  6 08:49:37 1994"), 784'111'777'000);
+  for (const char* bad : {"", "yesterday", "784111777", "Sun, 06 Nov 1994 08:49:37 PST"}) {
+    EXPECT_FALSE(sync::parseHttpDateMs(bad)) << bad;
+  }
+}
+
 TEST(RetryAfter, RejectsGarbage) {
   for (const char* bad : {"soon", "", "-5", "1.5", "Sun, 06 Nov 1994 08:49:37 PST"}) {
     auto r = sync::parseRetryAfterMs(bad, 0);
