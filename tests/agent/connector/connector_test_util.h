@@ -228,6 +228,18 @@ class ConnectorTest : public ::testing::Test {
   // 2023-11-14T22:13:20Z, a round instant tests freeze the fixtures' clock at.
   static constexpr int64_t kT0 = 1700000000000;
 
+  // `count` records of `system` within 600 ms of kT0 (three bursts), the fixtures' clock frozen.
+  std::vector<std::string> burst(const std::string& system, int count) {
+    clock(R"({"freeze_at_ms":1700000000000})");
+    std::vector<std::string> ids;
+    for (int part = 0; part < 3; ++part) {
+      const auto some = seed(count / 3 + (part == 2 ? count % 3 : 0), system);
+      ids.insert(ids.end(), some.begin(), some.end());
+      clock(R"({"advance_ms":300})");
+    }
+    return ids;
+  }
+
   std::unique_ptr<fixtures::FixtureServer> server_;
   std::unique_ptr<fixtures::FixtureClient> client_;
   mappers::Config config_;
@@ -236,6 +248,15 @@ class ConnectorTest : public ::testing::Test {
   std::vector<std::unique_ptr<SystemChannel>> channels_;
   std::vector<std::unique_ptr<Connector>> connectors_;
 };
+
+// The ids as a set, failing for each one reported twice.
+inline std::set<std::string> expectOnce(const std::vector<std::string>& ids) {
+  std::set<std::string> out;
+  for (const auto& id : ids) {
+    EXPECT_TRUE(out.insert(id).second) << "reported twice: " << id;
+  }
+  return out;
+}
 
 template <class T>
 const T* as(const engine::PushOutcome& outcome) {

@@ -14,28 +14,8 @@ FeedCursor decoded(const std::optional<std::string>& text) {
   return cursor ? std::move(*cursor) : FeedCursor{};
 }
 
-std::set<std::string> expectOnce(const std::vector<std::string>& ids) {
-  std::set<std::string> out;
-  for (const auto& id : ids) {
-    EXPECT_TRUE(out.insert(id).second) << "reported twice: " << id;
-  }
-  return out;
-}
-
 class SettledFeed : public ConnectorTest {
  protected:
-  // `count` records of `name` within 600 ms of kT0 (three bursts), the fixtures' clock frozen.
-  std::vector<std::string> burst(const std::string& name, int count) {
-    clock(R"({"freeze_at_ms":1700000000000})");
-    std::vector<std::string> ids;
-    for (int part = 0; part < 3; ++part) {
-      const auto some = seed(count / 3 + (part == 2 ? count % 3 : 0), name);
-      ids.insert(ids.end(), some.begin(), some.end());
-      clock(R"({"advance_ms":300})");
-    }
-    return ids;
-  }
-
   void advance(int64_t ms) { clock(R"({"advance_ms":)" + std::to_string(ms) + "}"); }
 
   // One poll: drains the feed from `cursor` and says how many requests it took.
