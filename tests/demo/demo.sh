@@ -40,14 +40,15 @@ ctl() {  # ctl METHOD PATH [JSON]
 now_ms() { date +%s%3N; }
 
 # Waits until the three systems agree on what the demo checks and the agent has nothing queued.
-wait_converged() {  # wait_converged LABEL JQ_CHECK
-  local label="$1" check="$2" deadline=$(($(date +%s) + 90))
+wait_converged() {  # wait_converged LABEL JQ_CHECK [JQ_CHECK_ON_THE_AGENT_STATUS]
+  local label="$1" check="$2" status_check="${3:-true}" deadline=$(($(date +%s) + 90))
   while :; do
     local snap status
     snap="$(ctl GET /control/snapshot)"
     status="$(curl -sf "http://127.0.0.1:$admin/v1/status" || echo '{}')"
     if [ "$(jq -r "$check" <<<"$snap")" = "true" ] &&
-      [ "$(jq -r '.outbox_depth // -1' <<<"$status")" = "0" ]; then
+      [ "$(jq -r '.outbox_depth // -1' <<<"$status")" = "0" ] &&
+      [ "$(jq -r "$status_check" <<<"$status")" = "true" ]; then
       return 0
     fi
     if [ "$(date +%s)" -ge "$deadline" ]; then
@@ -126,7 +127,8 @@ wait_converged "edits" "
   ([.crm[]|select(.properties.email==\"$a_email\")|.properties.city][0]==\"Lisbon\") and
   ([.fin[]|select(.PrimaryEmailAddr.Address==\"$a_email\")|.BillAddr.City][0]==\"Lisbon\") and
   ([.crm[]|select(.properties.email==\"$a_email\")|.properties.phone][0]==\"+351 21 000 0000\") and
-  ([.erp[]|select(.email==\"$b_email\")|.credit_limit][0]==7500)"
+  ([.erp[]|select(.email==\"$b_email\")|.credit_limit][0]==7500)" \
+  '(.open_conflicts // 0) >= 1'  # customer C's company waits for a person
 edits_ms=$(($(now_ms) - edit_ms))
 
 counters="$(ctl GET /control/counters)"
