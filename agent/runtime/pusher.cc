@@ -61,9 +61,13 @@ void Pusher::wakeHere() {
   sleep_.cancel();
 }
 
-size_t Pusher::prefetch(size_t max_in_flight) {
+size_t Pusher::prefetch(size_t max_in_flight, size_t batch_limit) {
   // Eight rounds ahead, but not so many that a slow system sits on plans that age in the queue.
-  return std::clamp<size_t>(max_in_flight * 8, 16, 128);
+  const size_t rounds = std::clamp<size_t>(max_in_flight * 8, 16, 128);
+  // Where creates go in batches, enough that every request in flight can be a full batch: the
+  // one durable commit that marks a refill's creates as sent then covers that many (its fsync
+  // is what a bulk load waits for most).
+  return std::max(rounds, std::min<size_t>(max_in_flight * batch_limit, 1000));
 }
 
 std::optional<int64_t> Pusher::nextDueIn() {
@@ -93,7 +97,11 @@ bool Pusher::busy(const std::string& record) const {
 asio::awaitable<void> Pusher::run(std::shared_ptr<SystemRuntime> keep) {
   const size_t max_in_flight =
       static_cast<size_t>(std::max(1, sys_.spec->rate_limits.max_in_flight));
-  const size_t ahead = prefetch(max_in_flight);
+  size_t batch_limit = 0;
+  for (const auto& ent : keep->entities) {
+    batch_limit = std::max(batch_limit, ent->connector->batchCreateLimit());
+  }
+  const size_t ahead = prefetch(max_in_flight, batch_limit);
   const int64_t interval = std::max<int64_t>(1, keep->config->agent.poll_interval_ms);
   // Once stopped (drain, reload) no push starts, but the answers of those in flight are still
   // recorded: an unrecorded create answer would cost a read-back after the restart.

@@ -31,7 +31,8 @@ class Pusher {
   void wakeHere();
   size_t inFlight() const { return in_flight_.size(); }
   // How many due entries are taken ahead of the requests (see above).
-  static size_t prefetch(size_t max_in_flight);
+  // `batch_limit`: the largest batch create of the system's entities (0: none).
+  static size_t prefetch(size_t max_in_flight, size_t batch_limit);
   // On the strand: a push of `record` is queued or in flight.
   bool busy(const std::string& record) const;
 
