@@ -123,6 +123,9 @@ asio::awaitable<bool> Detector::pass() {
     }
     const size_t n = batch->records.size();
     MappedBatch mapped = mapRecords(sys_, ent_, batch->records);
+    // The mapped reports own their values: the page's documents (a pool chunk of 64 KiB each,
+    // up to a thousand of them on a QuickBooks CDC page) need not live through the ingest.
+    std::vector<connector::NativeRecord>().swap(batch->records);
     std::optional<std::string> next = batch->cursor;
     auto result = co_await core_.ingest(sys_, ent_, std::move(mapped.incoming),
                                         std::move(mapped.failures), next, mark.started());
