@@ -56,12 +56,8 @@ engine::PushOutcome resultFailure(const std::string& context, const mappers::Sys
     text = systemErrorText(error);
   }
   if (text.empty()) {
-    text = error.IsString() ? std::string(error.GetString(), error.GetStringLength())
-                            : mappers::toJson(error);
-    constexpr size_t kMax = 300;
-    if (text.size() > kMax) {
-      text = text.substr(0, kMax) + "...";
-    }
+    text = clipped(error.IsString() ? std::string(error.GetString(), error.GetStringLength())
+                                    : mappers::toJson(error));
   }
   if (const auto wait = transientWait(system, result, error)) {
     return engine::PushRetryable{context + ": " + text + " (transient)", *wait};

@@ -51,11 +51,16 @@ std::string systemErrorText(const net::HttpResponse& response) {
       return text;
     }
   }
+  return clipped(response.body);
+}
+
+std::string clipped(std::string text) {
   constexpr size_t kMax = 300;
-  if (response.body.size() > kMax) {
-    return response.body.substr(0, kMax) + "...";
+  if (text.size() > kMax) {
+    text.resize(kMax);
+    text += "...";
   }
-  return response.body;
+  return text;
 }
 
 SystemChannelImpl::SystemChannelImpl(const mappers::SystemConfig& system, const Clock& clock,

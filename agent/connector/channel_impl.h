@@ -65,5 +65,7 @@ std::string systemErrorText(const net::HttpResponse& response);
 // The same places in an answer already parsed (or a part of one, such as one result of a batch);
 // "" when none holds a string.
 std::string systemErrorText(const rapidjson::Value& answer);
+// `text` cut to 300 characters (and "..."), for an error message quoting a system's answer.
+std::string clipped(std::string text);
 
 }  // namespace tandem::agent::connector
