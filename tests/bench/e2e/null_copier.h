@@ -3,8 +3,9 @@
 // The baseline of the initial-load benchmark: a plain program that reads the CRM feed (the same
 // search the agent's demo configuration reads, 100 per page) and creates every record in the ERP
 // and in finance, one request per record (the agent batches them: 100 to an ERP create, 30 to a
-// finance batch), with no mapping engine, no merge and no state beyond the ids already read. It uses the agent's HTTP client (keep-alive pool) with
-// the agent's concurrency: max_in_flight requests per system.
+// finance batch), with no mapping engine, no merge and no state beyond the ids already read. It
+// uses the agent's HTTP client (keep-alive pool) with the agent's concurrency: max_in_flight
+// requests per system.
 
 #include <cstdint>
 #include <string>
