@@ -25,7 +25,7 @@ namespace asio = boost::asio;
 using agent::net::HttpClient;
 using agent::net::HttpRequest;
 
-constexpr int kPageSize = 100;         // the demo feed's paging.limit
+constexpr int kPageSize = 200;         // the demo feed's paging.limit
 constexpr int64_t kSearchCap = 10000;  // the CRM search's cap on `after`
 const char* const kRealm = "9130357992222222";
 
