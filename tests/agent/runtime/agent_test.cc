@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -203,6 +204,14 @@ TEST(Agent, StatusCountsPushesHttpAndDetectors) {
   EXPECT_FALSE(h.agent().start());  // twice is an error
   EXPECT_TRUE(h.agent().ready());
   ASSERT_TRUE(waitFor([&] { return h.converged(kBob); }));
+  // A detector counts its page once the ingest returns, and the pushes that ingest started may
+  // have converged the record before that: wait for the counts too.
+  ASSERT_TRUE(waitFor([&] {
+    const auto now = h.agent().status();
+    return now.records_synced >= 1 &&
+           std::all_of(now.detectors.begin(), now.detectors.end(),
+                       [](const auto& d) { return d.initial_load_done; });
+  }));
   auto st = h.agent().status();
   EXPECT_EQ(st.state, "running");
   EXPECT_EQ(st.records_total, 1u);
