@@ -261,7 +261,7 @@ TEST(StoreFailure, CorruptValuesNameTableAndKey) {
   auto sh = snap->shadow(2, "r-1");
   ASSERT_FALSE(sh);
   EXPECT_EQ(sh.error().message,
-            "state: shadows[2,\"r-1\"]: unknown shadow format 7 (this build reads 1)");
+            "state: shadows[2,\"r-1\"]: unknown shadow format 7 (this build reads 1 and 2)");
   auto due = snap->dueOutbox(100, 10);
   ASSERT_FALSE(due);
   EXPECT_EQ(due.error().message,
