@@ -218,7 +218,7 @@ TEST(StoreFailure, NewerSchemaIsRefusedAndLeftAlone) {
   auto s = Store::open(dir.path(), testOptions());
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().message, "state: " + dir.path() +
-                                   ": schema version 7 is newer than this build (1); refusing "
+                                   ": schema version 7 is newer than this build (2); refusing "
                                    "to open");
   s = Store::open(dir.path(), testOptions());  // still 7: not overwritten by the first try
   ASSERT_FALSE(s);
