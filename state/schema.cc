@@ -11,9 +11,16 @@ namespace tandem::state {
 
 namespace {
 
-// kSchemaVersion is 1, the first: nothing to migrate yet. A change of layout adds
-// {1, &migrate1to2} here and bumps kSchemaVersion.
-constexpr std::array<MigrationStep, 0> kMigrations{};
+// 1 -> 2: records and shadows are written in value format 2 (conflict/codec.cc). Format 1
+// values are still read and each is rewritten when it next changes, so nothing needs
+// rewriting here: the new version only makes a build that cannot read format 2 refuse the
+// store instead of failing on its first record.
+Status migrate1to2(lmdb::WriteTxn& /*txn*/, const Tables& /*tables*/) {
+  return {};
+}
+
+// A change of layout adds {n, &migrateNtoN+1} here and bumps kSchemaVersion.
+constexpr std::array<MigrationStep, 1> kMigrations{{{1, &migrate1to2}}};
 
 std::string encodeVersion(uint32_t v) {
   std::string out;

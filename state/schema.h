@@ -21,7 +21,7 @@ struct MigrationStep {
   Migration run;
 };
 
-// The migrations of this build (none yet: kSchemaVersion is the first version).
+// The migrations of this build.
 std::span<const MigrationStep> migrations();
 
 // Brings the store in `txn` to kSchemaVersion with `steps`, or explains why it cannot.

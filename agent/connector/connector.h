@@ -41,12 +41,20 @@ namespace tandem::agent::connector {
 
 // One record as the system sent it, with what the connector pointers say about it.
 struct NativeRecord {
-  std::string id;            // as text, also for integer ids ("42")
-  int64_t updated_ms = 0;    // from the `updated` pointer; 0 when absent
-  std::string version;       // concurrency token (ETag or SyncToken), "" when none
-  bool deleted = false;      // the `deleted` pointer said so
-  bool archived = false;     // the `archived` (true) or `active` (false) pointer said so
-  rapidjson::Document body;  // the record object itself (own allocator)
+  std::string id;          // as text, also for integer ids ("42")
+  int64_t updated_ms = 0;  // from the `updated` pointer; 0 when absent
+  std::string version;     // concurrency token (ETag or SyncToken), "" when none
+  bool deleted = false;    // the `deleted` pointer said so
+  bool archived = false;   // the `archived` (true) or `active` (false) pointer said so
+  // The record object itself, in a pool of small chunks. A Document's own pool starts with a
+  // 64 KiB chunk, for a record of one or two: a feed page of a thousand records took 64 MB of
+  // heap, and the chunks, freed between longer-lived allocations, were not given back, so the
+  // agent's anonymous memory grew with every page of an initial load. The pool moves with the
+  // record; `body` uses it until the record is destroyed.
+  static constexpr size_t kBodyChunkBytes = 1024;
+  std::unique_ptr<rapidjson::MemoryPoolAllocator<>> body_pool =
+      std::make_unique<rapidjson::MemoryPoolAllocator<>>(kBodyChunkBytes);
+  rapidjson::Document body{body_pool.get()};
   // Non-empty when the record could not be read (no id, wrong type of `updated`, ...): the
   // runtime dead-letters it with this text and goes on with the rest of the batch.
   std::string error;

@@ -129,6 +129,125 @@ TEST(Codec, ConflictRoundTrips) {
   EXPECT_EQ(*back, c);
 }
 
+// The record and shadow of formatOneSample() as format 1 wrote them (a store from an older
+// build): still read, field for field.
+struct FormatOneSample {
+  Record record;
+  Shadow shadow;
+};
+
+FormatOneSample formatOneSample() {
+  FormatOneSample s;
+  Record& r = s.record;
+  r.id = "r-1";
+  r.entity = "customer";
+  VersionVector v;
+  v.set(1, 1795992369000);
+  VersionVector w;
+  w.set(1, 1795992369001);
+  w.set(3, 7);
+  r.fields["city"] = {Value::string("Berlin"), v, 1, 1795992368000, 0};
+  r.fields["city"].prev_hash = Value::null().hash();
+  r.fields["tags"] = {Value::stringSet({"a"}), w, 3, 1795992368500, 4};
+  r.fields["tags"].last_conflict = 9;
+  r.fields["tags"].prev_hash = 77;
+  r.fields["tags"].flips = 2;
+  r.fields["tags"].flip_window_start_ms = 5;
+  Shadow& sh = s.shadow;
+  sh.fields["city"] = {Value::string("Berlin").hash(), v, {{Value::string("Paris").hash(), w}}};
+  sh.fields["tags"] = {Value().hash(), w, {}};
+  sh.tombstone = {Value::boolean(false).hash(), v, {}};
+  sh.version_token = "W/\"3\"";
+  sh.source_ts_ms = 1795992368000;
+  return s;
+}
+
+TEST(Codec, ReadsFormatOneRecordsAndShadows) {
+  const std::string record_v1(
+      "\x01\x03\x72\x2d\x31\x08\x63\x75\x73\x74\x6f\x6d\x65\x72\x00\x00\x00\x00\x00\x02\x04\x63"
+      "\x69\x74\x79\x04\x06\x42\x65\x72\x6c\x69\x6e\x02\xe8\xee\xf2\xcb\xa2\x34\x01\x80\xce\xe5"
+      "\x97\xc5\x68\x00\x00\xdb\xec\x4e\x07\xf4\xdf\x4b\xc4\x00\x00\x04\x74\x61\x67\x73\x05\x01"
+      "\x01\x61\x0a\xe9\xee\xf2\xcb\xa2\x34\x07\x03\xe8\xd5\xe5\x97\xc5\x68\x04\x09\x4d\x00\x00"
+      "\x00\x00\x00\x00\x00\x02\x0a",
+      95);
+  const std::string shadow_v1(
+      "\x01\xc0\x76\x72\xce\x0a\xac\x94\xab\x02\xe8\xee\xf2\xcb\xa2\x34\x00\x05\x57\x2f\x22\x33"
+      "\x22\x80\xce\xe5\x97\xc5\x68\x02\x04\x63\x69\x74\x79\x6f\x8b\x17\xe4\x75\xb4\x43\x6e\x02"
+      "\xe8\xee\xf2\xcb\xa2\x34\x01\xf2\x2d\x0a\x54\xa9\x98\x7c\xa0\x0a\xe9\xee\xf2\xcb\xa2\x34"
+      "\x07\x04\x74\x61\x67\x73\xdb\xec\x4e\x07\xf4\xdf\x4b\xc4\x0a\xe9\xee\xf2\xcb\xa2\x34\x07"
+      "\x00",
+      89);
+  FormatOneSample want = formatOneSample();
+  auto rec = decodeRecord(record_v1);
+  ASSERT_TRUE(rec) << rec.error().message;
+  EXPECT_EQ(*rec, want.record);
+  auto sh = decodeShadow(shadow_v1);
+  ASSERT_TRUE(sh) << sh.error().message;
+  EXPECT_EQ(*sh, want.shadow);
+
+  // Written again in format 2: same content, fewer bytes.
+  std::string rec_v2 = encodeRecord(want.record);
+  std::string sh_v2 = encodeShadow(want.shadow);
+  EXPECT_EQ(rec_v2[0], '\x02');
+  EXPECT_EQ(sh_v2[0], '\x02');
+  EXPECT_LT(rec_v2.size(), record_v1.size());
+  EXPECT_LT(sh_v2.size(), shadow_v1.size());
+  EXPECT_EQ(decodeRecord(rec_v2).value(), want.record);
+  EXPECT_EQ(decodeShadow(sh_v2).value(), want.shadow);
+}
+
+TEST(Codec, FormatTwoRoundTripsExtremeCountersAndTimes) {
+  Record r;
+  r.id = "r-x";
+  r.entity = "customer";
+  VersionVector big;
+  big.set(0, UINT64_MAX);
+  big.set(15, 1);
+  VersionVector small;
+  small.set(0, 1);
+  r.fields["a"] = {Value::string("x"), big, 0, INT64_MIN, 0};
+  r.fields["b"] = {Value::string("y"), small, 15, INT64_MAX, UINT64_MAX};
+  r.fields["c"] = {Value::null(), {}, 2, -1, 0};
+  r.fields["c"].prev_hash = 0;
+  r.fields["c"].flip_window_start_ms = -7;
+  auto back = decodeRecord(encodeRecord(r));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, r);
+
+  Shadow s;
+  s.tombstone = {1, big, {{2, small}, {3, {}}}};
+  s.fields["a"] = {4, small, {{5, big}}};
+  s.fields["b"] = {6, {}, {}};
+  auto sback = decodeShadow(encodeShadow(s));
+  ASSERT_TRUE(sback) << sback.error().message;
+  EXPECT_EQ(*sback, s);
+}
+
+TEST(Codec, EveryTruncationOfAShadowIsAnErrorNotACrash) {
+  std::string bytes = encodeShadow(formatOneSample().shadow);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    auto s = decodeShadow(std::string_view(bytes).substr(0, n));
+    EXPECT_FALSE(s) << "prefix of " << n << " bytes decoded";
+  }
+}
+
+TEST(Codec, UnknownFieldFlagsAreCorrupt) {
+  Record r;
+  r.id = "r";
+  r.entity = "e";
+  r.fields["f"] = {Value::null(), {}, 0, 0, 0};
+  std::string bytes = encodeRecord(r);
+  ASSERT_EQ(bytes.back(), '\x08');  // flags: no previous value
+  bytes.back() = '\x20';
+  auto bad = decodeRecord(bytes);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "corrupt value: field flags 32");
+  bytes.back() = '\x18';  // both "zero" and "null" previous hash
+  bad = decodeRecord(bytes);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "corrupt value: field flags 24");
+}
+
 TEST(Codec, EveryTruncationOfARecordIsAnErrorNotACrash) {
   std::string bytes = encodeRecord(sampleRecord());
   for (size_t n = 0; n < bytes.size(); ++n) {
@@ -151,7 +270,7 @@ TEST(Codec, FlippedBytesNeverCrash) {
 TEST(Codec, ExactErrorsForBadInput) {
   auto wrongFormat = decodeRecord(std::string("\x09", 1));
   ASSERT_FALSE(wrongFormat);
-  EXPECT_EQ(wrongFormat.error().message, "unknown record format 9 (this build reads 1)");
+  EXPECT_EQ(wrongFormat.error().message, "unknown record format 9 (this build reads 1 and 2)");
 
   std::string bytes = encodeRecord(sampleRecord()) + "zz";
   auto trailing = decodeRecord(bytes);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "conflict/bytes.h"
+#include "conflict/codec.h"
 #include "state/store.h"
 #include "test_util.h"
 
@@ -77,6 +78,91 @@ TEST(Schema, FreshStoreIsStampedWithThisVersion) {
   std::string want;
   ByteWriter(want).varint(kSchemaVersion);
   EXPECT_EQ(**txn->get(tables->meta, kMetaSchema), want);
+}
+
+// A store written by a version-1 build: stamped 1, records and shadows in value format 1
+// (laid out below as the format-1 writer did: whole version vectors, every field part present).
+TEST(Schema, VersionOneStoreOpensAndReadsItsFormatOneValues) {
+  TempDir dir;
+  conflict::VersionVector v;
+  v.set(1, 1795992369000);
+  conflict::Record want;
+  want.id = "r-1";
+  want.entity = "customer";
+  want.fields["city"] = {conflict::Value::string("Berlin"), v, 1, 1795992368000, 0};
+  want.fields["city"].prev_hash = conflict::Value::null().hash();
+  std::string record_v1;
+  {
+    ByteWriter w(record_v1);
+    w.u8(1);
+    w.str("r-1");
+    w.str("customer");
+    w.u8(0);                              // not deleted
+    conflict::VersionVector().encode(w);  // tombstone vector
+    w.u8(0);                              // tombstone source
+    w.svarint(0);                         // tombstone time
+    w.varint(0);                          // tombstone open conflict
+    w.varint(1);                          // one field
+    w.str("city");
+    conflict::Value::string("Berlin").encode(w);
+    v.encode(w);
+    w.u8(1);                   // source
+    w.svarint(1795992368000);  // source time
+    w.varint(0);               // open conflict
+    w.varint(0);               // last conflict
+    w.fixed64(conflict::Value::null().hash());
+    w.varint(0);   // flips
+    w.svarint(0);  // flip window start
+  }
+  conflict::Shadow shadow;
+  shadow.tombstone = {conflict::Value::boolean(false).hash(), v, {}};
+  shadow.version_token = "W/\"3\"";
+  shadow.source_ts_ms = 1795992368000;
+  shadow.fields["city"] = {conflict::Value::string("Berlin").hash(), v, {}};
+  std::string shadow_v1;
+  {
+    ByteWriter w(shadow_v1);
+    w.u8(1);
+    w.fixed64(shadow.tombstone.hash);
+    v.encode(w);
+    w.varint(0);  // no pending writes
+    w.str(shadow.version_token);
+    w.svarint(shadow.source_ts_ms);
+    w.varint(1);
+    w.str("city");
+    w.fixed64(shadow.fields.find("city")->hash);
+    v.encode(w);
+    w.varint(0);
+  }
+  {
+    auto [env, tables] = openAtVersion(dir, 1);
+    auto txn = env.beginWrite();
+    ASSERT_TRUE(txn->put(tables.records, "r-1", record_v1));
+    ASSERT_TRUE(txn->put(tables.shadows, std::string("\x01r-1\x00\x01", 6), shadow_v1));
+    ASSERT_TRUE(txn->commit());
+  }
+  auto store = Store::open(dir.path(), testing::testOptions());
+  ASSERT_TRUE(store) << store.error().message;
+  {
+    auto snap = (*store)->read();
+    ASSERT_TRUE(snap);
+    auto rec = snap->record("r-1");
+    ASSERT_TRUE(rec) << rec.error().message;
+    ASSERT_TRUE(rec->has_value());
+    EXPECT_EQ(**rec, want);
+    auto sh = snap->shadow(1, "r-1");
+    ASSERT_TRUE(sh) << sh.error().message;
+    ASSERT_TRUE(sh->has_value());
+    EXPECT_EQ(**sh, shadow);
+  }
+  // Changed, the record is written again in format 2 and reads back the same.
+  want.fields["city"].value = conflict::Value::string("Paris");
+  Batch b;
+  b.records = {want};
+  ASSERT_TRUE((*store)->apply(b));
+  auto snap = (*store)->read();
+  ASSERT_TRUE(snap);
+  EXPECT_EQ(**snap->record("r-1"), want);
 }
 
 }  // namespace
