@@ -1,8 +1,10 @@
 // The `tandem` program: parses the command line and wires objects (STYLE.md item 3). Every
 // behaviour is in tandem_ops (agent/ops/cli.h, daemon.h) or mappers/cli.h, reachable from tests.
 
+#include <malloc.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -74,9 +76,25 @@ int plan(const std::string& config) {
   return ops::runPlan(config, fn, std::cout, std::cerr, cliContext());
 }
 
+// glibc raises its mmap threshold to the largest block freed so far (up to 32 MiB): after the
+// first feed page or large HTTP body, such buffers come from the heap and, freed between
+// longer-lived allocations, stay with the process, so a daemon's anonymous memory grows with
+// the work it has done rather than with what it holds. A fixed threshold keeps buffers of
+// 64 KiB and more in their own mappings, given back when freed; two arenas are enough for the
+// agent's few threads. MALLOC_MMAP_THRESHOLD_ / MALLOC_ARENA_MAX in the environment win.
+void tuneMalloc() {
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) {
+    mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+  }
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) {
+    mallopt(M_ARENA_MAX, 2);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  tuneMalloc();
   CLI::App app{"tandem: two-way sync of business records between CRM, ERP and finance systems"};
   app.require_subcommand(1);
   std::string config;
