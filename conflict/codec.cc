@@ -130,25 +130,22 @@ void writeShadowField(ByteWriter& w, const ShadowField& f, const VersionVector& 
   }
 }
 
+// A vector as the difference from `*base`, or stored whole when `base` is null (format 1).
+Result<VersionVector> readVv(ByteReader& r, const VersionVector* base) {
+  return base != nullptr ? readVvDelta(r, *base) : VersionVector::decode(r);
+}
+
 // `base` is null for format 1 (vectors stored whole).
 Result<ShadowField> readShadowField(ByteReader& r, const VersionVector* base) {
   ShadowField f;
   TANDEM_ASSIGN_OR_RETURN(f.hash, r.fixed64("shadow hash"));
-  if (base != nullptr) {
-    TANDEM_ASSIGN_OR_RETURN(f.vv, readVvDelta(r, *base));
-  } else {
-    TANDEM_ASSIGN_OR_RETURN(f.vv, VersionVector::decode(r));
-  }
+  TANDEM_ASSIGN_OR_RETURN(f.vv, readVv(r, base));
   TANDEM_ASSIGN_OR_RETURN(uint64_t n, readCount(r, "pending write count"));
   f.pending.reserve(n);
   for (uint64_t i = 0; i < n; ++i) {
     PendingWrite p;
     TANDEM_ASSIGN_OR_RETURN(p.hash, r.fixed64("pending hash"));
-    if (base != nullptr) {
-      TANDEM_ASSIGN_OR_RETURN(p.vv, readVvDelta(r, f.vv));
-    } else {
-      TANDEM_ASSIGN_OR_RETURN(p.vv, VersionVector::decode(r));
-    }
+    TANDEM_ASSIGN_OR_RETURN(p.vv, readVv(r, base != nullptr ? &f.vv : nullptr));
     f.pending.push_back(std::move(p));
   }
   return f;
@@ -187,14 +184,14 @@ std::string encodeRecord(const Record& rec) {
   w.svarint(rec.tombstone.ts_ms);
   w.varint(rec.tombstone.open_conflict);
   w.varint(rec.fields.size());
-  const VersionVector* prev_vv = nullptr;
   const VersionVector none;
+  const VersionVector* prev_vv = &none;
   int64_t prev_ts = 0;
   const uint64_t null_hash = nullHash();
   for (const auto& [name, f] : rec.fields) {
     w.str(name);
     f.value.encode(w);
-    writeVvDelta(w, f.vv, prev_vv != nullptr ? *prev_vv : none);
+    writeVvDelta(w, f.vv, *prev_vv);
     w.u8(f.source);
     w.svarint(static_cast<int64_t>(static_cast<uint64_t>(f.source_ts_ms) -
                                    static_cast<uint64_t>(prev_ts)));
