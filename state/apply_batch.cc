@@ -218,15 +218,15 @@ Result<Applied> applyBatch(lmdb::WriteTxn& txn, const Tables& t, const Batch& b)
     if (r.id.empty()) {
       return invalid("record with an empty id");
     }
-    TANDEM_RETURN_IF_ERROR(txn.put(t.records, r.id, conflict::encodeRecord(r)));
+    TANDEM_RETURN_IF_ERROR(txn.putIfChanged(t.records, r.id, conflict::encodeRecord(r)));
   }
   for (const auto& s : b.shadow_removals) {
     TANDEM_RETURN_IF_ERROR(txn.del(t.shadows, keys::systemRecord(s.system, s.record)));
   }
   for (const auto& s : b.shadows) {
     TANDEM_RETURN_IF_ERROR(checkSystem(s.system, "shadow", s.record));
-    TANDEM_RETURN_IF_ERROR(txn.put(t.shadows, keys::systemRecord(s.system, s.record),
-                                   conflict::encodeShadow(s.shadow)));
+    TANDEM_RETURN_IF_ERROR(txn.putIfChanged(t.shadows, keys::systemRecord(s.system, s.record),
+                                            conflict::encodeShadow(s.shadow)));
   }
   for (const auto& l : b.link_removals) {
     TANDEM_RETURN_IF_ERROR(w.unlink(l.system, l.native_id));

@@ -215,6 +215,35 @@ Status WriteTxn::put(const Dbi& dbi, std::string_view key, std::string_view valu
   return {};
 }
 
+Result<bool> WriteTxn::putIfChanged(const Dbi& dbi, std::string_view key, std::string_view value) {
+  MDB_cursor* cur = nullptr;
+  int rc = mdb_cursor_open(txn_, dbi.dbi, &cur);
+  if (rc != 0) {
+    return std::unexpected(failed(rc, "put", dbi, key).error());
+  }
+  MDB_val k = toVal(key);
+  MDB_val old{};
+  rc = mdb_cursor_get(cur, &k, &old, MDB_SET_KEY);
+  bool write = true;
+  if (rc == 0) {
+    write = toView(old) != value;
+  } else if (rc != MDB_NOTFOUND) {
+    mdb_cursor_close(cur);
+    return std::unexpected(failed(rc, "put", dbi, key).error());
+  }
+  if (write) {
+    // Positioned on the key (or next to where it goes), so the put does not descend again.
+    k = toVal(key);
+    MDB_val v = toVal(value);
+    rc = mdb_cursor_put(cur, &k, &v, 0);
+  }
+  mdb_cursor_close(cur);
+  if (rc != 0 && write) {
+    return std::unexpected(failed(rc, "put", dbi, key).error());
+  }
+  return write;
+}
+
 Result<bool> WriteTxn::del(const Dbi& dbi, std::string_view key) {
   MDB_val k = toVal(key);
   int rc = mdb_del(txn_, dbi.dbi, &k, nullptr);

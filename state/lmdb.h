@@ -137,6 +137,10 @@ class WriteTxn : public Txn {
   ~WriteTxn() = default;
 
   Status put(const Dbi& dbi, std::string_view key, std::string_view value);
+  // put() unless the key already holds exactly `value`, which leaves its page clean (no copy
+  // of the page and its branch pages in this transaction, nothing written at commit). True
+  // when it wrote.
+  Result<bool> putIfChanged(const Dbi& dbi, std::string_view key, std::string_view value);
   // True when the key existed.
   Result<bool> del(const Dbi& dbi, std::string_view key);
   // Opens (creating if missing) a named database.

@@ -208,10 +208,10 @@ Result<size_t> WorkSet::finish(state::Batch& batch) {
     if (touched_.count(id) == 0) {
       continue;
     }
-    batch.records.push_back(st.record);
+    batch.records.push_back(std::move(st.record));
     for (const auto& spec : entity_.systems) {
       if (st.shadows[spec.id]) {
-        batch.shadows.push_back(state::ShadowPut{spec.id, id, *st.shadows[spec.id]});
+        batch.shadows.push_back(state::ShadowPut{spec.id, id, std::move(*st.shadows[spec.id])});
       }
     }
   }
@@ -223,7 +223,7 @@ Result<size_t> WorkSet::finish(state::Batch& batch) {
     }
   }
   for (auto& [cid, c] : conflicts_) {
-    batch.conflicts.push_back(c);
+    batch.conflicts.push_back(std::move(c));
   }
   for (const auto& [key, unused] : dropped_) {
     batch.outbox_removals.push_back(state::SystemRecord{key.first, key.second});

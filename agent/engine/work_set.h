@@ -54,6 +54,7 @@ class WorkSet {
 
   // Queues pushes for every touched record whose systems lack something (pending writes
   // recorded in the shadows), then writes records, shadows, links, conflicts, clock and seq.
+  // The states are moved into the batch: the WorkSet is spent afterwards.
   Result<size_t> finish(state::Batch& batch);
 
  private:

@@ -169,6 +169,44 @@ TEST(Lmdb, CursorSeeksAndWalksInByteOrder) {
   EXPECT_EQ(seen, "b;bb;c;");
 }
 
+TEST(Lmdb, PutIfChangedLeavesAnEqualValueUnwritten) {
+  TempDir dir;
+  Env env = openEnv(dir);
+  Dbi t = openTable(env, "t");
+  auto lastTxn = [&env] {
+    auto r = env.beginRead();
+    EXPECT_TRUE(r);
+    return mdb_txn_id(r->raw());
+  };
+  {
+    auto w = env.beginWrite();
+    auto wrote = w->putIfChanged(t, "k", "v");  // absent: written
+    ASSERT_TRUE(wrote) << wrote.error().message;
+    EXPECT_TRUE(*wrote);
+    ASSERT_TRUE(w->commit());
+  }
+  const auto committed = lastTxn();
+  {
+    auto w = env.beginWrite();
+    auto wrote = w->putIfChanged(t, "k", "v");
+    ASSERT_TRUE(wrote);
+    EXPECT_FALSE(*wrote);
+    ASSERT_TRUE(w->commit());
+  }
+  // Nothing was dirtied, so LMDB committed nothing: the last transaction id did not move.
+  EXPECT_EQ(lastTxn(), committed);
+  for (std::string_view value : {"vv", "w", ""}) {  // longer, same size, shorter
+    auto w = env.beginWrite();
+    auto wrote = w->putIfChanged(t, "k", value);
+    ASSERT_TRUE(wrote);
+    EXPECT_TRUE(*wrote) << value;
+    ASSERT_TRUE(w->commit());
+    auto r = env.beginRead();
+    EXPECT_EQ(**r->get(t, "k"), value);
+  }
+  EXPECT_EQ(lastTxn(), committed + 3);
+}
+
 TEST(Lmdb, ErrorTextNamesErrno) {
   EXPECT_EQ(errorText(ENOSPC), "ENOSPC: No space left on device");
   EXPECT_EQ(errorText(MDB_MAP_FULL), "MDB_MAP_FULL: Environment mapsize limit reached");
