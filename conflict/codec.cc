@@ -289,15 +289,14 @@ Result<Record> decodeRecord(std::string_view bytes) {
   TANDEM_ASSIGN_OR_RETURN(rec.tombstone.open_conflict, r.varint("tombstone open conflict id"));
   TANDEM_ASSIGN_OR_RETURN(uint64_t n, readCount(r, "field count"));
   rec.fields.reserve(n);
-  std::string prev;
   VersionVector prev_vv;  // format 2: the previous field's vector and time
   int64_t prev_ts = 0;
   for (uint64_t i = 0; i < n; ++i) {
     TANDEM_ASSIGN_OR_RETURN(std::string name, r.str("field name"));
-    if (i > 0 && name <= prev) {
+    if (i > 0 && name <= rec.fields.back().first) {
       return fail("corrupt value: field names out of order at \"" + name + "\"");
     }
-    FieldState& f = rec.fields[name];
+    FieldState& f = rec.fields.append(std::move(name), FieldState{});
     TANDEM_ASSIGN_OR_RETURN(f.value, Value::decode(r));
     if (format == kRecordFormatV1) {
       TANDEM_RETURN_IF_ERROR(readFieldV1(r, f));
@@ -306,7 +305,6 @@ Result<Record> decodeRecord(std::string_view bytes) {
       prev_vv = f.vv;
       prev_ts = f.source_ts_ms;
     }
-    prev = std::move(name);
   }
   TANDEM_RETURN_IF_ERROR(expectEnd(r, "record"));
   return rec;
@@ -343,17 +341,14 @@ Result<Shadow> decodeShadow(std::string_view bytes) {
   TANDEM_ASSIGN_OR_RETURN(s.source_ts_ms, r.svarint("shadow time"));
   TANDEM_ASSIGN_OR_RETURN(uint64_t n, readCount(r, "shadow field count"));
   s.fields.reserve(n);
-  std::string prev;
   VersionVector prev_vv = s.tombstone.vv;
   for (uint64_t i = 0; i < n; ++i) {
     TANDEM_ASSIGN_OR_RETURN(std::string name, r.str("shadow field name"));
-    if (i > 0 && name <= prev) {
+    if (i > 0 && name <= s.fields.back().first) {
       return fail("corrupt value: shadow field names out of order at \"" + name + "\"");
     }
     TANDEM_ASSIGN_OR_RETURN(ShadowField f, readShadowField(r, v1 ? nullptr : &prev_vv));
-    prev_vv = f.vv;
-    s.fields[name] = std::move(f);
-    prev = std::move(name);
+    prev_vv = s.fields.append(std::move(name), std::move(f)).vv;
   }
   TANDEM_RETURN_IF_ERROR(expectEnd(r, "shadow"));
   return s;

@@ -32,6 +32,13 @@ class FieldMap {
     }
     return it->second;
   }
+  // Adds `name` after every name held: decoders read names in order and check that order
+  // themselves (the greatest name held is back().first).
+  T& append(std::string name, T value) {
+    items_.emplace_back(std::move(name), std::move(value));
+    return items_.back().second;
+  }
+  const Entry& back() const { return items_.back(); }
   bool erase(std::string_view name) {
     auto it = lower(name);
     if (it == items_.end() || it->first != name) {
