@@ -94,6 +94,10 @@ struct PushJob {
   // For a create: the canonical values of the entity's match-key fields, so the connector can
   // read back by match key (or upsert by it) and adopt a copy a person made meanwhile (case 14).
   std::vector<std::pair<std::string, conflict::Value>> match_fields;
+  // The canonical record's values when the push was planned (duePushes): what a body writing
+  // part of a join (first + last name into one "name") takes the join's other fields from,
+  // without reading and decoding the record again. nullopt: read them when the body is built.
+  std::optional<conflict::FieldMap<conflict::Value>> record_values;
 };
 
 struct PushSuccess {

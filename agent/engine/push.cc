@@ -74,6 +74,11 @@ Result<std::vector<PushJob>> SyncEngine::duePushes(ActorId system, size_t limit,
         sent.due_ms = clock_.nowMs() + kCreateLeaseMs;
         batch.outbox.push_back(std::move(sent));
       }
+      job.record_values.emplace();
+      job.record_values->reserve(record->fields.size());
+      for (auto& [name, field] : record->fields) {
+        job.record_values->append(name, std::move(field.value));
+      }
       jobs.push_back(std::move(job));
     }
   }
