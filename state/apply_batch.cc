@@ -221,11 +221,11 @@ Result<Applied> applyBatch(lmdb::WriteTxn& txn, const Tables& t, const Batch& b)
     TANDEM_RETURN_IF_ERROR(txn.putIfChanged(t.records, r.id, conflict::encodeRecord(r)));
   }
   for (const auto& s : b.shadow_removals) {
-    TANDEM_RETURN_IF_ERROR(txn.del(t.shadows, keys::systemRecord(s.system, s.record)));
+    TANDEM_RETURN_IF_ERROR(txn.del(t.shadows, keys::recordSystem(s.record, s.system)));
   }
   for (const auto& s : b.shadows) {
     TANDEM_RETURN_IF_ERROR(checkSystem(s.system, "shadow", s.record));
-    TANDEM_RETURN_IF_ERROR(txn.putIfChanged(t.shadows, keys::systemRecord(s.system, s.record),
+    TANDEM_RETURN_IF_ERROR(txn.putIfChanged(t.shadows, keys::recordSystem(s.record, s.system),
                                             conflict::encodeShadow(s.shadow)));
   }
   for (const auto& l : b.link_removals) {

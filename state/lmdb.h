@@ -47,7 +47,7 @@ struct TxnGate {
 // "MDB_MAP_FULL: Environment mapsize limit reached"; for errno codes "ENOSPC: No space ...".
 std::string errorText(int rc);
 
-// Renders a key of one table for error messages: records -> "r-1", shadows -> 2,"r-1".
+// Renders a key of one table for error messages: records -> "r-1", shadows -> "r-1",2.
 using KeyFormatter = std::string (*)(std::string_view key);
 
 // A named database handle. Valid for the Env's lifetime once the transaction that opened it

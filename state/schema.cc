@@ -2,6 +2,9 @@
 
 #include <array>
 #include <span>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "conflict/bytes.h"
 #include "state/keys.h"
@@ -11,6 +14,11 @@ namespace tandem::state {
 
 namespace {
 
+// Version history:
+//   1  records and shadows in value format 1; shadows keyed system | record id.
+//   2  records and shadows written in value format 2.
+//   3  shadows keyed record id | system.
+
 // 1 -> 2: records and shadows are written in value format 2 (conflict/codec.cc). Format 1
 // values are still read and each is rewritten when it next changes, so nothing needs
 // rewriting here: the new version only makes a build that cannot read format 2 refuse the
@@ -19,8 +27,80 @@ Status migrate1to2(lmdb::WriteTxn& /*txn*/, const Tables& /*tables*/) {
   return {};
 }
 
+// True for a key laid out record id | system: an ordered string and then one byte. A key laid
+// out system | record id (one byte, then an ordered string ending the key) never is: read as an
+// ordered string from its front, it either does not parse (system 0 and an id not starting
+// with 01 or FF), or ends at the key's last terminator (the id's own 00 bytes are escaped), or,
+// for system 0 and an id starting with 01, ends at once with at least two bytes left.
+bool isRecordSystemKey(std::string_view key) {
+  auto id = keys::takeOrdered(key);
+  return id && key.size() == 1;
+}
+
+// Parts of a key laid out system | record id.
+Result<std::pair<ActorId, std::string>> takeSystemRecord(std::string_view key) {
+  TANDEM_ASSIGN_OR_RETURN(ActorId system, keys::takeActor(key));
+  TANDEM_ASSIGN_OR_RETURN(std::string id, keys::takeOrdered(key));
+  if (!key.empty()) {
+    return fail("corrupt key: bytes after the record id");
+  }
+  return std::pair{system, std::move(id)};
+}
+
+// 2 -> 3: shadows are keyed record id | system instead of system | record id. Under the old
+// key, time-ordered new ids were inserted at one point per system inside the tree and LMDB
+// split those pages in the middle, leaving them ~50% full (20k records: 7,681 pages for
+// 60,000 shadows); under the new key a record's shadows sit together and new ids append at the
+// right edge. Every entry is moved to its new key, value unchanged.
+//
+// In place, a chunk at a time, so a large table never has to fit in memory: a chunk of old
+// entries is copied out (no view into the map is held across a write), deleted and put back
+// under the new keys, and the scan resumes after the chunk's last old key. Entries already
+// moved may sort anywhere, so the scan skips keys in the new layout (isRecordSystemKey).
+Status migrate2to3(lmdb::WriteTxn& txn, const Tables& tables) {
+  constexpr size_t kChunk = 1024;
+  const lmdb::Dbi& dbi = tables.shadows;
+  struct Moved {
+    std::string old_key;
+    std::string new_key;
+    std::string value;
+  };
+  std::vector<Moved> chunk;
+  chunk.reserve(kChunk);
+  std::string from;  // where the next chunk starts looking; "" is the first key
+  for (;;) {
+    chunk.clear();
+    {
+      TANDEM_ASSIGN_OR_RETURN(auto cur, txn.cursor(dbi));
+      TANDEM_ASSIGN_OR_RETURN(auto kv, cur.seek(from));
+      while (kv && chunk.size() < kChunk) {
+        auto [key, value] = *kv;
+        if (!isRecordSystemKey(key)) {
+          auto parts = takeSystemRecord(key);
+          if (!parts) {
+            return failWith("state: " + dbi.describe(key), parts.error());
+          }
+          chunk.push_back({std::string(key), keys::recordSystem(parts->second, parts->first),
+                           std::string(value)});
+        }
+        TANDEM_ASSIGN_OR_RETURN(kv, cur.next());
+      }
+    }  // the cursor ends before the writes
+    if (chunk.empty()) {
+      return {};
+    }
+    for (const auto& m : chunk) {
+      TANDEM_RETURN_IF_ERROR(txn.del(dbi, m.old_key));
+    }
+    for (const auto& m : chunk) {
+      TANDEM_RETURN_IF_ERROR(txn.put(dbi, m.new_key, m.value));
+    }
+    from = std::move(chunk.back().old_key);  // deleted: the seek lands on the key after it
+  }
+}
+
 // A change of layout adds {n, &migrateNtoN+1} here and bumps kSchemaVersion.
-constexpr std::array<MigrationStep, 1> kMigrations{{{1, &migrate1to2}}};
+constexpr std::array<MigrationStep, 2> kMigrations{{{1, &migrate1to2}, {2, &migrate2to3}}};
 
 std::string encodeVersion(uint32_t v) {
   std::string out;
@@ -56,7 +136,7 @@ Result<Tables> openTables(lmdb::WriteTxn& txn) {
   TANDEM_ASSIGN_OR_RETURN(t.links_by_record,
                           txn.openDbi("links_by_record", keys::formatStringSystem));
   TANDEM_ASSIGN_OR_RETURN(t.matchkeys, txn.openDbi("matchkeys", keys::formatStrings));
-  TANDEM_ASSIGN_OR_RETURN(t.shadows, txn.openDbi("shadows", keys::formatSystemString));
+  TANDEM_ASSIGN_OR_RETURN(t.shadows, txn.openDbi("shadows", keys::formatStringSystem));
   TANDEM_ASSIGN_OR_RETURN(t.cursors, txn.openDbi("cursors", keys::formatSystemString));
   TANDEM_ASSIGN_OR_RETURN(t.outbox, txn.openDbi("outbox", keys::formatOutbox));
   TANDEM_ASSIGN_OR_RETURN(t.outbox_index, txn.openDbi("outbox_index", keys::formatSystemString));

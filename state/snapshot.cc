@@ -110,7 +110,7 @@ Result<std::optional<conflict::Record>> Snapshot::record(std::string_view id) co
 
 Result<std::optional<conflict::Shadow>> Snapshot::shadow(ActorId system,
                                                          std::string_view id) const {
-  std::string key = keys::systemRecord(system, id);
+  std::string key = keys::recordSystem(id, system);
   TANDEM_ASSIGN_OR_RETURN(auto v, txn_->get(tables_->shadows, key));
   if (!v) {
     return std::nullopt;

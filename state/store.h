@@ -46,7 +46,7 @@ class ReadTxn;
 }  // namespace lmdb
 struct Tables;
 
-inline constexpr uint32_t kSchemaVersion = 2;
+inline constexpr uint32_t kSchemaVersion = 3;
 
 // Deferred suits commits whose loss on a power failure costs only work done again: a detector
 // batch (its cursor is lost with it, so the feed is read again) or push answers (a create whose

@@ -5,8 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "conflict/bytes.h"
 #include "conflict/codec.h"
+#include "state/keys.h"
 #include "state/store.h"
 #include "test_util.h"
 
@@ -81,7 +88,8 @@ TEST(Schema, FreshStoreIsStampedWithThisVersion) {
 }
 
 // A store written by a version-1 build: stamped 1, records and shadows in value format 1
-// (laid out below as the format-1 writer did: whole version vectors, every field part present).
+// (laid out below as the format-1 writer did: whole version vectors, every field part present),
+// the shadow under its system | record id key (moved by the 2 -> 3 step).
 TEST(Schema, VersionOneStoreOpensAndReadsItsFormatOneValues) {
   TempDir dir;
   conflict::VersionVector v;
@@ -163,6 +171,268 @@ TEST(Schema, VersionOneStoreOpensAndReadsItsFormatOneValues) {
   auto snap = (*store)->read();
   ASSERT_TRUE(snap);
   EXPECT_EQ(**snap->record("r-1"), want);
+}
+
+// --- 2 -> 3: shadows move from system | record id to record id | system ----------------------
+
+using ShadowKey = std::pair<ActorId, std::string>;  // system, record id
+using Shadows = std::map<ShadowKey, conflict::Shadow>;
+using Entries = std::vector<std::pair<std::string, std::string>>;
+
+// Opens the environment and its tables without touching the schema version.
+Opened openRaw(const TempDir& dir) {
+  lmdb::Env::Config c;
+  c.map_bytes = 64 << 20;
+  c.sync = false;
+  auto env = lmdb::Env::open(dir.path(), c);
+  EXPECT_TRUE(env) << env.error().message;
+  auto txn = env->beginWrite();
+  auto tables = openTables(*txn);
+  EXPECT_TRUE(tables);
+  EXPECT_TRUE(txn->commit());
+  return {std::move(*env), *tables};
+}
+
+// A store as a version-`version` build left it: stamped so, its shadows under system | record id.
+void writeOldLayout(const TempDir& dir, uint32_t version, const Shadows& shadows) {
+  auto [env, tables] = openRaw(dir);
+  auto txn = env.beginWrite();
+  ASSERT_TRUE(txn);
+  std::string v;
+  ByteWriter(v).varint(version);
+  ASSERT_TRUE(txn->put(tables.meta, kMetaSchema, v));
+  for (const auto& [k, shadow] : shadows) {
+    ASSERT_TRUE(txn->put(tables.shadows, keys::systemRecord(k.first, k.second),
+                         conflict::encodeShadow(shadow)));
+  }
+  ASSERT_TRUE(txn->commit());
+}
+
+Entries dumpTable(lmdb::Env& env, const lmdb::Dbi& dbi) {
+  Entries out;
+  auto txn = env.beginRead();
+  EXPECT_TRUE(txn);
+  auto cur = txn->cursor(dbi);
+  EXPECT_TRUE(cur);
+  for (auto kv = cur->first(); kv && *kv; kv = cur->next()) {
+    out.emplace_back(std::string((*kv)->first), std::string((*kv)->second));
+  }
+  return out;
+}
+
+uint64_t lastTxnId(lmdb::Env& env) {
+  auto txn = env.beginRead();
+  EXPECT_TRUE(txn);
+  return mdb_txn_id(txn->raw());
+}
+
+std::string stamp(uint32_t v) {
+  std::string out;
+  ByteWriter(out).varint(v);
+  return out;
+}
+
+// Several systems (10 and 15 among them: a one-byte key part, not a digit) and ids that share
+// prefixes, hold a NUL, or start with a byte that ends or escapes an ordered string. Not every
+// system has a shadow of every record.
+const std::vector<ActorId> kSystems = {0, 1, 2, 9, 10, 15};
+const std::vector<std::string> kIds = {"r-1",
+                                       "r-10",
+                                       "r-100",
+                                       "r-2",
+                                       std::string("r-1\0x", 5),
+                                       std::string("\x01x", 2),
+                                       "\xffy",
+                                       std::string("\0", 1),
+                                       "a"};
+
+Shadows sampleShadows() {
+  Shadows out;
+  uint64_t n = 0;
+  for (size_t i = 0; i < kIds.size(); ++i) {
+    for (size_t j = 0; j < kSystems.size(); ++j) {
+      ++n;
+      if ((i + j) % 4 == 3) {
+        continue;
+      }
+      out[{kSystems[j], kIds[i]}] = testing::sampleShadow(1000 * n + j);
+    }
+  }
+  return out;
+}
+
+// Every shadow in `want` reads back through a snapshot; every other pair of kSystems and
+// kIds reads as none.
+void expectShadows(Store& store, const Shadows& want) {
+  auto snap = store.read();
+  ASSERT_TRUE(snap);
+  for (ActorId system : kSystems) {
+    for (const auto& id : kIds) {
+      auto sh = snap->shadow(system, id);
+      ASSERT_TRUE(sh) << sh.error().message;
+      auto it = want.find({system, id});
+      if (it == want.end()) {
+        EXPECT_FALSE(sh->has_value()) << int(system) << " " << keys::formatRaw(id);
+      } else {
+        ASSERT_TRUE(sh->has_value()) << int(system) << " " << keys::formatRaw(id);
+        EXPECT_EQ(**sh, it->second) << int(system) << " " << keys::formatRaw(id);
+      }
+    }
+  }
+}
+
+// The table holds exactly `want`, each under record id | system.
+void expectNewLayout(const TempDir& dir, const Shadows& want) {
+  auto [env, tables] = openRaw(dir);
+  Entries expected;
+  for (const auto& [k, shadow] : want) {
+    expected.emplace_back(keys::recordSystem(k.second, k.first), conflict::encodeShadow(shadow));
+  }
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(dumpTable(env, tables.shadows), expected);
+  auto txn = env.beginRead();
+  EXPECT_EQ(**txn->get(tables.meta, kMetaSchema), stamp(3));
+}
+
+TEST(Schema, ThisBuildIsVersionThree) {
+  EXPECT_EQ(kSchemaVersion, 3u);
+}
+
+TEST(Schema, VersionTwoStoreMovesShadowsToRecordSystemKeys) {
+  TempDir dir;
+  const Shadows want = sampleShadows();
+  writeOldLayout(dir, 2, want);
+  {
+    auto store = Store::open(dir.path(), testing::testOptions());
+    ASSERT_TRUE(store) << store.error().message;
+    expectShadows(**store, want);
+  }
+  expectNewLayout(dir, want);
+}
+
+TEST(Schema, MigratedStoreKeepsWorking) {
+  TempDir dir;
+  Shadows want = sampleShadows();
+  writeOldLayout(dir, 2, want);
+  auto store = Store::open(dir.path(), testing::testOptions());
+  ASSERT_TRUE(store) << store.error().message;
+  // A shadow moved by the migration is overwritten, another removed, a new one added: each
+  // lands on the key the migration chose.
+  Batch b;
+  b.shadows = {{1, "r-10", testing::sampleShadow(7)}, {15, "r-100", testing::sampleShadow(8)}};
+  b.shadow_removals = {{0, "r-1"}};
+  ASSERT_TRUE(want.contains({1, "r-10"}));
+  ASSERT_FALSE(want.contains({15, "r-100"}));
+  ASSERT_TRUE(want.contains({0, "r-1"}));
+  want[{1, "r-10"}] = testing::sampleShadow(7);
+  want[{15, "r-100"}] = testing::sampleShadow(8);
+  want.erase({0, "r-1"});
+  ASSERT_TRUE((*store)->apply(b));
+  expectShadows(**store, want);
+  store->reset();
+  expectNewLayout(dir, want);
+}
+
+// More entries than one chunk of the migration, so it resumes after keys it deleted and skips
+// the keys it wrote.
+TEST(Schema, LargeVersionTwoShadowTableMovesWhole) {
+  TempDir dir;
+  Shadows want;
+  for (int i = 0; i < 2500; ++i) {
+    for (ActorId system : {0, 1, 2}) {
+      want[{system, "r-" + std::to_string(i)}] =
+          testing::sampleShadow(static_cast<uint64_t>(i * 3 + system));
+    }
+  }
+  writeOldLayout(dir, 2, want);
+  {
+    auto store = Store::open(dir.path(), testing::testOptions());
+    ASSERT_TRUE(store) << store.error().message;
+    auto snap = (*store)->read();
+    ASSERT_TRUE(snap);
+    for (const auto& [k, shadow] : want) {
+      auto sh = snap->shadow(k.first, k.second);
+      ASSERT_TRUE(sh && sh->has_value()) << int(k.first) << " " << k.second;
+      ASSERT_EQ(**sh, shadow);
+    }
+  }
+  expectNewLayout(dir, want);
+}
+
+TEST(Schema, ReopeningAMigratedStoreChangesNothing) {
+  TempDir dir;
+  const Shadows want = sampleShadows();
+  writeOldLayout(dir, 2, want);
+  { ASSERT_TRUE(Store::open(dir.path(), testing::testOptions())); }
+  Entries shadows_before, meta_before;
+  uint64_t txn_before = 0;
+  {
+    auto [env, tables] = openRaw(dir);
+    shadows_before = dumpTable(env, tables.shadows);
+    meta_before = dumpTable(env, tables.meta);
+    txn_before = lastTxnId(env);
+  }
+  {
+    auto store = Store::open(dir.path(), testing::testOptions());
+    ASSERT_TRUE(store) << store.error().message;
+    expectShadows(**store, want);
+  }
+  auto [env, tables] = openRaw(dir);
+  EXPECT_EQ(lastTxnId(env), txn_before);  // nothing was committed
+  EXPECT_EQ(dumpTable(env, tables.shadows), shadows_before);
+  EXPECT_EQ(dumpTable(env, tables.meta), meta_before);
+}
+
+TEST(Schema, StoreAtThisVersionRunsNoStep) {
+  TempDir dir;
+  auto [env, tables] = openAtVersion(dir, kSchemaVersion);
+  auto refuse = [](lmdb::WriteTxn&, const Tables&) -> Status { return fail("must not run"); };
+  const MigrationStep steps[] = {{kSchemaVersion - 1, refuse}, {kSchemaVersion, refuse}};
+  auto txn = env.beginWrite();
+  auto s = checkSchema(*txn, tables, dir.path(), steps);
+  EXPECT_TRUE(s) << s.error().message;
+}
+
+TEST(Schema, NewerStoreIsRefusedAndItsShadowsLeftAlone) {
+  TempDir dir;
+  const Shadows shadows = sampleShadows();
+  writeOldLayout(dir, kSchemaVersion + 1, shadows);
+  Entries before;
+  {
+    auto [env, tables] = openRaw(dir);
+    before = dumpTable(env, tables.shadows);
+  }
+  auto s = Store::open(dir.path(), testing::testOptions());
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message, "state: " + dir.path() + ": schema version " +
+                                   std::to_string(kSchemaVersion + 1) +
+                                   " is newer than this build (" + std::to_string(kSchemaVersion) +
+                                   "); refusing to open");
+  auto [env, tables] = openRaw(dir);
+  EXPECT_EQ(dumpTable(env, tables.shadows), before);
+  auto txn = env.beginRead();
+  EXPECT_EQ(**txn->get(tables.meta, kMetaSchema), stamp(kSchemaVersion + 1));
+}
+
+// A key in neither layout stops the migration with the table and key named; nothing is
+// committed.
+TEST(Schema, CorruptOldShadowKeyFailsTheMigration) {
+  TempDir dir;
+  writeOldLayout(dir, 2, sampleShadows());
+  {
+    auto [env, tables] = openRaw(dir);
+    auto txn = env.beginWrite();
+    ASSERT_TRUE(txn->put(tables.shadows, std::string("\x03r-9", 4), "x"));  // unterminated
+    ASSERT_TRUE(txn->commit());
+  }
+  auto s = Store::open(dir.path(), testing::testOptions());
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message, "state: " + dir.path() +
+                                   ": migrate schema 2 -> 3: state: shadows[\"\\x03r-9\"]: "
+                                   "corrupt key: unterminated string");
+  auto [env, tables] = openRaw(dir);
+  auto txn = env.beginRead();
+  EXPECT_EQ(**txn->get(tables.meta, kMetaSchema), stamp(2));
 }
 
 }  // namespace

@@ -218,7 +218,7 @@ TEST(StoreFailure, NewerSchemaIsRefusedAndLeftAlone) {
   auto s = Store::open(dir.path(), testOptions());
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().message, "state: " + dir.path() +
-                                   ": schema version 7 is newer than this build (2); refusing "
+                                   ": schema version 7 is newer than this build (3); refusing "
                                    "to open");
   s = Store::open(dir.path(), testOptions());  // still 7: not overwritten by the first try
   ASSERT_FALSE(s);
@@ -241,7 +241,7 @@ TEST(StoreFailure, CorruptValuesNameTableAndKey) {
   { ASSERT_NE(openStore(dir), nullptr); }
   rawPut(dir, "records", "r-1", "\x01\x05r-");
   rawPut(dir, "records", "r-2", conflict::encodeRecord(sampleRecord("r-3")));
-  rawPut(dir, "shadows", keys::systemRecord(2, "r-1"), "\x07");
+  rawPut(dir, "shadows", keys::recordSystem("r-1", 2), "\x07");
   Batch b;
   b.outbox = {outboxEntry(1, "r-1", 50)};
   b.dead_letters = {{1, "r-1", "x", 1, 1, PushKind::Update}};
@@ -261,7 +261,7 @@ TEST(StoreFailure, CorruptValuesNameTableAndKey) {
   auto sh = snap->shadow(2, "r-1");
   ASSERT_FALSE(sh);
   EXPECT_EQ(sh.error().message,
-            "state: shadows[2,\"r-1\"]: unknown shadow format 7 (this build reads 1 and 2)");
+            "state: shadows[\"r-1\",2]: unknown shadow format 7 (this build reads 1 and 2)");
   auto due = snap->dueOutbox(100, 10);
   ASSERT_FALSE(due);
   EXPECT_EQ(due.error().message,

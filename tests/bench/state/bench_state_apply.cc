@@ -129,7 +129,7 @@ RawBatch encodeBatch(const Batch& b) {
     add(raw.records, r.id, conflict::encodeRecord(r));
   }
   for (const auto& s : b.shadows) {
-    add(raw.shadows, keys::systemRecord(s.system, s.record), conflict::encodeShadow(s.shadow));
+    add(raw.shadows, keys::recordSystem(s.record, s.system), conflict::encodeShadow(s.shadow));
   }
   for (const auto& e : b.outbox) {
     auto due = static_cast<uint64_t>(e.due_ms);
