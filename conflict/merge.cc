@@ -223,9 +223,7 @@ Result<MergeResult> mergeReport(RecordState& st, const Report& report, const Mer
     out.push_to = detail::systemsNeedingPush(st, ctx);
     return out;
   }
-  if (report.source_ts_ms != sh.source_ts_ms || report.version_token != sh.version_token) {
-    sh.source_ts_ms = report.source_ts_ms;
-    sh.version_token = report.version_token;
+  if (refreshShadow(sh, report)) {
     out.changed = true;
   }
   detail::mergeTombstone(st, sh, report, ctx, out);
@@ -263,6 +261,35 @@ Result<MergeResult> mergeReport(RecordState& st, const Report& report, const Mer
   }
   out.push_to = detail::systemsNeedingPush(st, ctx);
   return out;
+}
+
+bool reportOnlyRefreshes(const Shadow& sh, const Report& report) {
+  if (report.source_ts_ms < sh.source_ts_ms) {
+    return false;  // mergeReport's older-report path
+  }
+  if (report.deleted && sh.tombstone.hash != detail::flagHash(*report.deleted)) {
+    return false;
+  }
+  // Both maps are sorted by name: one walk.
+  auto sit = sh.fields.begin();
+  for (const auto& [name, value] : report.fields) {
+    while (sit != sh.fields.end() && sit->first < name) {
+      ++sit;
+    }
+    if (sit == sh.fields.end() || sit->first != name || sit->second.hash != value.hash()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool refreshShadow(Shadow& sh, const Report& report) {
+  if (report.source_ts_ms == sh.source_ts_ms && report.version_token == sh.version_token) {
+    return false;
+  }
+  sh.source_ts_ms = report.source_ts_ms;
+  sh.version_token = report.version_token;
+  return true;
 }
 
 bool reportChangesRecord(const RecordState& st, const Report& report) {

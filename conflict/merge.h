@@ -83,6 +83,14 @@ Result<MergeResult> mergeReport(RecordState& state, const Report& report, const 
 // be merged while this is true (the caller reads the record again instead).
 bool reportChangesRecord(const RecordState& state, const Report& report);
 
+// Whether the report shows exactly what `shadow` (its system's) holds: every reported field and
+// the deleted state with the hash held, at an updated time not older. Merging it then changes
+// nothing but the shadow's updated time and version token (refreshShadow), whatever the record
+// and the other systems hold: an echo of tandem's own write, or a re-read of an unchanged record.
+bool reportOnlyRefreshes(const Shadow& shadow, const Report& report);
+// What mergeReport does with such a report. True when the shadow changed.
+bool refreshShadow(Shadow& shadow, const Report& report);
+
 // Folds an amendment from MergeResult::amendments into the stored entry with the same id: adds
 // the sides it does not have yet and takes the amendment's outcome and open flag.
 void amendConflict(ConflictEntry& stored, const ConflictEntry& amendment);

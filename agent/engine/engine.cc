@@ -173,20 +173,35 @@ Result<IngestResult> SyncEngine::ingest(ActorId system, const std::string& entit
       if (!linked) {
         ws.addLink(system, in.native_id, *id);
       }
-      TANDEM_ASSIGN_OR_RETURN(conflict::RecordState * st, ws.load(*id, true));
-      if (in.doubtful && linked && conflict::reportChangesRecord(*st, in.report)) {
-        // Perhaps a read from before tandem's own write: merged, the value that write replaced
-        // would count as a person's edit and win (a lost edit). Read again instead.
-        out.reread.push_back(in.native_id);
-        continue;
+      // Most reports of a linked record show what tandem already knows the system holds (the
+      // echo of its own create or update, a re-read): only that system's shadow is loaded and
+      // its updated time and version token refreshed, as the merge would.
+      bool refreshed = false;
+      if (linked) {
+        TANDEM_ASSIGN_OR_RETURN(conflict::Shadow * lone, ws.loneShadow(system, *id));
+        if (lone != nullptr && conflict::reportOnlyRefreshes(*lone, in.report)) {
+          if (conflict::refreshShadow(*lone, in.report)) {
+            ws.touchLone(system, *id);
+          }
+          refreshed = true;
+        }
       }
-      conflict::MergeContext ctx = ws.context();
-      TANDEM_ASSIGN_OR_RETURN(conflict::MergeResult merged,
-                              conflict::mergeReport(*st, in.report, ctx));
-      TANDEM_ASSIGN_OR_RETURN(size_t added, ws.foldConflicts(merged));
-      out.conflicts += added;
-      if (merged.changed || !linked) {
-        ws.touch(*id);
+      if (!refreshed) {
+        TANDEM_ASSIGN_OR_RETURN(conflict::RecordState * st, ws.load(*id, true));
+        if (in.doubtful && linked && conflict::reportChangesRecord(*st, in.report)) {
+          // Perhaps a read from before tandem's own write: merged, the value that write
+          // replaced would count as a person's edit and win (a lost edit). Read again instead.
+          out.reread.push_back(in.native_id);
+          continue;
+        }
+        conflict::MergeContext ctx = ws.context();
+        TANDEM_ASSIGN_OR_RETURN(conflict::MergeResult merged,
+                                conflict::mergeReport(*st, in.report, ctx));
+        TANDEM_ASSIGN_OR_RETURN(size_t added, ws.foldConflicts(merged));
+        out.conflicts += added;
+        if (merged.changed || !linked) {
+          ws.touch(*id);
+        }
       }
       for (const auto& key : entity->match_keys) {
         const std::string* v = matchValue(in, key);

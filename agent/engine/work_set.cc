@@ -90,7 +90,16 @@ Result<conflict::RecordState*> WorkSet::load(const RecordId& id, bool create) {
     }
     st.record = std::move(*rec);
     for (const auto& spec : entity_.systems) {
-      TANDEM_ASSIGN_OR_RETURN(st.shadows[spec.id], snap_.shadow(spec.id, id));
+      auto lone = lone_.find({spec.id, id});
+      if (lone == lone_.end()) {
+        TANDEM_ASSIGN_OR_RETURN(st.shadows[spec.id], snap_.shadow(spec.id, id));
+        continue;
+      }
+      st.shadows[spec.id] = std::move(lone->second.shadow);
+      if (lone->second.dirty) {
+        touched_[id] = true;  // written with the record
+      }
+      lone_.erase(lone);
     }
   } else if (create) {
     st.record.id = id;
@@ -100,6 +109,21 @@ Result<conflict::RecordState*> WorkSet::load(const RecordId& id, bool create) {
     return fail("engine: record " + id + " not found");
   }
   return &states_.emplace(id, std::move(st)).first->second;
+}
+
+Result<conflict::Shadow*> WorkSet::loneShadow(ActorId system, const RecordId& id) {
+  if (states_.count(id) != 0) {
+    return nullptr;
+  }
+  auto it = lone_.find({system, id});
+  if (it == lone_.end()) {
+    TANDEM_ASSIGN_OR_RETURN(auto shadow, snap_.shadow(system, id));
+    if (!shadow) {
+      return nullptr;
+    }
+    it = lone_.emplace(std::make_pair(system, id), Lone{std::move(*shadow), false}).first;
+  }
+  return &it->second.shadow;
 }
 
 Result<std::optional<RecordId>> WorkSet::linkedRecord(ActorId system, const std::string& native) {
@@ -213,6 +237,11 @@ Result<size_t> WorkSet::finish(state::Batch& batch) {
       if (st.shadows[spec.id]) {
         batch.shadows.push_back(state::ShadowPut{spec.id, id, std::move(*st.shadows[spec.id])});
       }
+    }
+  }
+  for (auto& [key, lone] : lone_) {
+    if (lone.dirty) {
+      batch.shadows.push_back(state::ShadowPut{key.first, key.second, std::move(lone.shadow)});
     }
   }
   for (const auto& [key, id] : links_) {

@@ -39,6 +39,14 @@ class WorkSet {
   bool isNew(const RecordId& id) const { return created_.count(id) != 0; }
   void touch(const RecordId& id) { touched_[id] = true; }
 
+  // For a report that may only refresh what its system last showed (conflict::
+  // reportOnlyRefreshes): that system's shadow alone, without the record and the other
+  // systems' shadows. nullptr when the record is loaded whole here (the report merges into
+  // that) or the system holds no shadow of it. load() takes a lone shadow over, changes and all.
+  Result<conflict::Shadow*> loneShadow(ActorId system, const RecordId& id);
+  // The lone shadow changed: finish() writes it.
+  void touchLone(ActorId system, const RecordId& id) { lone_.at({system, id}).dirty = true; }
+
   // Links: batch-local first, then the snapshot.
   Result<std::optional<RecordId>> linkedRecord(ActorId system, const std::string& native);
   Result<std::optional<std::string>> nativeId(const RecordId& id, ActorId system);
@@ -71,6 +79,11 @@ class WorkSet {
   std::map<std::pair<ActorId, RecordId>, std::string> natives_;
   std::map<uint64_t, conflict::ConflictEntry> conflicts_;
   std::map<std::pair<ActorId, RecordId>, bool> dropped_;
+  struct Lone {
+    conflict::Shadow shadow;
+    bool dirty = false;
+  };
+  std::map<std::pair<ActorId, RecordId>, Lone> lone_;
 };
 
 }  // namespace tandem::engine

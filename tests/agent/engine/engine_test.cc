@@ -437,6 +437,74 @@ TEST(Engine, AnswersRecordedTogetherAreEachSettled) {
   EXPECT_FALSE(h.engine().completePushes(kErp, bad));
 }
 
+TEST(Engine, ReportOfWhatTheSystemHoldsOnlyRefreshesItsShadow) {
+  Harness h;
+  std::string crm = h.sim(kCrm).humanCreate(alice());
+  h.settle();
+  const std::string erp = *h.sim(kErp).nativeByEmail("alice@example.com");
+  auto snap = h.store().read();
+  ASSERT_TRUE(snap);
+  const RecordId id = **snap->linkedRecord(kErp, erp);
+  const auto record = **snap->record(id);
+  const auto crm_shadow = **snap->shadow(kCrm, id);
+  const auto erp_shadow = **snap->shadow(kErp, id);
+  snap = h.store().read();  // (a fresh snapshot after each ingest below)
+
+  // A re-read of the ERP's copy at a later updated time: the same values, a new version.
+  std::string next;
+  std::vector<Incoming> page = h.sim(kErp).poll(std::nullopt, next);
+  ASSERT_EQ(page.size(), 1u);
+  page[0].report.source_ts_ms = erp_shadow.source_ts_ms + 5000;
+  page[0].report.version_token = "v-reread";
+  auto r = h.engine().ingest(kErp, "customer", page, std::nullopt);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->conflicts, 0u);
+  EXPECT_EQ(r->pushes_queued, 0u);
+  snap = h.store().read();
+  ASSERT_TRUE(snap);
+  auto refreshed = **snap->shadow(kErp, id);
+  EXPECT_EQ(refreshed.source_ts_ms, erp_shadow.source_ts_ms + 5000);
+  EXPECT_EQ(refreshed.version_token, "v-reread");
+  EXPECT_EQ(refreshed.fields, erp_shadow.fields);
+  EXPECT_EQ(**snap->record(id), record);  // the record and the other shadows are untouched
+  EXPECT_EQ(**snap->shadow(kCrm, id), crm_shadow);
+  EXPECT_EQ(h.outboxSize(), 0u);
+
+  // In one batch, that refresh and then a person's edit of the same record: both are kept, and
+  // the edit merges into the refreshed shadow.
+  h.sim(kErp).humanEdit(erp, "phone", str("555"));
+  std::vector<Incoming> both = page;
+  both[0].report.source_ts_ms += 1000;
+  both[0].report.version_token = "v-again";
+  both.push_back(page[0]);
+  both[1].report.source_ts_ms += 2000;
+  both[1].report.version_token = "v-edited";
+  both[1].report.fields["phone"] = str("555");
+  r = h.engine().ingest(kErp, "customer", both, std::nullopt);
+  ASSERT_TRUE(r) << r.error().message;
+  snap = h.store().read();
+  ASSERT_TRUE(snap);
+  refreshed = **snap->shadow(kErp, id);
+  EXPECT_EQ(refreshed.version_token, "v-edited");
+  EXPECT_EQ((**snap->record(id)).fields.find("phone")->value, str("555"));
+  EXPECT_EQ(h.outboxSize(), 2u);  // the phone goes to the CRM and finance
+
+  // The same values at an older updated time are not a refresh: nothing changes.
+  std::vector<Incoming> old = page;
+  old[0].report.fields["phone"] = str("555");
+  old[0].report.source_ts_ms = erp_shadow.source_ts_ms;
+  old[0].report.version_token = "v-old";
+  r = h.engine().ingest(kErp, "customer", old, std::nullopt);
+  ASSERT_TRUE(r) << r.error().message;
+  snap = h.store().read();
+  ASSERT_TRUE(snap);
+  EXPECT_EQ((**snap->shadow(kErp, id)).version_token, "v-edited");
+  h.settle();
+  h.expectConverged();
+  EXPECT_EQ(h.sim(kCrm).records().at(crm).fields.at("phone"), str("555"));
+  EXPECT_TRUE(h.conflicts().empty());
+}
+
 TEST(Engine, WrongInputIsRefusedWithItsReason) {
   Harness h;
   auto unknown = h.engine().ingest(kCrm, "invoice", {}, std::nullopt);
