@@ -99,11 +99,9 @@ bool needsPushHashed(const Record& record, const uint64_t* hashes,
     while (sit != send && sit->first < name) {
       ++sit;
     }
-    if (f.open_conflict != 0 || !spec.maps(name)) {
-      continue;
-    }
+    // The hash first: most fields are held as they are, and maps() is a search by name.
     uint64_t held = sit != send && sit->first == name ? sit->second.hash : nullHash();
-    if (hashes[i] != held) {
+    if (hashes[i] != held && f.open_conflict == 0 && spec.maps(name)) {
       return true;
     }
   }

@@ -150,7 +150,9 @@ Result<FollowUp> SyncEngine::completeOne(WorkSet& ws, const state::Snapshot& sna
   const PushOutcome& outcome = done.outcome;
   FollowUp follow = FollowUp::None;
   TANDEM_ASSIGN_OR_RETURN(auto entry, snap.outboxEntry(system, job.record));
-  auto loaded = ws.load(job.record, false);
+  // A success changes the system's shadow alone: the other systems' are not loaded.
+  auto loaded = std::holds_alternative<PushSuccess>(outcome) ? ws.loadFor(job.record, system)
+                                                             : ws.load(job.record, false);
   if (!loaded) {
     return failWith("engine: complete push to system " + sys(system), loaded.error());
   }

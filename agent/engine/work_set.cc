@@ -77,9 +77,57 @@ conflict::MergeContext WorkSet::context() {
   return conflict::MergeContext{entity_.policy, clock_, now_ms_, agent_, entity_.systems, seq_};
 }
 
+Status WorkSet::loadShadow(conflict::RecordState& st, ActorId system, const RecordId& id) {
+  auto lone = lone_.find({system, id});
+  if (lone == lone_.end()) {
+    TANDEM_ASSIGN_OR_RETURN(st.shadows[system], snap_.shadow(system, id));
+    return {};
+  }
+  st.shadows[system] = std::move(lone->second.shadow);
+  if (lone->second.dirty) {
+    touched_[id] = true;  // written with the record
+  }
+  lone_.erase(lone);
+  return {};
+}
+
+bool WorkSet::holds(const RecordId& id, ActorId system) const {
+  auto p = partial_.find(id);
+  return p == partial_.end() || p->second == system;
+}
+
+Result<conflict::RecordState*> WorkSet::loadFor(const RecordId& id, ActorId system) {
+  auto it = states_.find(id);
+  if (it != states_.end()) {
+    return &it->second;
+  }
+  TANDEM_ASSIGN_OR_RETURN(auto rec, snap_.record(id));
+  if (!rec) {
+    return fail("engine: record " + id + " not found");
+  }
+  if (rec->entity != entity_.name) {
+    return fail("engine: record " + id + " is a " + rec->entity + ", not a " + entity_.name);
+  }
+  conflict::RecordState st;
+  st.record = std::move(*rec);
+  TANDEM_RETURN_IF_ERROR(loadShadow(st, system, id));
+  partial_[id] = system;
+  return &states_.emplace(id, std::move(st)).first->second;
+}
+
 Result<conflict::RecordState*> WorkSet::load(const RecordId& id, bool create) {
   auto it = states_.find(id);
   if (it != states_.end()) {
+    auto p = partial_.find(id);
+    if (p != partial_.end()) {
+      const ActorId held = p->second;
+      partial_.erase(p);
+      for (const auto& spec : entity_.systems) {
+        if (spec.id != held) {
+          TANDEM_RETURN_IF_ERROR(loadShadow(it->second, spec.id, id));
+        }
+      }
+    }
     return &it->second;
   }
   TANDEM_ASSIGN_OR_RETURN(auto rec, snap_.record(id));
@@ -90,16 +138,7 @@ Result<conflict::RecordState*> WorkSet::load(const RecordId& id, bool create) {
     }
     st.record = std::move(*rec);
     for (const auto& spec : entity_.systems) {
-      auto lone = lone_.find({spec.id, id});
-      if (lone == lone_.end()) {
-        TANDEM_ASSIGN_OR_RETURN(st.shadows[spec.id], snap_.shadow(spec.id, id));
-        continue;
-      }
-      st.shadows[spec.id] = std::move(lone->second.shadow);
-      if (lone->second.dirty) {
-        touched_[id] = true;  // written with the record
-      }
-      lone_.erase(lone);
+      TANDEM_RETURN_IF_ERROR(loadShadow(st, spec.id, id));
     }
   } else if (create) {
     st.record.id = id;
@@ -192,6 +231,9 @@ Result<size_t> WorkSet::finish(state::Batch& batch) {
   for (const auto& [id, unused] : touched_) {
     conflict::RecordState& st = states_.at(id);
     for (const auto& spec : entity_.systems) {
+      if (!holds(id, spec.id)) {
+        continue;  // not loaded, not changed
+      }
       auto& shadow = st.shadows[spec.id];
       if (!conflict::needsPush(st.record, shadow, spec)) {
         continue;
@@ -234,7 +276,7 @@ Result<size_t> WorkSet::finish(state::Batch& batch) {
     }
     batch.records.push_back(std::move(st.record));
     for (const auto& spec : entity_.systems) {
-      if (st.shadows[spec.id]) {
+      if (holds(id, spec.id) && st.shadows[spec.id]) {
         batch.shadows.push_back(state::ShadowPut{spec.id, id, std::move(*st.shadows[spec.id])});
       }
     }

@@ -36,6 +36,10 @@ class WorkSet {
 
   // The record's state, loaded once; a missing record is created when `create` is set.
   Result<conflict::RecordState*> load(const RecordId& id, bool create);
+  // The record with one system's shadow only, for a push answer that changes nothing but that
+  // shadow (a success): finish() weighs and writes that system alone, the other systems'
+  // shadows and needs being what they were. A later load() of the record completes it.
+  Result<conflict::RecordState*> loadFor(const RecordId& id, ActorId system);
   bool isNew(const RecordId& id) const { return created_.count(id) != 0; }
   void touch(const RecordId& id) { touched_[id] = true; }
 
@@ -84,6 +88,12 @@ class WorkSet {
     bool dirty = false;
   };
   std::map<std::pair<ActorId, RecordId>, Lone> lone_;
+  std::map<RecordId, ActorId> partial_;  // loaded by loadFor: the one system whose shadow is in
+
+  // The stored shadow of (system, id), or the lone one loaded before (taken over).
+  Status loadShadow(conflict::RecordState& st, ActorId system, const RecordId& id);
+  // Whether finish() weighs and writes `system` for the record.
+  bool holds(const RecordId& id, ActorId system) const;
 };
 
 }  // namespace tandem::engine

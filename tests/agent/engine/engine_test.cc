@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "agent/engine/work_set.h"
 #include "tests/agent/engine/sim.h"
 
 namespace tandem::engine::testing {
@@ -503,6 +504,33 @@ TEST(Engine, ReportOfWhatTheSystemHoldsOnlyRefreshesItsShadow) {
   h.expectConverged();
   EXPECT_EQ(h.sim(kCrm).records().at(crm).fields.at("phone"), str("555"));
   EXPECT_TRUE(h.conflicts().empty());
+}
+
+TEST(Engine, RecordLoadedForOneSystemThenWholeHasEveryShadow) {
+  Harness h;
+  h.sim(kCrm).humanCreate(alice());
+  h.settle();
+  auto snap = h.store().read();
+  ASSERT_TRUE(snap);
+  const RecordId id = **snap->linkedRecord(kErp, *h.sim(kErp).nativeByEmail("alice@example.com"));
+  const EngineConfig config = testConfig();
+  WorkSet ws(*snap, config.entities[0], kAgent, 0);
+  // A push answer's load: the ERP's shadow alone.
+  auto part = ws.loadFor(id, kErp);
+  ASSERT_TRUE(part) << part.error().message;
+  EXPECT_EQ((*part)->shadows[kErp], *snap->shadow(kErp, id));
+  EXPECT_FALSE((*part)->shadows[kCrm]);
+  EXPECT_FALSE((*part)->shadows[kFin]);
+  (*part)->shadows[kErp]->version_token = "changed in the set";
+  // Loaded whole afterwards (another answer about the record): the other shadows come in, the
+  // change to the ERP's stays.
+  auto whole = ws.load(id, false);
+  ASSERT_TRUE(whole) << whole.error().message;
+  EXPECT_EQ(*whole, *part);
+  EXPECT_EQ((*whole)->shadows[kCrm], *snap->shadow(kCrm, id));
+  EXPECT_EQ((*whole)->shadows[kFin], *snap->shadow(kFin, id));
+  EXPECT_EQ((*whole)->shadows[kErp]->version_token, "changed in the set");
+  EXPECT_FALSE(ws.loadFor("no-such-record", kErp));
 }
 
 TEST(Engine, WrongInputIsRefusedWithItsReason) {
