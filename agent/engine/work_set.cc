@@ -99,7 +99,8 @@ bool WorkSet::holds(const RecordId& id, ActorId system) const {
 Result<conflict::RecordState*> WorkSet::loadFor(const RecordId& id, ActorId system) {
   auto it = states_.find(id);
   if (it != states_.end()) {
-    return &it->second;
+    // Loaded for another system: a second system's shadow makes it whole.
+    return holds(id, system) ? &it->second : load(id, false);
   }
   TANDEM_ASSIGN_OR_RETURN(auto rec, snap_.record(id));
   if (!rec) {

@@ -531,6 +531,13 @@ TEST(Engine, RecordLoadedForOneSystemThenWholeHasEveryShadow) {
   EXPECT_EQ((*whole)->shadows[kFin], *snap->shadow(kFin, id));
   EXPECT_EQ((*whole)->shadows[kErp]->version_token, "changed in the set");
   EXPECT_FALSE(ws.loadFor("no-such-record", kErp));
+  // Loaded for the ERP, then for finance: whole.
+  WorkSet other(*snap, config.entities[0], kAgent, 0);
+  ASSERT_TRUE(other.loadFor(id, kErp));
+  auto fin = other.loadFor(id, kFin);
+  ASSERT_TRUE(fin) << fin.error().message;
+  EXPECT_EQ((*fin)->shadows[kFin], *snap->shadow(kFin, id));
+  EXPECT_EQ((*fin)->shadows[kCrm], *snap->shadow(kCrm, id));
 }
 
 TEST(Engine, WrongInputIsRefusedWithItsReason) {
