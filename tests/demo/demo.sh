@@ -119,8 +119,14 @@ ctl PATCH "/control/fin/records/$b_fin" '{"CreditLimit":7500}' >/dev/null
 c_crm="$(jq -r '.records[2].crm' "$work/seed-crm-fin.json")"
 c_fin="$(jq -r '.records[2].fin' "$work/seed-crm-fin.json")"
 echo "  customer C: company renamed in the CRM and in finance at once (policy: manual)"
+# "At once" means neither rename reached the other system before both were made. The agent
+# carries a CRM webhook's change to finance within milliseconds, sooner than the next curl
+# lands: finance's own rename would then come after it, a later edit that wins with no
+# conflict. So finance's API answers 503 (the agent retries) until both renames are in.
+ctl PUT /control/settings '{"fin":{"p_503":1}}' >/dev/null
 ctl PATCH "/control/crm/records/$c_crm" '{"properties":{"company":"Acme Europe"}}' >/dev/null
 ctl PATCH "/control/fin/records/$c_fin" '{"CompanyName":"Acme GmbH"}' >/dev/null
+ctl PUT /control/settings '{"fin":{"p_503":0}}' >/dev/null
 edit_ms="$(now_ms)"
 a_email="$(jq -r '.records[0].email' "$work/seed-crm-erp.json")"
 wait_converged "edits" "
