@@ -224,24 +224,21 @@ Result<bool> WriteTxn::putIfChanged(const Dbi& dbi, std::string_view key, std::s
   MDB_val k = toVal(key);
   MDB_val old{};
   rc = mdb_cursor_get(cur, &k, &old, MDB_SET_KEY);
-  bool write = true;
-  if (rc == 0) {
-    write = toView(old) != value;
-  } else if (rc != MDB_NOTFOUND) {
+  if (rc == 0 && toView(old) == value) {
     mdb_cursor_close(cur);
-    return std::unexpected(failed(rc, "put", dbi, key).error());
+    return false;
   }
-  if (write) {
+  if (rc == 0 || rc == MDB_NOTFOUND) {
     // Positioned on the key (or next to where it goes), so the put does not descend again.
     k = toVal(key);
     MDB_val v = toVal(value);
     rc = mdb_cursor_put(cur, &k, &v, 0);
   }
   mdb_cursor_close(cur);
-  if (rc != 0 && write) {
+  if (rc != 0) {
     return std::unexpected(failed(rc, "put", dbi, key).error());
   }
-  return write;
+  return true;
 }
 
 Result<bool> WriteTxn::del(const Dbi& dbi, std::string_view key) {
