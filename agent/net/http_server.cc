@@ -210,6 +210,8 @@ class HttpServer::Core : public std::enable_shared_from_this<HttpServer::Core> {
     auto& stream = session->stream;
     const auto& options = self->options_;
     beast::flat_buffer buffer;
+    // Beast reads max(512, free capacity) bytes a time; a drained buffer never grows.
+    buffer.reserve(16 * 1024);
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(options.bodyLimit);
