@@ -12,8 +12,8 @@
 //                                    third of tandem's throughput on 2 cores
 //
 // tandem: CRM → ERP and finance over loopback HTTP, the real `tandem run` (tandem_side.h),
-// twice: with its LMDB state where TMPDIR says (as shipped: fsync on every commit, normally on
-// disk), and with it on tmpfs, where fsync is free, like PouchDB's memory adapter.
+// twice: with its LMDB state where TMPDIR says (as shipped: fsync'd, normally on disk), and with
+// it on tmpfs, where fsync is free, like PouchDB's memory adapter.
 // PouchDB: express-pouchdb over loopback HTTP ↔ a local in-memory PouchDB (pouchdb_peer.js).
 // Prints one table; goal (issue 6): tandem ≥ 20× PouchDB's docs/s. When node or the npm
 // packages are missing, tandem's figures are printed alone with a loud note, exit 0.
@@ -125,7 +125,7 @@ void printTable(int64_t n, int64_t k, double rps, int64_t poll_ms,
       ::sysconf(_SC_NPROCESSORS_ONLN), static_cast<long long>(n), static_cast<long long>(k));
   std::printf(
       "  tandem: real `tandem run`, CRM -> ERP + finance over loopback HTTP, agent limit "
-      "%.0f req/s per system, feeds polled every %lld ms; LMDB fsyncs every commit\n",
+      "%.0f req/s per system, feeds polled every %lld ms; LMDB state fsync'd as shipped\n",
       rps, static_cast<long long>(poll_ms));
   if (p != nullptr) {
     std::printf("  PouchDB %s: %s <-> local memory PouchDB, %s\n", p->version.c_str(),
