@@ -102,35 +102,29 @@ Result<conflict::RecordState*> WorkSet::loadFor(const RecordId& id, ActorId syst
     // Loaded for another system: a second system's shadow makes it whole.
     return holds(id, system) ? &it->second : load(id, false);
   }
-  TANDEM_ASSIGN_OR_RETURN(auto rec, snap_.record(id));
-  if (!rec) {
-    return fail("engine: record " + id + " not found");
-  }
-  if (rec->entity != entity_.name) {
-    return fail("engine: record " + id + " is a " + rec->entity + ", not a " + entity_.name);
-  }
-  conflict::RecordState st;
-  st.record = std::move(*rec);
-  TANDEM_RETURN_IF_ERROR(loadShadow(st, system, id));
-  partial_[id] = system;
-  return &states_.emplace(id, std::move(st)).first->second;
+  return read(id, false, system);
 }
 
 Result<conflict::RecordState*> WorkSet::load(const RecordId& id, bool create) {
   auto it = states_.find(id);
-  if (it != states_.end()) {
-    auto p = partial_.find(id);
-    if (p != partial_.end()) {
-      const ActorId held = p->second;
-      partial_.erase(p);
-      for (const auto& spec : entity_.systems) {
-        if (spec.id != held) {
-          TANDEM_RETURN_IF_ERROR(loadShadow(it->second, spec.id, id));
-        }
+  if (it == states_.end()) {
+    return read(id, create, std::nullopt);
+  }
+  auto p = partial_.find(id);
+  if (p != partial_.end()) {
+    const ActorId held = p->second;
+    partial_.erase(p);
+    for (const auto& spec : entity_.systems) {
+      if (spec.id != held) {
+        TANDEM_RETURN_IF_ERROR(loadShadow(it->second, spec.id, id));
       }
     }
-    return &it->second;
   }
+  return &it->second;
+}
+
+Result<conflict::RecordState*> WorkSet::read(const RecordId& id, bool create,
+                                             std::optional<ActorId> only) {
   TANDEM_ASSIGN_OR_RETURN(auto rec, snap_.record(id));
   conflict::RecordState st;
   if (rec) {
@@ -138,8 +132,13 @@ Result<conflict::RecordState*> WorkSet::load(const RecordId& id, bool create) {
       return fail("engine: record " + id + " is a " + rec->entity + ", not a " + entity_.name);
     }
     st.record = std::move(*rec);
-    for (const auto& spec : entity_.systems) {
-      TANDEM_RETURN_IF_ERROR(loadShadow(st, spec.id, id));
+    if (only) {
+      TANDEM_RETURN_IF_ERROR(loadShadow(st, *only, id));
+      partial_[id] = *only;
+    } else {
+      for (const auto& spec : entity_.systems) {
+        TANDEM_RETURN_IF_ERROR(loadShadow(st, spec.id, id));
+      }
     }
   } else if (create) {
     st.record.id = id;

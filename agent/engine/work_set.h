@@ -90,6 +90,9 @@ class WorkSet {
   std::map<std::pair<ActorId, RecordId>, Lone> lone_;
   std::map<RecordId, ActorId> partial_;  // loaded by loadFor: the one system whose shadow is in
 
+  // Reads a record not loaded yet with every system's shadow, or `only` that system's (then it
+  // is partial); a missing record is created when `create` is set.
+  Result<conflict::RecordState*> read(const RecordId& id, bool create, std::optional<ActorId> only);
   // The stored shadow of (system, id), or the lone one loaded before (taken over).
   Status loadShadow(conflict::RecordState& st, ActorId system, const RecordId& id);
   // Whether finish() weighs and writes `system` for the record.
