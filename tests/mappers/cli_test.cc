@@ -7,14 +7,18 @@
 
 #include "mappers/cli.h"
 #include "tests/mappers/test_env.h"
+#include "tests/support/temp_dir.h"
 
 namespace tandem::mappers {
 namespace {
 
 const std::string kDemo = std::string(TANDEM_SOURCE_DIR) + "/fixtures/config/demo.json";
 
+// ctest runs every test in its own process, several at once: a fixed name under /tmp would be
+// written by one test while another reads it, so each process writes into its own directory.
 std::string writeTemp(const std::string& name, const std::string& text) {
-  std::string path = ::testing::TempDir() + name;
+  static const tandem::testing::TempDir dir("tandem-cli");
+  std::string path = dir.path() + "/" + name;
   std::ofstream(path) << text;
   return path;
 }
