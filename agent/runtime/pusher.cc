@@ -400,12 +400,27 @@ asio::awaitable<std::optional<engine::PushOutcome>> Pusher::perform(EntityRuntim
                                                                     const engine::PushJob& job) {
   const conflict::PushPlan& plan = job.plan;
   connector::Connector& conn = *ent.connector;
-  if (plan.op == conflict::PushOp::Delete) {
-    if (job.native_id.empty()) {
-      // The engine plans a create for a system that never held the record, never this.
-      co_return engine::PushPermanent{"push to " + sys_.name() + ": delete of " + job.record +
-                                      ", which was never created there"};
+  if (plan.op == conflict::PushOp::Delete && job.native_id.empty()) {
+    // The engine plans a create for a system that never held the record, never this.
+    co_return engine::PushPermanent{"push to " + sys_.name() + ": delete of " + job.record +
+                                    ", which was never created there"};
+  }
+  // A system without a version token takes any write, so a person's edit there that its feed
+  // has not shown yet would be overwritten unseen (case 6), or archived or deleted unseen: the
+  // edit, once read, would follow the delete instead of being concurrent with it, and the
+  // delete policy would never weigh it (case 15). Read the record first.
+  if ((plan.op == conflict::PushOp::Update || plan.op == conflict::PushOp::Delete) &&
+      !job.native_id.empty() &&
+      ent.spec->connector.update.concurrency == mappers::ConcurrencyKind::None) {
+    auto pre = co_await readBeforeWrite(ent, job);
+    if (std::holds_alternative<Replanned>(pre)) {
+      co_return std::nullopt;
     }
+    if (auto* o = std::get_if<engine::PushOutcome>(&pre)) {
+      co_return std::move(*o);
+    }
+  }
+  if (plan.op == conflict::PushOp::Delete) {
     co_return co_await conn.remove(job.native_id, plan.version_token);
   }
   if (job.native_id.empty() && job.outcome_unknown) {
@@ -426,18 +441,6 @@ asio::awaitable<std::optional<engine::PushOutcome>> Pusher::perform(EntityRuntim
                                           ": found as " + **native +
                                           " after an unknown outcome, re-planned",
                                       0};
-    }
-  }
-  // A system without a version token takes any write, so a person's edit there that its feed
-  // has not shown yet would be overwritten unseen: read the record first (case 6).
-  if (plan.op == conflict::PushOp::Update && !job.native_id.empty() &&
-      ent.spec->connector.update.concurrency == mappers::ConcurrencyKind::None) {
-    auto pre = co_await readBeforeWrite(ent, job);
-    if (std::holds_alternative<Replanned>(pre)) {
-      co_return std::nullopt;
-    }
-    if (auto* o = std::get_if<engine::PushOutcome>(&pre)) {
-      co_return std::move(*o);
     }
   }
   if (job.native_id.empty()) {

@@ -290,6 +290,54 @@ TEST(FixturesWebhooks, C16_CrmArchiveKnownOnlyByWebhookArchivesEverywhere) {
   EXPECT_EQ(f.agent().status().dead_letters, 0u);
 }
 
+// Case 15 against a system without a version token: a person archives Ann in the CRM (its
+// webhook brings that at once) while another edits her phone in the ERP, which no poll shows
+// (polls are ten minutes apart). Archiving the ERP's record blindly would make that edit one
+// that followed the archive: Ann stays archived everywhere, the edit lost without a conflict.
+// The ERP's record is read before the archive is written, so the edit is seen as concurrent
+// with it and the delete policy (update_wins) revives Ann everywhere with the ERP's phone.
+TEST(FixturesWebhooks, C15_ArchiveAgainstAnUnseenEditInANoTokenSystemIsReadFirstUpdateWins) {
+  FixtureAgent f;
+  ASSERT_TRUE(f.startWithCrmWebhook("crm-secret")) << f.debug();
+  ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
+  ASSERT_TRUE(waitFor([&] { return f.everywhereOnce("ann@example.com") && f.quiet(); },
+                      std::chrono::seconds(20)))
+      << f.debug();
+  ASSERT_TRUE(
+      f.client().humanEdit("erp", f.idOf("erp", "ann@example.com"), R"({"phone":"+1 555 0222"})"));
+  ASSERT_TRUE(f.client().humanRemove("crm", f.idOf("crm", "ann@example.com"), false));
+  // Ann once, live, in every system, with the ERP's phone.
+  auto liveWithPhone = [&](const std::string& system) {
+    size_t live = 0;
+    bool phone = false;
+    for (const auto& r : f.find(system, "ann@example.com")) {
+      const char* flag = system == "crm" ? "archived" : system == "erp" ? "active" : "Active";
+      const bool archived =
+          r.HasMember(flag) && r[flag].IsBool() && (r[flag].GetBool() == (system == "crm"));
+      if (!archived) {
+        ++live;
+        phone = phoneOf(system, r) == "+1 555 0222";
+      }
+    }
+    return live == 1 && phone;
+  };
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return liveWithPhone("crm") && liveWithPhone("erp") && liveWithPhone("fin") && f.quiet();
+      },
+      std::chrono::seconds(20)))
+      << "crm " << liveWithPhone("crm") << " erp " << liveWithPhone("erp") << " fin "
+      << liveWithPhone("fin") << "\n"
+      << f.debug();
+  EXPECT_GE(f.counter("erp", "reads"), 1) << "the ERP's record was not read before the write";
+  auto snap = f.agent().store().read();
+  ASSERT_TRUE(snap);
+  auto conflicts = snap->conflicts(0, 100);
+  ASSERT_TRUE(conflicts);
+  ASSERT_EQ(conflicts->size(), 1u);
+  EXPECT_EQ((*conflicts)[0].field, "$deleted");
+}
+
 TEST(FixturesWebhooks, WrongSecretIsRejectedAndNothingIngested) {
   FixtureAgent f;
   ASSERT_TRUE(f.startWithCrmWebhook("not-the-secret")) << f.debug();
