@@ -475,8 +475,16 @@ std::string World::waitConverged(std::chrono::milliseconds timeout) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  return "not converged: " + last + (agentRunning() ? "" : "(the agent is not running)\n") +
-         "agent log tail:\n" + agentLogTail();
+  // What the agent says of itself (each detector's last error, each system's breaker, the
+  // outbox) and its last warnings: the tail alone is often a burst of info lines.
+  std::string status = "(the agent is not running)\n";
+  if (agentRunning()) {
+    auto body = agentStatus();
+    status = body ? *body + "\n" : "agent status: " + body.error().message + "\n";
+  }
+  return "not converged: " + last + "agent status: " + status + "agent warnings (last 30):\n" +
+         agentLogTail(30, " WARN ") + agentLogTail(10, " ERROR ") + "agent log tail:\n" +
+         agentLogTail();
 }
 
 Result<std::string> World::counters() {
@@ -497,11 +505,14 @@ Result<int64_t> World::counter(const std::string& system, const std::string& nam
   return s[name.c_str()].GetInt64();
 }
 
-std::string World::agentLogTail(size_t lines) const {
+std::string World::agentLogTail(size_t lines, std::string_view containing) const {
   std::ifstream in(dir_ + "/agent.log");
   std::deque<std::string> tail;
   std::string line;
   while (std::getline(in, line)) {
+    if (line.find(containing) == std::string::npos) {
+      continue;
+    }
     tail.push_back(line);
     if (tail.size() > lines) {
       tail.pop_front();

@@ -103,7 +103,8 @@ class World {
   // Removes the agent's LMDB state directory (the agent must not be running): case 22.
   Status loseState();
 
-  std::string agentLogTail(size_t lines = 40) const;
+  // The last `lines` lines of the agent's log (those containing `containing`).
+  std::string agentLogTail(size_t lines = 40, std::string_view containing = {}) const;
 
  private:
   Status writeConfig();
