@@ -58,6 +58,10 @@ inline std::string cityOf(const std::string& system, const rapidjson::Value& r) 
   return v != nullptr && v->IsString() ? v->GetString() : "";
 }
 
+inline const char* kAnn =
+    R"({"properties":{"email":"ann@example.com","firstname":"Ann","lastname":"Lee",)"
+    R"("phone":"+1 555 0100","city":"Boston"}})";
+
 class FixtureAgent {
  public:
   explicit FixtureAgent(const std::string& fixture_settings = "")
@@ -133,6 +137,14 @@ class FixtureAgent {
                ->setWebhook("crm", "http://127.0.0.1:" + std::to_string(httpPort()) + "/hooks/crm",
                             secret)
                .has_value();
+  }
+
+  // The CRM's webhook on (polls ten minutes apart), Ann created in the CRM and synced to every
+  // system, nothing left to push.
+  bool startWithAnnEverywhere() {
+    return startWithCrmWebhook("crm-secret") && client_->humanCreate("crm", kAnn) &&
+           waitFor([&] { return everywhereOnce("ann@example.com") && quiet(); },
+                   std::chrono::seconds(20));
   }
 
   void stop() {
@@ -225,9 +237,5 @@ class FixtureAgent {
   std::unique_ptr<Agent> agent_;
   bool stopped_ = false;
 };
-
-inline const char* kAnn =
-    R"({"properties":{"email":"ann@example.com","firstname":"Ann","lastname":"Lee",)"
-    R"("phone":"+1 555 0100","city":"Boston"}})";
 
 }  // namespace tandem::agent::runtime::testing

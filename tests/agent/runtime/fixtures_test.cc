@@ -180,12 +180,8 @@ TEST(FixturesConvergence, C20_RefusedValueDeadLetteredWithSystemMessageRetryAfte
 
 TEST(FixturesWebhooks, C06_NoTokenSystemConcurrentSameFieldIsReadBeforeWriteOneConflict) {
   FixtureAgent f;
-  // Polls ten minutes apart: the CRM's edits come by webhook, the ERP's are not seen by a poll.
-  ASSERT_TRUE(f.startWithCrmWebhook("crm-secret")) << f.debug();
-  ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
-  ASSERT_TRUE(waitFor([&] { return f.everywhereOnce("ann@example.com") && f.quiet(); },
-                      std::chrono::seconds(20)))
-      << f.debug();
+  // The CRM's edits come by webhook, the ERP's are not seen by a poll.
+  ASSERT_TRUE(f.startWithAnnEverywhere()) << f.debug();
   // A person sets the phone in the ERP (Odoo-like, no version token), then another in the CRM,
   // whose webhook brings it to the agent long before the ERP's next poll.
   ASSERT_TRUE(
@@ -270,11 +266,7 @@ TEST(FixturesWebhooks, SignedDeliveryFetchesAtOnce) {
 // there is reported deleted, and the others archive it.
 TEST(FixturesWebhooks, C16_CrmArchiveKnownOnlyByWebhookArchivesEverywhere) {
   FixtureAgent f;
-  ASSERT_TRUE(f.startWithCrmWebhook("crm-secret")) << f.debug();
-  ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
-  ASSERT_TRUE(waitFor([&] { return f.everywhereOnce("ann@example.com") && f.quiet(); },
-                      std::chrono::seconds(20)))
-      << f.debug();
+  ASSERT_TRUE(f.startWithAnnEverywhere()) << f.debug();
   ASSERT_TRUE(f.client().humanRemove("crm", f.idOf("crm", "ann@example.com"), false));
   auto archived = [&](const std::string& system) {
     auto r = f.find(system, "ann@example.com");
@@ -298,11 +290,7 @@ TEST(FixturesWebhooks, C16_CrmArchiveKnownOnlyByWebhookArchivesEverywhere) {
 // with it and the delete policy (update_wins) revives Ann everywhere with the ERP's phone.
 TEST(FixturesWebhooks, C15_ArchiveAgainstAnUnseenEditInANoTokenSystemIsReadFirstUpdateWins) {
   FixtureAgent f;
-  ASSERT_TRUE(f.startWithCrmWebhook("crm-secret")) << f.debug();
-  ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
-  ASSERT_TRUE(waitFor([&] { return f.everywhereOnce("ann@example.com") && f.quiet(); },
-                      std::chrono::seconds(20)))
-      << f.debug();
+  ASSERT_TRUE(f.startWithAnnEverywhere()) << f.debug();
   ASSERT_TRUE(
       f.client().humanEdit("erp", f.idOf("erp", "ann@example.com"), R"({"phone":"+1 555 0222"})"));
   ASSERT_TRUE(f.client().humanRemove("crm", f.idOf("crm", "ann@example.com"), false));
