@@ -145,6 +145,9 @@ void mergeField(RecordState& st, Shadow& sh, const FieldReport& fr, const MergeC
     sh.fields[fr.name].hash = h;
     return;
   }
+  // The first value the system shows for a field: tandem's own create may have put it there (a
+  // mapping's default_on_create, such as a CRM lifecycle stage), which the echo then shows.
+  const bool first_value = sf == nullptr || (sf->hash == 0 && sf->vv.empty());
   if (sf == nullptr) {
     sf = &sh.fields[fr.name];
   }
@@ -164,8 +167,12 @@ void mergeField(RecordState& st, Shadow& sh, const FieldReport& fr, const MergeC
   sf->vv = vnew;
   Reported reported{fr.system, fr.value, vnew, fr.ts_ms};
 
+  // An edit the delete had not seen is concurrent with it, and the delete policy decides (case
+  // 15). A first value is no such sign: reviving a deleted record because the echo of tandem's
+  // own create showed the defaults it wrote would undo a person's delete.
   const Tombstone& t = rec.tombstone;
-  if (t.deleted && !delete_checked && t.open_conflict == 0 && !sh.tombstone.vv.descends(t.vv)) {
+  if (t.deleted && !delete_checked && t.open_conflict == 0 && !first_value &&
+      !sh.tombstone.vv.descends(t.vv)) {
     delete_checked = true;
     detail::updateAgainstDelete(st, reported.side(), fr.name, ctx, out);
   }

@@ -91,6 +91,22 @@ TEST(Convergence, C15_UpdateArrivingAfterAConcurrentDeleteRevivesIt) {
   EXPECT_EQ(h.value("phone"), S("+1 999"));
 }
 
+// The CRM shows a lifecycle stage it never showed before (tandem's create wrote the mapping's
+// default_on_create there) while the record is deleted elsewhere: the echo of tandem's own create
+// is no edit that missed the delete, and does not revive the record. An edit of a field the
+// system had shown does (above).
+TEST(Convergence, C15_FirstValueOfAFieldIsNoUpdateAgainstADelete) {
+  Harness h;
+  seed(h);
+  h.report(kFin, {}, kT0 + 100, true);
+  ASSERT_TRUE(h.state.record.tombstone.deleted);
+  h.report(kCrm, {{"lifecycle", S("lead")}}, kT0 + 90);
+  EXPECT_TRUE(h.state.record.tombstone.deleted);
+  EXPECT_TRUE(h.conflictsOn(kDeleteField).empty());
+  EXPECT_EQ(h.value("lifecycle"), S("lead"));
+  EXPECT_EQ(h.push(kCrm).op, PushOp::Delete);
+}
+
 TEST(Convergence, C15_DeleteWinsPolicyKeepsItDeletedAndLogsTheUpdate) {
   Harness h;
   h.policy.on_delete_conflict = DeletePolicy::DeleteWins;
