@@ -32,6 +32,20 @@ void appendTextValue(std::string& out, std::string_view v) {
 
 }  // namespace
 
+LogLevel logLevelOf(mappers::LogLevelSetting setting) {
+  switch (setting) {
+    case mappers::LogLevelSetting::Debug:
+      return LogLevel::Debug;
+    case mappers::LogLevelSetting::Info:
+      return LogLevel::Info;
+    case mappers::LogLevelSetting::Warn:
+      return LogLevel::Warn;
+    case mappers::LogLevelSetting::Error:
+      return LogLevel::Error;
+  }
+  return LogLevel::Info;
+}
+
 std::string_view logLevelName(LogLevel level) {
   switch (level) {
     case LogLevel::Debug:

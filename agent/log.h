@@ -29,6 +29,8 @@ namespace tandem::agent {
 enum class LogLevel : uint8_t { Debug, Info, Warn, Error };
 
 std::string_view logLevelName(LogLevel level);  // "debug", "info", "warn", "error"
+// The configuration's agent.log_level.
+LogLevel logLevelOf(mappers::LogLevelSetting setting);
 
 struct LogField {
   LogField(std::string_view k, std::string_view v) : key(k), value(v) {}

@@ -32,6 +32,8 @@ class Secret {
 };
 
 enum class LogFormat { Text, Json };
+// The least severe lines the agent writes (debug adds each feed page and each re-read).
+enum class LogLevelSetting { Debug, Info, Warn, Error };
 
 struct AdminSettings {
   std::string bind = "127.0.0.1";
@@ -57,6 +59,7 @@ struct AgentSettings {
   AdminSettings admin;
   int64_t poll_interval_ms = 5000;
   LogFormat log_format = LogFormat::Text;
+  LogLevelSetting log_level = LogLevelSetting::Info;
   ExistenceCheck existence_check;
 };
 

@@ -92,6 +92,10 @@ constexpr std::array<Choice<TimeFormat>, 6> kTimeFormats{
      {"naive_utc_seconds", TimeFormat::NaiveUtcSeconds}}};
 constexpr std::array<Choice<LogFormat>, 2> kLogFormats{
     {{"text", LogFormat::Text}, {"json", LogFormat::Json}}};
+constexpr std::array<Choice<LogLevelSetting>, 4> kLogLevels{{{"debug", LogLevelSetting::Debug},
+                                                             {"info", LogLevelSetting::Info},
+                                                             {"warn", LogLevelSetting::Warn},
+                                                             {"error", LogLevelSetting::Error}}};
 constexpr std::array<Choice<AuthKind>, 4> kAuthKinds{{{"none", AuthKind::None},
                                                       {"bearer", AuthKind::Bearer},
                                                       {"api_key", AuthKind::ApiKeyHeader},
@@ -137,6 +141,7 @@ AgentSettings parseAgent(ObjectReader& r, LoadContext& ctx) {
   a.state_dir = joinPath(ctx.base_dir, r.strOr("state_dir", a.state_dir));
   a.poll_interval_ms = r.integer("poll_interval_ms", a.poll_interval_ms, 100, 86400000);
   a.log_format = r.choice<LogFormat>("log_format", kLogFormats, LogFormat::Text);
+  a.log_level = r.choice<LogLevelSetting>("log_level", kLogLevels, LogLevelSetting::Info);
   const ExistenceCheckOverride ec = parseExistenceCheck(r);
   a.existence_check.interval_ms = ec.interval_ms.value_or(a.existence_check.interval_ms);
   a.existence_check.max_per_s = ec.max_per_s.value_or(a.existence_check.max_per_s);

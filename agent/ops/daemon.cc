@@ -39,6 +39,7 @@ void reloadConfig(const std::string& path, const mappers::ConfigEnv& env, runtim
   }
   log.addSecrets(*cfg);
   log.setFormat(cfg->agent.log_format);
+  log.setMinLevel(logLevelOf(cfg->agent.log_level));
   if (auto applied = agent.reload(std::move(*cfg)); !applied) {
     log.error("reload refused by the agent; the running configuration stays",
               {{"config", path}, {"error", applied.error().message}});
@@ -63,7 +64,7 @@ int runDaemon(const std::string& config_path, const RunOptions& options, std::os
     err << "tandem run: " << exposed.error().message << "\n";
     return 1;
   }
-  Logger log(*options.log_out, cfg->agent.log_format);
+  Logger log(*options.log_out, cfg->agent.log_format, logLevelOf(cfg->agent.log_level));
   log.addSecrets(*cfg);
   const mappers::AdminSettings admin = cfg->agent.admin;
 

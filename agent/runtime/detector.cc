@@ -52,6 +52,31 @@ void Detector::fail(const std::string& what, const std::string& error) {
   });
 }
 
+void Detector::logPage(const connector::FeedBatch& batch) {
+  // Which records a page brought, with their updated times (the first 20): enough to tell
+  // whether a change reached the agent at all.
+  std::string ids;
+  int64_t first = 0;
+  int64_t last = 0;
+  for (size_t i = 0; i < batch.records.size(); ++i) {
+    const auto& r = batch.records[i];
+    if (r.updated_ms > 0) {
+      first = first == 0 ? r.updated_ms : std::min(first, r.updated_ms);
+      last = std::max(last, r.updated_ms);
+    }
+    if (i < 20) {
+      ids += (ids.empty() ? "" : " ") + r.id;
+    }
+  }
+  core_.log().debug("feed page", {{"system", sys_.name()},
+                                  {"entity", ent_.entity->name},
+                                  {"records", static_cast<int64_t>(batch.records.size())},
+                                  {"more", batch.more ? "yes" : "no"},
+                                  {"updated_from_ms", first},
+                                  {"updated_to_ms", last},
+                                  {"ids", ids}});
+}
+
 asio::awaitable<void> Detector::run(std::shared_ptr<SystemRuntime> keep) {
   const auto interval =
       std::chrono::milliseconds(std::max<int64_t>(1, keep->config->agent.poll_interval_ms));
@@ -122,6 +147,9 @@ asio::awaitable<bool> Detector::pass() {
       co_return false;
     }
     const size_t n = batch->records.size();
+    if (core_.log().enabled(LogLevel::Debug)) {
+      logPage(*batch);
+    }
     MappedBatch mapped = mapRecords(sys_, ent_, batch->records);
     // The mapped reports own their values: the page's documents (a pool chunk of 64 KiB each,
     // up to a thousand of them on a QuickBooks CDC page) need not live through the ingest.

@@ -60,6 +60,7 @@ class Detector {
  private:
   asio::awaitable<bool> pass();  // true: the feed was read to its end
   void fail(const std::string& what, const std::string& error);
+  void logPage(const connector::FeedBatch& batch);  // at debug level
 
   Core& core_;
   SystemRuntime& sys_;

@@ -103,6 +103,20 @@ TEST(ConfigValidationMore, AgentSettings) {
                     "\"token\""}));
 }
 
+TEST(ConfigValidationMore, LogLevel) {
+  testing::FakeEnv env;
+  auto cfg =
+      loadConfigText(config("", kMapping, R"( "agent": {"log_level": "debug"},)"), "c.json", env);
+  ASSERT_TRUE(cfg) << cfg.error().formatAll();
+  EXPECT_EQ(cfg->agent.log_level, LogLevelSetting::Debug);
+  auto plain = loadConfigText(config("", kMapping), "c.json", env);
+  ASSERT_TRUE(plain) << plain.error().formatAll();
+  EXPECT_EQ(plain->agent.log_level, LogLevelSetting::Info);
+  EXPECT_EQ(errorsOf(config("", kMapping, R"( "agent": {"log_level": "debgu"},)")),
+            (Errors{"c.json:1:26: agent.log_level: unknown log_level \"debgu\" (did you mean "
+                    "\"debug\"?)"}));
+}
+
 // batch.create's "error": a pointer into each result (QuickBooks: "/Fault"), checked like the
 // other pointers, not "" (every result would fail), and only where results are read (create).
 TEST(ConfigValidationMore, BatchCreateErrorPointer) {
