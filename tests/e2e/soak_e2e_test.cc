@@ -164,9 +164,15 @@ TEST(E2eSoak, C02_C19_FaultsAndOneSystemDownStillConverge) {
   for (int r = 0; r < nightly(); ++r) {
     ASSERT_EQ(round(w, soak, plan, seconds(180)), "") << "round " << r;
   }
-  auto applied = w.counter("erp", "fault_applied_500");
-  ASSERT_TRUE(applied);
-  EXPECT_GT(*applied, 0) << "no write was applied and answered 500: the faults did not bite";
+  // Summed over the systems: one system's writes alone are few enough (the ERP takes creates
+  // a hundred to a request) that 3% of them can come to none.
+  int64_t applied = 0;
+  for (const char* s : {"crm", "erp", "fin"}) {
+    auto n = w.counter(s, "fault_applied_500");
+    ASSERT_TRUE(n) << n.error().message;
+    applied += *n;
+  }
+  EXPECT_GT(applied, 0) << "no write was applied and answered 500: the faults did not bite";
 
   // Finance down: edits everywhere meanwhile, then it comes back and the backlog drains.
   ASSERT_TRUE(w.fixtures().setSettings("fin", R"({"p_503":1.0})"));

@@ -150,6 +150,8 @@ Status World::writeConfig() {
   auto& agent = doc["agent"];
   setMember(agent, "state_dir", rapidjson::Value("state", a), a);
   setMember(agent, "poll_interval_ms", rapidjson::Value(options_.poll_interval_ms), a);
+  // Each feed page in the log: a failure's log tail then shows what every feed last returned.
+  setMember(agent, "log_level", rapidjson::Value("debug", a), a);
   agent["admin"]["port"] = rapidjson::Value(admin_port_);
   const auto& p = server_->ports();
   for (auto& system : doc["systems"].GetArray()) {
