@@ -3,6 +3,7 @@
 
 BUILD    ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 JOBS     ?= $(shell nproc)
 CMAKE_FLAGS ?=
 ifeq ($(CI),true)
@@ -18,7 +19,7 @@ demo: DEB_PACKAGES += curl jq
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps configure build test demo asan bench format tidy clean
+.PHONY: deps configure build test demo asan tsan bench format tidy clean
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -49,6 +50,13 @@ asan: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure --no-tests=error -j $(JOBS) --timeout 1200
+
+# ThreadSanitizer over the end-to-end tests: the real agent and fixtures, every thread at work.
+tsan: deps
+	cmake -S . -B $(TSAN_BUILD) -G Ninja -DTANDEM_TSAN=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake --build $(TSAN_BUILD) -j $(JOBS)
+	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1 \
+	  ctest --output-on-failure --no-tests=error -L e2e -j $(JOBS) --timeout 1800
 
 bench: build
 	./tests/bench/run_all.sh $(BUILD)
