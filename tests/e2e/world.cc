@@ -482,11 +482,11 @@ std::string World::waitConverged(std::chrono::milliseconds timeout) {
   std::string status = "(the agent is not running)\n";
   if (agentRunning()) {
     auto body = agentStatus();
-    status = body ? *body + "\n" : "agent status: " + body.error().message + "\n";
+    status = (body ? *body : body.error().message) + "\n";
   }
   return "not converged: " + last + "agent status: " + status + "agent warnings (last 30):\n" +
-         agentLogTail(30, " WARN ") + agentLogTail(10, " ERROR ") + "agent log tail:\n" +
-         agentLogTail();
+         agentLogTail(30, " WARN ") + "agent errors (last 10):\n" + agentLogTail(10, " ERROR ") +
+         "agent log tail:\n" + agentLogTail();
 }
 
 Result<std::string> World::counters() {
