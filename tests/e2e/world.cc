@@ -480,13 +480,15 @@ std::string World::waitConverged(std::chrono::milliseconds timeout) {
   // What the agent says of itself (each detector's last error, each system's breaker, the
   // outbox) and its last warnings: the tail alone is often a burst of info lines.
   std::string status = "(the agent is not running)\n";
+  std::string stacks;
   if (agentRunning()) {
     auto body = agentStatus();
     status = (body ? *body : body.error().message) + "\n";
+    stacks = agentStacks();
   }
-  return "not converged: " + last + "agent status: " + status + "agent warnings (last 30):\n" +
-         agentLogTail(30, " WARN ") + "agent errors (last 10):\n" + agentLogTail(10, " ERROR ") +
-         "agent log tail:\n" + agentLogTail();
+  return "not converged: " + last + stacks + "agent status: " + status +
+         "agent warnings (last 30):\n" + agentLogTail(30, " WARN ") + "agent errors (last 10):\n" +
+         agentLogTail(10, " ERROR ") + "agent log tail:\n" + agentLogTail();
 }
 
 Result<std::string> World::counters() {
@@ -505,6 +507,19 @@ Result<int64_t> World::counter(const std::string& system, const std::string& nam
     return int64_t{0};
   }
   return s[name.c_str()].GetInt64();
+}
+
+// TANDEM_E2E_GDB=1 (a local hunt, not CI): every thread's stack of the running agent, written
+// beside its log, so a stall shows where each thread waits.
+std::string World::agentStacks() const {
+  if (std::getenv("TANDEM_E2E_GDB") == nullptr || agent_pid_ <= 0) {
+    return "";
+  }
+  const std::string out = dir_ + "/agent.stacks";
+  const std::string cmd = "gdb -p " + std::to_string(agent_pid_) +
+                          " -batch -ex 'thread apply all bt' > " + out + " 2>&1";
+  const int rc = std::system(cmd.c_str());
+  return "agent stacks (gdb exit " + std::to_string(rc) + "): " + out + "\n";
 }
 
 std::string World::agentLogTail(size_t lines, std::string_view containing) const {

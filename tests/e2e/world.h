@@ -105,6 +105,8 @@ class World {
 
   // The last `lines` lines of the agent's log (those containing `containing`).
   std::string agentLogTail(size_t lines = 40, std::string_view containing = {}) const;
+  // With TANDEM_E2E_GDB set: the running agent's thread stacks, saved beside its log; else "".
+  std::string agentStacks() const;
 
  private:
   Status writeConfig();
