@@ -198,9 +198,19 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
   FeedBatch batch;
   int64_t page_max = 0;
   std::string last_id;
+  // The run of records at the end of the page that share one updated time (an unreadable one
+  // breaks it): a restarted offset query skips those it returns first again.
+  int64_t tail_ms = 0;
+  int64_t tail_run = 0;
   for (rapidjson::SizeType i = 0; i < array.Size(); ++i) {
     NativeRecord rec = readRecord(spec_.pointers, array[i]);
     last_id = rec.id;
+    if (rec.error.empty() && rec.updated_ms > 0 && rec.updated_ms == tail_ms) {
+      ++tail_run;
+    } else {
+      tail_ms = rec.error.empty() ? rec.updated_ms : 0;
+      tail_run = tail_ms > 0 ? 1 : 0;
+    }
     if (!rec.error.empty()) {
       rec.error = context + ": record " + std::to_string(i + 1) +
                   (rec.id.empty() ? "" : " (id " + rec.id + ")") + ": " + rec.error;
@@ -321,15 +331,33 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
   // moves to the end and shifts the rest, so one could slip between pages. Restarting from the
   // last updated time instead (keyset paging) cannot skip; the token is only followed while a
   // page does not get past one updated time.
+  // Offsets are restarted the same way: an offset deep into a long query costs the system a walk
+  // past every record before it (SQL OFFSET, Odoo's search_read), so a bulk load read from one
+  // `since` costs time quadratic in its size. The restarted query returns the page's last
+  // updated time first: the records of the page's tail run are skipped again, less the margin.
   const bool keyset = has_next && can_restart &&
                       (paging.kind == mappers::PagingKind::BodyToken ||
-                       paging.kind == mappers::PagingKind::NextUrl);
+                       paging.kind == mappers::PagingKind::NextUrl ||
+                       paging.kind == mappers::PagingKind::OffsetLimit);
   if ((capped || keyset) && can_restart) {
     // Everything up to the last updated time returned is in hand; what the cap (or the next
     // page) holds starts at or after it. Records already reported are skipped.
     cursor.since_ms = restart_at;
     cursor.capped = cursor.capped || capped;
     cursor.scan.reset();
+    if (paging.kind == mappers::PagingKind::OffsetLimit && tail_ms == page_max) {
+      // The restarted query (sorted by updated time) begins with what lies at or after its
+      // since: at least this tail run, read already. A whole-second since, or an exclusive one,
+      // returns some earlier records before it, so fewer are skipped than could be, never more.
+      const int64_t skip = tail_run - std::max<int64_t>(1, paging.limit / 10);
+      if (skip > 0) {
+        cursor.scan.emplace();
+        cursor.scan->since_ms = restart_at;
+        cursor.scan->token = cursor.token;
+        cursor.scan->offset = skip;
+        cursor.scan->count = skip;  // a cap counts from the query's first record
+      }
+    }
     // A system may read `since` in whole seconds: keep what it can send again.
     cursor.pruneBelow(std::min(floorSecond(restart_at), windowStart(feed, cursor.high_water_ms)));
     batch.more = true;

@@ -1,5 +1,8 @@
 // fetchChanges against the three fixture systems: from scratch and resumed, paging, the cursor
 // boundary (C17), capped feeds (C18), malformed pages and single bad records.
+#include <algorithm>
+
+#include "agent/connector/cursor.h"
 #include "tests/agent/connector/connector_test_util.h"
 
 namespace tandem::agent::connector::testing {
@@ -185,6 +188,51 @@ TEST_F(ConnectorTest, OffsetPagingSurvivesARecordMovingToTheEndMidScan) {
   }
   EXPECT_EQ(all, unique(ids));
   EXPECT_EQ(rest.ids.size(), 5u);  // the 4 not yet seen plus the edited one, each once
+}
+
+// A bulk load read by offset: each page whose last updated second moves past the query's since
+// restarts the query there, skipping the tail it already read (less the margin), so no request
+// asks for an offset deeper than one second's records plus a page. Nothing is skipped or reported
+// twice, and a record edited mid-scan (it moves to the end) is reported again with its edit.
+TEST_F(ConnectorTest, ErpOffsetPagingRestartsAtTheLastSecondSoOffsetsStaySmall) {
+  clock(R"({"freeze_at_ms":1700000000000})");
+  spec("erp").feed.paging.limit = 10;
+  std::vector<std::string> ids;
+  for (int second = 0; second < 6; ++second) {
+    for (const auto& id : seed(25, "erp")) {
+      ids.push_back(id);
+    }
+    clock(R"({"advance_ms":1000})");
+  }
+  clock(R"({"advance_ms":10000})");  // the seeds are now older than the overlap window
+  Connector& c = connector("erp");
+  std::vector<std::string> got;
+  std::optional<std::string> cursor;
+  int64_t deepest = 0;
+  bool edited = false;
+  for (int call = 0; call < 100; ++call) {
+    auto page = fetch(c, cursor);
+    ASSERT_TRUE(page) << page.error().message;
+    for (const auto& r : page->records) {
+      got.push_back(r.id);
+    }
+    cursor = page->cursor;
+    auto decoded = decodeCursor(*cursor);
+    ASSERT_TRUE(decoded) << decoded.error().message;
+    if (decoded->scan) {
+      deepest = std::max(deepest, decoded->scan->offset);
+    }
+    if (!edited && got.size() >= 60) {
+      edited = true;  // in the middle of the third second's records
+      humanEdit("erp", got[55], phoneEdit("erp", "+49 40 5556"));
+    }
+    if (!page->more) {
+      break;
+    }
+  }
+  EXPECT_EQ(unique(got), unique(ids));
+  EXPECT_EQ(got.size(), ids.size() + 1);  // each once, the edited one twice
+  EXPECT_LT(deepest, 25 + 10) << "an offset past one second's records and a page";
 }
 
 // Many records share one updated second (ERP write_date has whole seconds), the second goes on
