@@ -9,6 +9,7 @@
 
 #include "agent/connector/channel_impl.h"
 #include "agent/connector/connector.h"
+#include "agent/connector/cursor.h"
 #include "agent/connector/request_template.h"
 
 namespace tandem::agent::connector {
@@ -58,6 +59,12 @@ class ConnectorImpl final : public Connector {
   // A URL from a next-page link: absolute as is, else against base_url.
   std::string resolveUrl(const std::string& url) const;
 
+  // The cursor the last page was answered with, decoded: the detector hands that text back
+  // for the next page, and a bulk load's cursor (its `seen`) is large to parse every page.
+  void keepCursor(const std::string& text, FeedCursor cursor);
+
+  std::string kept_cursor_text_;
+  std::optional<FeedCursor> kept_cursor_;
   SystemChannelImpl& channel_;
   const mappers::SystemConfig system_;
   const std::string entity_;

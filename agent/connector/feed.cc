@@ -113,13 +113,16 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
   const mappers::FeedSpec& feed = spec_.feed;
   const bool by_token = feed.since_source == mappers::SinceSource::Token;
   FeedCursor cursor;
-  if (cursor_text) {
+  if (cursor_text && kept_cursor_ && *cursor_text == kept_cursor_text_) {
+    cursor = std::move(*kept_cursor_);
+  } else if (cursor_text) {
     auto decoded = decodeCursor(*cursor_text);
     if (!decoded) {
       co_return failWith(where("feed"), decoded.error());
     }
     cursor = std::move(*decoded);
   }
+  kept_cursor_.reset();  // taken, or stale; a failed page keeps none
   if (cursor.dense_ms && !feed.dense_fallback) {
     // The fallback was configured when this cursor was stored and is not any more: read the
     // second through the feed again (it fails there with the error naming the option).
@@ -314,6 +317,7 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
     batch.more = true;
     cursor.capSeen();
     batch.cursor = encodeCursor(cursor);
+    keepCursor(*batch.cursor, std::move(cursor));
     co_return batch;
   }
 
@@ -442,7 +446,13 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
     cursor.capSeen();
   }
   batch.cursor = encodeCursor(cursor);
+  keepCursor(*batch.cursor, std::move(cursor));
   co_return batch;
+}
+
+void ConnectorImpl::keepCursor(const std::string& text, FeedCursor cursor) {
+  kept_cursor_text_ = text;
+  kept_cursor_ = std::move(cursor);
 }
 
 }  // namespace tandem::agent::connector
