@@ -3,6 +3,7 @@
 
 #include "agent/runtime/core.h"
 
+#include <algorithm>
 #include <exception>
 
 #include "agent/runtime/defaults.h"
@@ -264,8 +265,31 @@ void Core::finished() {
   }
 }
 
-asio::awaitable<void> Core::loop(std::shared_ptr<SystemRuntime> rt, asio::awaitable<void> body) {
-  co_await std::move(body);
+asio::awaitable<void> Core::loop(std::shared_ptr<SystemRuntime> rt,
+                                 std::function<asio::awaitable<void>()> body, std::string what) {
+  const int64_t interval = std::max<int64_t>(1, rt->config->agent.poll_interval_ms);
+  int64_t pause_ms = 0;
+  for (;;) {
+    std::string thrown;
+    try {
+      co_await body();
+    } catch (const std::exception& e) {
+      thrown = e.what();
+    } catch (...) {
+      thrown = "unknown exception";
+    }
+    if (thrown.empty() || stopped(*rt)) {
+      break;
+    }
+    pause_ms = std::clamp<int64_t>(pause_ms * 2, interval, 60'000);
+    log().error("runtime: loop failed, restarting it",
+                {{"loop", what}, {"error", thrown}, {"restart_in_ms", pause_ms}});
+    asio::steady_timer pause(rt->strand, std::chrono::milliseconds(pause_ms));
+    co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (stopped(*rt)) {
+      break;
+    }
+  }
   rt->leave();
 }
 
@@ -283,16 +307,26 @@ asio::awaitable<void> Core::runSystem(std::shared_ptr<SystemRuntime> rt) {
   }
   for (auto& ent : rt->entities) {
     rt->enter();
-    spawn(rt->strand, loop(rt, ent->detector->run(rt)),
-          "detector " + rt->name() + "." + ent->entity->name);
+    const std::string detector = "detector " + rt->name() + "." + ent->entity->name;
+    spawn(rt->strand,
+          loop(
+              rt, [d = ent->detector.get(), rt] { return d->run(rt); }, detector),
+          detector);
     if (rt->config->existenceCheck(*rt->spec).interval_ms > 0) {
       rt->enter();
-      spawn(rt->strand, loop(rt, ent->checker->run(rt)),
-            "existence check " + rt->name() + "." + ent->entity->name);
+      const std::string check = "existence check " + rt->name() + "." + ent->entity->name;
+      spawn(rt->strand,
+            loop(
+                rt, [c = ent->checker.get(), rt] { return c->run(rt); }, check),
+            check);
     }
   }
   rt->enter();
-  spawn(rt->strand, loop(rt, rt->pusher->run(rt)), "pusher " + rt->name());
+  const std::string pusher = "pusher " + rt->name();
+  spawn(rt->strand,
+        loop(
+            rt, [p = rt->pusher.get(), rt] { return p->run(rt); }, pusher),
+        pusher);
 }
 
 void Core::startSystem(const std::shared_ptr<SystemRuntime>& rt) {

@@ -237,13 +237,28 @@ class Core : public std::enable_shared_from_this<Core> {
  private:
   template <class R, class F>
   static asio::awaitable<R> callOnWriter(F f) {
-    co_return f();
+    // An exception out of an engine call (a bug, or std::bad_alloc) fails that call like any
+    // error: it must not end the detector or pusher waiting for it, which nothing would restart.
+    std::string thrown;
+    try {
+      co_return f();
+    } catch (const std::exception& e) {
+      thrown = e.what();
+    } catch (...) {
+      thrown = "unknown exception";
+    }
+    co_return R(fail("runtime: engine call threw: " + thrown));
   }
   asio::awaitable<void> runSystem(std::shared_ptr<SystemRuntime> sys);
   // engine().reclaimSentCreates() (at start only) and placeExisting(), logged; on the writer
   // strand, or before the start.
   Status prepareState(bool at_start);
-  asio::awaitable<void> loop(std::shared_ptr<SystemRuntime> sys, asio::awaitable<void> body);
+  // Runs one of a system's loops (a detector, an existence check, the pusher) until it returns.
+  // An exception out of it is logged and the loop started again after a pause (doubling from the
+  // poll interval up to a minute): a bug met by one record must not stop a system's sync for
+  // good. The system counts the loop as ended (leave()) either way.
+  asio::awaitable<void> loop(std::shared_ptr<SystemRuntime> sys,
+                             std::function<asio::awaitable<void>()> body, std::string what);
   void finished();
 
   asio::io_context& ioc_;

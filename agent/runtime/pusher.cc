@@ -201,7 +201,7 @@ asio::awaitable<void> Pusher::send(std::shared_ptr<SystemRuntime> keep, engine::
   std::optional<engine::PushOutcome> sent = engine::PushPermanent{
       "push to " + sys_.name() + ": no connector for entity \"" + job.entity + "\""};
   if (ent != nullptr) {
-    sent = co_await perform(*ent, job);
+    sent = co_await performGuarded(*ent, job);
   }
   if (!sent) {
     // Reading the record first changed it: the next round sends the re-planned entry.
@@ -277,6 +277,33 @@ asio::awaitable<void> Pusher::sendBatch(std::shared_ptr<SystemRuntime> keep,
                                         std::vector<engine::PushJob> jobs) {
   EntityRuntime& ent = *keep->entity(jobs.front().entity);
   std::vector<std::optional<engine::PushOutcome>> outcomes(jobs.size());
+  std::string thrown;
+  try {
+    co_await batchOutcomes(ent, jobs, outcomes);
+  } catch (const std::exception& e) {
+    thrown = e.what();
+  } catch (...) {
+    thrown = "unknown exception";
+  }
+  if (!thrown.empty()) {
+    // As performGuarded(): the creates not answered yet are retried (read back by key).
+    core_.log().error("pusher: batch create threw", {{"system", sys_.name()}, {"error", thrown}});
+    for (auto& o : outcomes) {
+      if (!o) {
+        o = engine::PushRetryable{"batch create in " + sys_.name() + " threw: " + thrown, 0};
+      }
+    }
+  }
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    answered(std::move(jobs[i]), std::move(*outcomes[i]));
+  }
+  --sending_;
+  wakeHere();
+}
+
+asio::awaitable<void> Pusher::batchOutcomes(
+    EntityRuntime& ent, const std::vector<engine::PushJob>& jobs,
+    std::vector<std::optional<engine::PushOutcome>>& outcomes) {
   std::vector<rapidjson::Document> docs;
   std::vector<size_t> at;  // the job of each doc
   for (size_t i = 0; i < jobs.size(); ++i) {
@@ -315,11 +342,6 @@ asio::awaitable<void> Pusher::sendBatch(std::shared_ptr<SystemRuntime> keep,
       outcomes[at[k]] = co_await ent.connector->create(docs[k], jobs[at[k]].idempotency_key);
     }
   }
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    answered(std::move(jobs[i]), std::move(*outcomes[i]));
-  }
-  --sending_;
-  wakeHere();
 }
 
 asio::awaitable<void> Pusher::record(std::shared_ptr<SystemRuntime> keep) {
@@ -394,6 +416,21 @@ std::variant<rapidjson::Document, engine::PushOutcome> Pusher::createBody(
     return mappingFailed(sys_, ent, job, doc.error());
   }
   return std::move(*doc);
+}
+
+asio::awaitable<std::optional<engine::PushOutcome>> Pusher::performGuarded(
+    EntityRuntime& ent, const engine::PushJob& job) {
+  std::string thrown;
+  try {
+    co_return co_await perform(ent, job);
+  } catch (const std::exception& e) {
+    thrown = e.what();
+  } catch (...) {
+    thrown = "unknown exception";
+  }
+  core_.log().error("pusher: push threw",
+                    {{"system", sys_.name()}, {"record", job.record}, {"error", thrown}});
+  co_return engine::PushRetryable{"push to " + sys_.name() + " threw: " + thrown, 0};
 }
 
 asio::awaitable<std::optional<engine::PushOutcome>> Pusher::perform(EntityRuntime& ent,

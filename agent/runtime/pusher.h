@@ -45,6 +45,9 @@ class Pusher {
   // One request for all; when the system refuses it as a whole, one request each.
   asio::awaitable<void> sendBatch(std::shared_ptr<SystemRuntime> keep,
                                   std::vector<engine::PushJob> jobs);
+  // sendBatch's requests: the outcome of each job (a refused body's included).
+  asio::awaitable<void> batchOutcomes(EntityRuntime& ent, const std::vector<engine::PushJob>& jobs,
+                                      std::vector<std::optional<engine::PushOutcome>>& outcomes);
   // Counts and logs an answer and keeps it for record().
   void answered(engine::PushJob job, engine::PushOutcome outcome);
   // Records the answers in done_ (engine.completePushes, one transaction), runs their follow-ups
@@ -58,6 +61,10 @@ class Pusher {
   // changed what is to be written (the outbox entry is re-planned on the next round).
   asio::awaitable<std::optional<engine::PushOutcome>> perform(EntityRuntime& ent,
                                                               const engine::PushJob& job);
+  // perform(), with an exception out of it (a bug met by this record's body or answer) taken as
+  // a retryable failure of this push: its slot and its record are freed as for any answer.
+  asio::awaitable<std::optional<engine::PushOutcome>> performGuarded(EntityRuntime& ent,
+                                                                     const engine::PushJob& job);
   // Before a blind update (a system without a version token): reads the record and ingests it,
   // so an edit its feed has not shown yet is merged instead of overwritten (CONVERGENCE.md case
   // 6). None: send as planned; an outcome: complete the push with it (read failed, not found);

@@ -129,6 +129,38 @@ TEST(Agent, DrainLetsInFlightPushesFinishAndCallsDoneOnce) {
   EXPECT_EQ(h.doneCalls().load(), 1);
 }
 
+// A bug met by one record (an exception out of a detector's read) must not stop a system's
+// sync for good: the loop is logged as failed, started again, and what it had to read arrives.
+TEST(Agent, ADetectorThatThrowsIsRestartedAndItsRecordsStillSync) {
+  RuntimeHarness h;
+  h.sys("crm").setFeedThrows(2);
+  h.sys("crm").humanCreate({{"email", kBob}, {"name", "Bob"}});
+  h.start(h.config());
+  ASSERT_TRUE(waitFor([&] { return h.converged(kBob); }));
+  h.sys("crm").humanCreate({{"email", kAlice}, {"name", "Alice"}});
+  ASSERT_TRUE(waitFor([&] { return h.converged(kAlice); }));
+  EXPECT_EQ(h.drain(), 1);  // the restarted loop ends with the drain like any other
+  h.shutdown();
+  const std::string log = h.logText();
+  EXPECT_NE(log.find("runtime: loop failed, restarting it"), std::string::npos) << log;
+  EXPECT_NE(log.find("fake crm: the feed threw"), std::string::npos) << log;
+  EXPECT_NE(log.find("loop=\"detector crm.customer\""), std::string::npos) << log;
+}
+
+// An exception out of a push is that push's retryable failure: its slot and its record are
+// freed, and the create goes out again (once: read back by its key) instead of hanging.
+TEST(Agent, APushThatThrowsIsRetriedAndCreatesOnce) {
+  RuntimeHarness h;
+  h.sys("erp").setWriteThrows(3);
+  h.start(h.config());
+  h.sys("crm").humanCreate({{"email", kBob}, {"name", "Bob"}});
+  ASSERT_TRUE(waitFor([&] { return h.converged(kBob); }));
+  EXPECT_EQ(h.sys("erp").countEmail(kBob), 1u);
+  EXPECT_EQ(h.drain(), 1);
+  h.shutdown();
+  EXPECT_NE(h.logText().find("fake erp: the write threw"), std::string::npos) << h.logText();
+}
+
 TEST(Agent, ReloadAddsASystemAndKeepsActorIds) {
   RuntimeHarness h;
   h.sys("crm").humanCreate({{"email", kBob}, {"name", "Bob"}});

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -74,6 +75,13 @@ class FakeSystem {
   void setAppliedButFail(int creates) {
     set([&] { applied_but_fail_ = creates; });
   }
+  // The next `n` feed reads (writes) throw, as a bug met by one record would.
+  void setFeedThrows(int n) {
+    set([&] { feed_throws_ = n; });
+  }
+  void setWriteThrows(int n) {
+    set([&] { write_throws_ = n; });
+  }
   void setPushDelayMs(int ms) {
     set([&] { push_delay_ms_ = ms; });
   }
@@ -132,6 +140,10 @@ class FakeSystem {
     if (down_) {
       return fail("fetch " + name_ + ": 503 service unavailable");
     }
+    if (feed_throws_ > 0) {
+      --feed_throws_;
+      throw std::runtime_error("fake " + name_ + ": the feed threw");
+    }
     connector::FeedBatch out;
     uint64_t after = cursor ? std::stoull(*cursor) : 0;
     if (feed_paused_) {
@@ -173,6 +185,10 @@ class FakeSystem {
     ++write_calls_;
     if (down_) {
       return engine::PushRetryable{"503 service unavailable", 0};
+    }
+    if (write_throws_ > 0) {
+      --write_throws_;
+      throw std::runtime_error("fake " + name_ + ": the write threw");
     }
     if (op == "update" && !version.empty()) {
       auto it = recs_.find(id);
@@ -280,6 +296,8 @@ class FakeSystem {
   bool feed_paused_ = false;
   bool idempotent_ = true;
   int applied_but_fail_ = 0;
+  int feed_throws_ = 0;
+  int write_throws_ = 0;
   int push_delay_ms_ = 0;
   std::function<std::optional<std::string>(const std::string&, const std::string&)> reject_;
 };
