@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
+#include <string_view>
+#include <unordered_set>
 
 #include "agent/runtime/detector.h"
 
@@ -80,12 +82,23 @@ std::optional<int64_t> Pusher::nextDueIn() {
   if (!due) {
     return std::nullopt;
   }
+  const auto queued = queuedRecords();
   for (const auto& e : *due) {
-    if (!busy(e.record) && held_.count(e.record) == 0) {
+    if (in_flight_.count(e.record) == 0 && queued.count(e.record) == 0 &&
+        held_.count(e.record) == 0) {
       return std::max<int64_t>(0, e.due_ms - core_.clock().nowMs());
     }
   }
   return std::nullopt;
+}
+
+std::unordered_set<std::string_view> Pusher::queuedRecords() const {
+  std::unordered_set<std::string_view> out;
+  out.reserve(queue_.size());
+  for (const auto& q : queue_) {
+    out.insert(q.record);
+  }
+  return out;
 }
 
 bool Pusher::busy(const std::string& record) const {
@@ -184,9 +197,12 @@ asio::awaitable<void> Pusher::refill(std::shared_ptr<SystemRuntime> keep, size_t
     core_.log().error("pusher: due pushes",
                       {{"system", sys_.name()}, {"error", jobs.error().message}});
   } else {
+    // A lookup per job, not a walk of the queue (up to a thousand jobs each way in a load).
+    auto queued = queuedRecords();
     for (auto& job : *jobs) {
-      if (!busy(job.record)) {
+      if (in_flight_.count(job.record) == 0 && queued.count(job.record) == 0) {
         queue_.push_back(std::move(job));
+        queued.insert(queue_.back().record);  // a deque's push_back keeps the others in place
       }
     }
   }

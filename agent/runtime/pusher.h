@@ -14,6 +14,8 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -37,6 +39,8 @@ class Pusher {
   bool busy(const std::string& record) const;
 
  private:
+  // The records of the queued jobs, for lookups while the queue is walked or filled.
+  std::unordered_set<std::string_view> queuedRecords() const;
   asio::awaitable<void> send(std::shared_ptr<SystemRuntime> keep, engine::PushJob job);
   // Creates of one entity that go in one request of its batch create endpoint: `first` and
   // queued ones (taken out of queue_ and marked in flight); empty when `first` goes alone.
