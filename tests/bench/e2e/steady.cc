@@ -154,7 +154,28 @@ SteadyResult runSteady(const SteadyOptions& options) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  // Steady state starts once the load's tail is over: the echoes of the load's creates (a feed
+  // page each poll, and with webhooks one finance notification and one read per create) may
+  // still be read for seconds after the last create. Quiet: the three systems served at most a
+  // few requests a second (the polls) for two seconds running.
   std::this_thread::sleep_for(std::chrono::milliseconds(2 * options.poll_interval_ms + 1000));
+  const auto requests = [&w] {
+    int64_t total = 0;
+    for (const char* system : {"crm", "erp", "fin"}) {
+      auto c = w.counter(system, "requests");
+      total += c ? *c : (w.counter(system, "requests").value_or(0));
+    }
+    return total;
+  };
+  int64_t last = requests();
+  int quiet = 0;
+  for (const auto quiet_deadline = Clock::now() + std::chrono::seconds(120);
+       quiet < 4 && Clock::now() < quiet_deadline;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const int64_t now = requests();
+    quiet = now - last <= 10 ? quiet + 1 : 0;
+    last = now;
+  }
   std::vector<Ids> ids = linkIds(w, out.error);
   if (ids.size() != static_cast<size_t>(options.records)) {
     out.error += "linked " + std::to_string(ids.size()) + " of " + std::to_string(options.records) +
