@@ -21,6 +21,19 @@ SystemRuntime::SystemRuntime(std::shared_ptr<const mappers::Config> cfg,
     : config(std::move(cfg)), spec(&sys), id(actor), strand(s), exited(s) {}
 SystemRuntime::~SystemRuntime() = default;
 
+std::string exceptionText(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    if (ex.what() != nullptr && *ex.what() != '\0') {
+      return ex.what();  // never "": callers take "" for no exception
+    }
+    return "exception without a message";
+  } catch (...) {
+  }
+  return "unknown exception";
+}
+
 SystemRuntime::ReadMark::ReadMark(SystemRuntime& sys)
     : sys_(sys), started_(std::chrono::steady_clock::now()) {
   ++sys_.reads_in_flight_[started_];
@@ -243,20 +256,14 @@ void Core::spawn(const Strand& strand, asio::awaitable<void> coro, std::string w
     std::lock_guard lock(drain_mu_);
     ++active_;
   }
-  asio::co_spawn(strand, std::move(coro),
-                 [self = shared_from_this(), what = std::move(what)](std::exception_ptr e) {
-                   if (e) {
-                     std::string text = "unknown exception";
-                     try {
-                       std::rethrow_exception(e);
-                     } catch (const std::exception& ex) {
-                       text = ex.what();
-                     } catch (...) {
-                     }
-                     self->log().error("runtime: task failed", {{"task", what}, {"error", text}});
-                   }
-                   self->finished();
-                 });
+  asio::co_spawn(
+      strand, std::move(coro),
+      [self = shared_from_this(), what = std::move(what)](std::exception_ptr e) {
+        if (e) {
+          self->log().error("runtime: task failed", {{"task", what}, {"error", exceptionText(e)}});
+        }
+        self->finished();
+      });
 }
 
 void Core::finished() {
@@ -283,10 +290,8 @@ asio::awaitable<void> Core::loop(std::shared_ptr<SystemRuntime> rt,
     std::string thrown;
     try {
       co_await body();
-    } catch (const std::exception& e) {
-      thrown = e.what();
     } catch (...) {
-      thrown = "unknown exception";
+      thrown = exceptionText(std::current_exception());
     }
     if (thrown.empty() || stopped(*rt)) {
       break;

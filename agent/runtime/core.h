@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -51,6 +52,10 @@ namespace tandem::agent::runtime::detail {
 
 namespace asio = boost::asio;
 using Strand = asio::strand<asio::io_context::executor_type>;
+
+// What an exception caught with `catch (...)` says (its what(), or "unknown exception"); never
+// empty.
+std::string exceptionText(const std::exception_ptr& e);
 
 // The engine wants a mutable Clock; the options hand in a const one (its readings are const).
 class ClockRef final : public Clock {
@@ -247,10 +252,8 @@ class Core : public std::enable_shared_from_this<Core> {
     std::string thrown;
     try {
       co_return f();
-    } catch (const std::exception& e) {
-      thrown = e.what();
     } catch (...) {
-      thrown = "unknown exception";
+      thrown = exceptionText(std::current_exception());
     }
     co_return R(fail("runtime: engine call threw: " + thrown));
   }

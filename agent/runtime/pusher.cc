@@ -327,10 +327,8 @@ asio::awaitable<void> Pusher::sendBatch(std::shared_ptr<SystemRuntime> keep,
   std::string thrown;
   try {
     co_await batchOutcomes(ent, jobs, outcomes);
-  } catch (const std::exception& e) {
-    thrown = e.what();
   } catch (...) {
-    thrown = "unknown exception";
+    thrown = exceptionText(std::current_exception());
   }
   if (!thrown.empty()) {
     // As performGuarded(): the creates not answered yet are retried (read back by key).
@@ -470,10 +468,8 @@ asio::awaitable<std::optional<engine::PushOutcome>> Pusher::performGuarded(
   std::string thrown;
   try {
     co_return co_await perform(ent, job);
-  } catch (const std::exception& e) {
-    thrown = e.what();
   } catch (...) {
-    thrown = "unknown exception";
+    thrown = exceptionText(std::current_exception());
   }
   core_.log().error("pusher: push threw",
                     {{"system", sys_.name()}, {"record", job.record}, {"error", thrown}});
