@@ -1,6 +1,5 @@
 #include "state/store.h"
 
-#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
@@ -65,7 +64,6 @@ void Store::flushLoop() {
 }
 
 void Store::flushed(uint64_t gen, std::chrono::steady_clock::time_point started) {
-  flushed_gen_ = std::max(flushed_gen_, gen);
   if (deferred_gen_ == gen) {
     deferred_since_.reset();
   } else if (deferred_since_) {
@@ -198,19 +196,6 @@ Status Store::flush() {
 bool Store::awaitingFlush() {
   std::lock_guard<std::mutex> lock(defer_mu_);
   return deferred_since_.has_value();
-}
-
-uint64_t Store::deferredGen() {
-  std::lock_guard<std::mutex> lock(defer_mu_);
-  return deferred_gen_;
-}
-
-bool Store::durable(uint64_t gen) {
-  if (!options_.sync) {
-    return true;
-  }
-  std::lock_guard<std::mutex> lock(defer_mu_);
-  return flushed_gen_ >= gen;
 }
 
 // Doubles the map (up to max_map_bytes). The caller has aborted its transaction; Env waits

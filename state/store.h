@@ -187,10 +187,6 @@ class Store {
   Status flush();
   // Whether some deferred commit is not yet known to be durable.
   bool awaitingFlush();
-  // The generation of the latest deferred commit (they are counted from 1), and whether the
-  // commits up to generation `gen` are durable (always, for a store opened without sync).
-  uint64_t deferredGen();
-  bool durable(uint64_t gen);
 
   size_t mapBytes() const;
   const std::string& dir() const { return dir_; }
@@ -218,7 +214,6 @@ class Store {
   std::condition_variable defer_cv_;
   std::optional<std::chrono::steady_clock::time_point> deferred_since_;
   uint64_t deferred_gen_ = 0;
-  uint64_t flushed_gen_ = 0;  // every deferred commit up to this one is durable
   bool stopping_ = false;
   std::thread flusher_;
 };

@@ -98,9 +98,6 @@ struct PushJob {
   // part of a join (first + last name into one "name") takes the join's other fields from,
   // without reading and decoding the record again. nullopt: read them when the body is built.
   std::optional<conflict::FieldMap<conflict::Value>> record_values;
-  // A create duePushes recorded as sent in a deferred commit: the store generation that must be
-  // durable (state::Store::durable) before the create goes out. 0: nothing to wait for.
-  uint64_t sent_mark_gen = 0;
 };
 
 struct PushSuccess {
@@ -152,12 +149,8 @@ class SyncEngine {
 
   Result<IngestResult> ingest(ActorId system, const std::string& entity,
                               std::vector<Incoming> records, std::optional<std::string> cursor);
-  // Creates are recorded as sent before they are sent (after a crash their outcome is unknown
-  // and they are read back by key). With `marks` Sync that record is durable when this returns;
-  // with Deferred each create's sent_mark_gen says which commit must be durable before it goes
-  // out, so the caller can fsync off the writer.
-  Result<std::vector<PushJob>> duePushes(ActorId system, size_t limit, const DueFilter& filter = {},
-                                         state::Durability marks = state::Durability::Sync);
+  Result<std::vector<PushJob>> duePushes(ActorId system, size_t limit,
+                                         const DueFilter& filter = {});
   Result<FollowUp> completePush(ActorId system, const PushJob& job, const PushOutcome& outcome);
   // Several answers of one system in one transaction per entity (one fsync instead of one per
   // push); the follow-ups in the order given. All or nothing: on an error none is recorded.

@@ -16,8 +16,7 @@ std::string sys(ActorId s) {
 }  // namespace
 
 Result<std::vector<PushJob>> SyncEngine::duePushes(ActorId system, size_t limit,
-                                                   const DueFilter& filter,
-                                                   state::Durability marks) {
+                                                   const DueFilter& filter) {
   std::vector<PushJob> jobs;
   state::Batch batch;
   // Held creates are skipped, not counted: look further so updates behind them still go.
@@ -84,15 +83,7 @@ Result<std::vector<PushJob>> SyncEngine::duePushes(ActorId system, size_t limit,
     }
   }
   if (!batch.empty()) {
-    TANDEM_RETURN_IF_ERROR(store_.apply(batch, marks));
-    if (marks == state::Durability::Deferred) {
-      const uint64_t gen = store_.deferredGen();
-      for (auto& job : jobs) {
-        if (job.native_id.empty()) {
-          job.sent_mark_gen = gen;
-        }
-      }
-    }
+    TANDEM_RETURN_IF_ERROR(store_.apply(batch));
   }
   return jobs;
 }
@@ -146,7 +137,7 @@ Result<std::vector<FollowUp>> SyncEngine::completePushes(ActorId system,
     // An entry finish() queued again wins over its removal: the store applies removals first.
     // Deferred durability: an answer lost to a power failure is an unknown outcome again (a
     // create is read back by its key, an update is sent again). duePushes' marking of the next
-    // creates as sent is made durable before they go out, and takes these along.
+    // creates as sent is durable and takes these along.
     TANDEM_RETURN_IF_ERROR(store_.apply(batch, state::Durability::Deferred));
   }
   return follow;

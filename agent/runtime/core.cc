@@ -102,16 +102,6 @@ Core::Core(asio::io_context& ioc, AgentOptions options)
   }
 }
 
-namespace {
-asio::awaitable<Status> flushStore(state::Store* store) {
-  co_return store->flush();
-}
-}  // namespace
-
-asio::awaitable<Status> Core::flushState() {
-  co_return co_await asio::co_spawn(flusher_, flushStore(store_.get()), asio::use_awaitable);
-}
-
 Status Core::open(mappers::Config config) {
   const std::string dir =
       options_.state_dir_override.empty() ? config.agent.state_dir : options_.state_dir_override;

@@ -32,7 +32,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "agent/runtime/agent.h"
@@ -211,10 +210,6 @@ class Core : public std::enable_shared_from_this<Core> {
                                       asio::use_awaitable);
   }
 
-  // Makes every deferred commit durable (Store::flush) on a thread of its own, so the fsync
-  // holds neither the writer strand nor an io thread; the caller resumes on its own executor.
-  asio::awaitable<Status> flushState();
-
   // Starts a tracked coroutine on `strand` (drain waits for it); an escaping exception is
   // logged, never rethrown out of io_context::run().
   void spawn(const Strand& strand, asio::awaitable<void> coro, std::string what);
@@ -275,7 +270,6 @@ class Core : public std::enable_shared_from_this<Core> {
   const Clock* clock_;
   ClockRef engine_clock_;
   std::unique_ptr<state::Store> store_;
-  asio::thread_pool flusher_{1};  // flushState(); joined before the store closes
   std::unique_ptr<engine::SyncEngine> engine_;
   Strand writer_;
   std::shared_ptr<Stats> stats_;  // shared with the channels' request observers

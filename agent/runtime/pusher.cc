@@ -72,24 +72,6 @@ size_t Pusher::prefetch(size_t max_in_flight, size_t batch_limit) {
   return std::max(rounds, std::min<size_t>(max_in_flight * batch_limit, 1000));
 }
 
-bool Pusher::marked(const engine::PushJob& job) {
-  return job.sent_mark_gen == 0 || core_.store().durable(job.sent_mark_gen);
-}
-
-asio::awaitable<void> Pusher::flushMarks(std::shared_ptr<SystemRuntime> keep) {
-  const Status flushed = co_await core_.flushState();
-  if (!flushed) {
-    // The creates stay queued; a store that cannot fsync fails its next durable commit too.
-    core_.log().error("pusher: make sent marks durable",
-                      {{"system", sys_.name()}, {"error", flushed.error().message}});
-    asio::steady_timer pause(sys_.strand, std::chrono::milliseconds(std::max<int64_t>(
-                                              1, keep->config->agent.poll_interval_ms)));
-    co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
-  flushing_ = false;
-  wakeHere();
-}
-
 std::optional<int64_t> Pusher::nextDueIn() {
   auto snap = core_.store().read();
   if (!snap) {
@@ -137,7 +119,7 @@ asio::awaitable<void> Pusher::run(std::shared_ptr<SystemRuntime> keep) {
   // Once stopped (drain, reload) no push starts, but the answers of those in flight are still
   // recorded: an unrecorded create answer would cost a read-back after the restart.
   while (!core_.stopped(sys_) || !in_flight_.empty() || !done_.empty() || recording_ ||
-         refilling_ || flushing_) {
+         refilling_) {
     woken_ = false;
     if (!done_.empty() && !recording_) {
       recording_ = true;
@@ -163,15 +145,6 @@ asio::awaitable<void> Pusher::run(std::shared_ptr<SystemRuntime> keep) {
     }
     bool started = false;
     while (!queue_.empty() && sending_ < max_in_flight && !core_.stopped(sys_)) {
-      if (!marked(queue_.front())) {
-        // The queue is in the order the creates were marked: wait for the flush, which
-        // wakes the loop.
-        if (!flushing_) {
-          flushing_ = true;
-          core_.spawn(sys_.strand, flushMarks(keep), "flush sent marks of " + sys_.name());
-        }
-        break;
-      }
       engine::PushJob job = std::move(queue_.front());
       queue_.pop_front();
       if (in_flight_.count(job.record) != 0) {
@@ -216,11 +189,8 @@ asio::awaitable<void> Pusher::refill(std::shared_ptr<SystemRuntime> keep, size_t
   }
   std::vector<engine::RecordId> held;
   filter.held = &held;
-  // The creates' sent marks are committed without an fsync on the writer strand; the loop
-  // sends a create only once its mark is durable (marked(), flushMarks()).
-  auto jobs = co_await core_.onWriter([this, limit, &filter] {
-    return core_.engine().duePushes(sys_.id, limit, filter, state::Durability::Deferred);
-  });
+  auto jobs = co_await core_.onWriter(
+      [this, limit, &filter] { return core_.engine().duePushes(sys_.id, limit, filter); });
   held_ = std::set<std::string>(held.begin(), held.end());
   const size_t before = queue_.size();
   if (!jobs) {
@@ -304,8 +274,7 @@ std::vector<engine::PushJob> Pusher::takeBatch(const std::shared_ptr<SystemRunti
     return batch;
   }
   for (auto it = queue_.begin(); it != queue_.end() && batch.size() + 1 < limit;) {
-    if (it->entity == first.entity && batchable(*it) && in_flight_.count(it->record) == 0 &&
-        marked(*it)) {
+    if (it->entity == first.entity && batchable(*it) && in_flight_.count(it->record) == 0) {
       in_flight_.insert(it->record);
       sys_.enter();
       batch.push_back(std::move(*it));

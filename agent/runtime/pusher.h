@@ -88,11 +88,6 @@ class Pusher {
       EntityRuntime& ent, const std::string& native_id);
   // Milliseconds until the next outbox entry of this system that is not in flight is due.
   std::optional<int64_t> nextDueIn();
-  // Whether the record of `job` as sent (a create's) is durable, so the job may go out.
-  bool marked(const engine::PushJob& job);
-  // Makes the store's deferred commits durable off the writer (Core::flushState) and wakes the
-  // loop; on a failure it waits a poll interval first. At most one at a time (flushing_).
-  asio::awaitable<void> flushMarks(std::shared_ptr<SystemRuntime> keep);
 
   Core& core_;
   SystemRuntime& sys_;
@@ -103,7 +98,6 @@ class Pusher {
   size_t sending_ = 0;  // requests without an answer yet (at most max_in_flight)
   bool recording_ = false;
   bool refilling_ = false;
-  bool flushing_ = false;
   std::set<std::string> held_;  // due creates held until their feed was read
   std::deque<engine::PushJob> queue_;
   std::vector<engine::Completion> done_;  // answered pushes not recorded yet

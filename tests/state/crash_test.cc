@@ -199,41 +199,5 @@ TEST(Store, DeferredCommitsBecomeDurableWithinTheBoundWithoutAnotherCommit) {
   EXPECT_FALSE((*store)->awaitingFlush());
 }
 
-// What the agent waits for before a create goes out: the deferred commits up to a generation
-// are durable once a flush (or a durable commit) after them has returned.
-TEST(Store, DurableSaysWhichDeferredCommitsAFlushCovered) {
-  TempDir dir;
-  auto store = Store::open(dir.path(), crashOptions());
-  ASSERT_TRUE(store) << store.error().message;
-  Store& s = **store;
-  EXPECT_EQ(s.deferredGen(), 0u);
-  EXPECT_TRUE(s.durable(0));
-  ASSERT_TRUE(s.apply(crashBatch(1), Durability::Deferred));
-  const uint64_t first = s.deferredGen();
-  EXPECT_EQ(first, 1u);
-  // The flusher waits kMaxDeferMs / 2 after the oldest deferred commit.
-  EXPECT_FALSE(s.durable(first));
-  ASSERT_TRUE(s.flush());
-  EXPECT_TRUE(s.durable(first));
-  ASSERT_TRUE(s.apply(crashBatch(2), Durability::Deferred));
-  const uint64_t second = s.deferredGen();
-  EXPECT_EQ(second, 2u);
-  EXPECT_TRUE(s.durable(first));
-  EXPECT_FALSE(s.durable(second));
-  ASSERT_TRUE(s.apply(crashBatch(3)));  // a durable commit covers the deferred ones before it
-  EXPECT_TRUE(s.durable(second));
-  EXPECT_EQ(s.deferredGen(), second);  // durable commits are not counted
-}
-
-// A store that never fsyncs has nothing to wait for.
-TEST(Store, WithoutSyncEveryCommitCountsAsDurable) {
-  TempDir dir;
-  auto store = Store::open(dir.path(), testing::testOptions());
-  ASSERT_TRUE(store) << store.error().message;
-  ASSERT_TRUE((*store)->apply(crashBatch(1), Durability::Deferred));
-  EXPECT_TRUE((*store)->durable((*store)->deferredGen()));
-  EXPECT_TRUE((*store)->durable(7));
-}
-
 }  // namespace
 }  // namespace tandem::state

@@ -157,44 +157,6 @@ TEST(Convergence, C21_LostCreateAnswerIsFoundByItsKeyNotCreatedAgain) {
   EXPECT_EQ(h.sim(kFin).creates(), 1u);
 }
 
-// The agent commits a create's sent mark without an fsync on its writer strand and sends the
-// create only once that commit is durable (a power loss must not forget a create that went
-// out): duePushes names the commit each create waits for; an update waits for none.
-TEST(Convergence, C21_CreateWaitsForItsSentMarkToBeDurableAnUpdateDoesNot) {
-  Harness h(testConfig(), /*sync=*/true);
-  const std::string crm = h.sim(kCrm).humanCreate({{"email", str("fay@example.com")}});
-  h.poll(kCrm);
-  auto jobs = h.engine().duePushes(kErp, 10, {}, state::Durability::Deferred);
-  ASSERT_TRUE(jobs) << jobs.error().message;
-  ASSERT_EQ(jobs->size(), 1u);
-  const PushJob create = (*jobs)[0];
-  EXPECT_EQ(create.plan.op, conflict::PushOp::Create);
-  ASSERT_GT(create.sent_mark_gen, 0u);
-  // The store's own flusher waits kMaxDeferMs / 2 after a deferred commit.
-  EXPECT_FALSE(h.store().durable(create.sent_mark_gen));
-  ASSERT_TRUE(h.store().flush());
-  EXPECT_TRUE(h.store().durable(create.sent_mark_gen));
-  // The mark is on disk: the create, answered, is recorded as usual.
-  ASSERT_TRUE(h.engine().completePush(kErp, create, h.sim(kErp).apply(create)));
-  h.sim(kCrm).humanEdit(crm, "name", str("Fay"));
-  h.poll(kCrm);
-  auto updates = h.engine().duePushes(kErp, 10, {}, state::Durability::Deferred);
-  ASSERT_TRUE(updates) << updates.error().message;
-  ASSERT_EQ(updates->size(), 1u);
-  EXPECT_EQ((*updates)[0].plan.op, conflict::PushOp::Update);
-  EXPECT_EQ((*updates)[0].sent_mark_gen, 0u);
-  // Marks asked for durable (the default) leave nothing to wait for.
-  auto fin = h.engine().duePushes(kFin, 10);
-  ASSERT_TRUE(fin) << fin.error().message;
-  ASSERT_EQ(fin->size(), 1u);
-  EXPECT_EQ((*fin)[0].plan.op, conflict::PushOp::Create);
-  EXPECT_EQ((*fin)[0].sent_mark_gen, 0u);
-  h.settle();
-  h.expectConverged();
-  EXPECT_EQ(h.sim(kErp).creates(), 1u);
-  EXPECT_EQ(h.sim(kFin).creates(), 1u);
-}
-
 // After a crash nobody awaits the handed-out create any more: the restarted agent reclaims it
 // at once (outcome unknown, so it is read back first) instead of waiting out the lease.
 TEST(Convergence, C21_RestartReclaimsCreatesTheCrashedRunLeftUnanswered) {

@@ -243,11 +243,7 @@ inline EngineConfig testConfig(conflict::EntityPolicy policy = {}) {
 // The store, the engine and three systems, with the daemon's loop as explicit steps.
 class Harness {
  public:
-  // `sync`: the store fsyncs (durable and deferred commits differ), as the agent's does.
-  explicit Harness(EngineConfig config = testConfig(), bool sync = false)
-      : config_(std::move(config)), sync_(sync) {
-    reopen();
-  }
+  explicit Harness(EngineConfig config = testConfig()) : config_(std::move(config)) { reopen(); }
 
   // kill -9 and restart: everything in memory is gone, only the LMDB directory remains.
   void reopen() {
@@ -255,7 +251,7 @@ class Harness {
     store_.reset();
     state::Options o;
     o.initial_map_bytes = 1 << 20;
-    o.sync = sync_;
+    o.sync = false;
     auto s = state::Store::open(dir_.path(), o);
     ASSERT_TRUE(s) << s.error().message;
     store_ = std::move(*s);
@@ -369,7 +365,6 @@ class Harness {
   TempDir dir_;
   agent::SimulatedClock clock_;
   EngineConfig config_;
-  bool sync_ = false;
   std::unique_ptr<state::Store> store_;
   std::unique_ptr<SyncEngine> engine_;
   std::array<SimSystem, 3> sims_{SimSystem(kCrm, "crm", clock_), SimSystem(kErp, "erp", clock_),
