@@ -311,27 +311,23 @@ asio::awaitable<void> Core::runSystem(std::shared_ptr<SystemRuntime> rt) {
     co_return;
   }
   for (auto& ent : rt->entities) {
-    rt->enter();
-    const std::string detector = "detector " + rt->name() + "." + ent->entity->name;
-    spawn(rt->strand,
-          loop(
-              rt, [d = ent->detector.get(), rt] { return d->run(rt); }, detector),
-          detector);
+    Detector* detector = ent->detector.get();
+    spawnLoop(rt, "detector " + rt->name() + "." + ent->entity->name,
+              [detector, rt] { return detector->run(rt); });
     if (rt->config->existenceCheck(*rt->spec).interval_ms > 0) {
-      rt->enter();
-      const std::string check = "existence check " + rt->name() + "." + ent->entity->name;
-      spawn(rt->strand,
-            loop(
-                rt, [c = ent->checker.get(), rt] { return c->run(rt); }, check),
-            check);
+      ExistenceChecker* checker = ent->checker.get();
+      spawnLoop(rt, "existence check " + rt->name() + "." + ent->entity->name,
+                [checker, rt] { return checker->run(rt); });
     }
   }
+  Pusher* pusher = rt->pusher.get();
+  spawnLoop(rt, "pusher " + rt->name(), [pusher, rt] { return pusher->run(rt); });
+}
+
+void Core::spawnLoop(const std::shared_ptr<SystemRuntime>& rt, std::string what,
+                     std::function<asio::awaitable<void>()> body) {
   rt->enter();
-  const std::string pusher = "pusher " + rt->name();
-  spawn(rt->strand,
-        loop(
-            rt, [p = rt->pusher.get(), rt] { return p->run(rt); }, pusher),
-        pusher);
+  spawn(rt->strand, loop(rt, std::move(body), what), what);
 }
 
 void Core::startSystem(const std::shared_ptr<SystemRuntime>& rt) {

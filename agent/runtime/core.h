@@ -262,6 +262,9 @@ class Core : public std::enable_shared_from_this<Core> {
   // good. The system counts the loop as ended (leave()) either way.
   asio::awaitable<void> loop(std::shared_ptr<SystemRuntime> sys,
                              std::function<asio::awaitable<void>()> body, std::string what);
+  // Counts the loop in (enter()) and spawns loop() for it on the system's strand.
+  void spawnLoop(const std::shared_ptr<SystemRuntime>& rt, std::string what,
+                 std::function<asio::awaitable<void>()> body);
   void finished();
 
   asio::io_context& ioc_;
