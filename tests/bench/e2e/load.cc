@@ -49,11 +49,7 @@ Result<int64_t> counter(e2e::World& w, const char* system, const char* name) {
 }
 
 double requestsPerRecord(e2e::World& w, int64_t n) {
-  int64_t total = 0;
-  for (const char* system : {"crm", "erp", "fin"}) {
-    total += counter(w, system, "requests").value_or(0);
-  }
-  return static_cast<double>(total) / static_cast<double>(std::max<int64_t>(n, 1));
+  return static_cast<double>(totalRequests(w)) / static_cast<double>(std::max<int64_t>(n, 1));
 }
 
 std::string countCheck(e2e::World& w, int64_t n) {
@@ -68,6 +64,14 @@ std::string countCheck(e2e::World& w, int64_t n) {
 }
 
 }  // namespace
+
+int64_t totalRequests(e2e::World& w) {
+  int64_t total = 0;
+  for (const char* system : {"crm", "erp", "fin"}) {
+    total += counter(w, system, "requests").value_or(0);
+  }
+  return total;
+}
 
 LoadResult runAgentLoad(const LoadOptions& options) {
   LoadResult out;

@@ -8,6 +8,10 @@
 
 #include "tests/bench/e2e/proc_memory.h"
 
+namespace tandem::e2e {
+class World;
+}  // namespace tandem::e2e
+
 namespace tandem::bench {
 
 struct LoadOptions {
@@ -29,6 +33,9 @@ struct LoadResult {
 };
 
 LoadResult runAgentLoad(const LoadOptions& options);
+// HTTP requests the three fixture systems of `w` have served so far (each counter asked twice:
+// the control connection may have idled out).
+int64_t totalRequests(e2e::World& w);
 LoadResult runNullCopierLoad(const LoadOptions& options);
 
 }  // namespace tandem::bench

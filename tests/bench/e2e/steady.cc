@@ -10,6 +10,7 @@
 
 #include <rapidjson/document.h>
 
+#include "tests/bench/e2e/load.h"
 #include "tests/e2e/world.h"
 
 namespace tandem::bench {
@@ -159,20 +160,12 @@ SteadyResult runSteady(const SteadyOptions& options) {
   // still be read for seconds after the last create. Quiet: the three systems served at most a
   // few requests a second (the polls) for two seconds running.
   std::this_thread::sleep_for(std::chrono::milliseconds(2 * options.poll_interval_ms + 1000));
-  const auto requests = [&w] {
-    int64_t total = 0;
-    for (const char* system : {"crm", "erp", "fin"}) {
-      auto c = w.counter(system, "requests");
-      total += c ? *c : (w.counter(system, "requests").value_or(0));
-    }
-    return total;
-  };
-  int64_t last = requests();
+  int64_t last = totalRequests(w);
   int quiet = 0;
   for (const auto quiet_deadline = Clock::now() + std::chrono::seconds(120);
        quiet < 4 && Clock::now() < quiet_deadline;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    const int64_t now = requests();
+    const int64_t now = totalRequests(w);
     quiet = now - last <= 10 ? quiet + 1 : 0;
     last = now;
   }
