@@ -140,6 +140,9 @@ struct AgentOptions {
   std::ostream* progress = nullptr;
   bool progress_is_tty = false;
   std::string ca_file;  // extra PEM trust for https systems
+  // A detector failing the same way poll after poll logs one warning, its repeats at debug
+  // level, and warns again this often while it lasts (with the count and since when).
+  int64_t failure_rewarn_ms = 5 * 60 * 1000;
 };
 
 class Agent {

@@ -40,16 +40,46 @@ std::string shapeOf(const std::string& error) {
 
 void Detector::fail(const std::string& what, const std::string& error) {
   // A system that stays down fails every poll: the first failure is a warning, its repeats are
-  // debug lines (status() still counts every one and keeps the latest text).
+  // debug lines (status() still counts every one and keeps the latest text), and while it
+  // lasts it is warned about again every failure_rewarn_ms, so an operator reading only the
+  // warnings still sees that the feed is not being read.
+  const int64_t now = core_.clock().nowMs();
   std::string shape = shapeOf(what + ": " + error);
-  const LogLevel level = shape == last_failure_ ? LogLevel::Debug : LogLevel::Warn;
+  if (failures_++ == 0) {
+    failing_since_ms_ = now;
+  }
+  std::vector<LogField> fields{
+      {"system", sys_.name()}, {"entity", ent_.entity->name}, {"error", error}};
+  LogLevel level = LogLevel::Warn;
+  if (shape != last_failure_) {
+    last_warn_ms_ = now;
+  } else if (now - last_warn_ms_ >= core_.options().failure_rewarn_ms) {
+    last_warn_ms_ = now;
+    fields.emplace_back("failures", failures_);
+    fields.emplace_back("failing_for_s", static_cast<int64_t>((now - failing_since_ms_) / 1000));
+  } else {
+    level = LogLevel::Debug;
+  }
   last_failure_ = std::move(shape);
-  core_.log().log(level, what,
-                  {{"system", sys_.name()}, {"entity", ent_.entity->name}, {"error", error}});
+  core_.log().log(level, what, fields);
   core_.stats().detector(sys_.name(), ent_.entity->name, [&](DetectorStatus& d) {
     ++d.errors;
     d.last_error = error;
   });
+}
+
+void Detector::recovered() {
+  if (failures_ == 0) {
+    return;
+  }
+  core_.log().info(
+      "detector: reading again",
+      {{"system", sys_.name()},
+       {"entity", ent_.entity->name},
+       {"failures", failures_},
+       {"failed_for_s", static_cast<int64_t>((core_.clock().nowMs() - failing_since_ms_) / 1000)}});
+  failures_ = 0;
+  last_failure_.clear();
 }
 
 void Detector::logPage(const connector::FeedBatch& batch) {
@@ -165,7 +195,7 @@ asio::awaitable<bool> Detector::pass() {
     if (next) {
       cursor = std::move(next);
     }
-    last_failure_.clear();
+    recovered();
     core_.stats().detector(system, entity, [&](DetectorStatus& d) {
       ++d.batches;
       d.records += n;

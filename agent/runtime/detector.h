@@ -72,7 +72,11 @@ class Detector {
   bool exited_ = false;
   uint64_t passes_ = 0;
   bool last_pass_ok_ = false;
-  std::string last_failure_;  // shape of the last logged failure (see fail())
+  void recovered();               // a pass got through after failures: says so once
+  std::string last_failure_;      // shape of the last logged failure (see fail())
+  uint64_t failures_ = 0;         // in a row, since failing_since_ms_
+  int64_t failing_since_ms_ = 0;  // unix ms of the first of them
+  int64_t last_warn_ms_ = 0;      // unix ms of the last warning about them
   std::set<std::string> read_again_;
 };
 

@@ -100,6 +100,46 @@ TEST(Webhooks, BadSignatureIs401WithTheReasonAndIngestsNothing) {
   EXPECT_EQ(h.logText().find("hook-secret"), std::string::npos);  // never a secret in the log
 }
 
+// A feed that keeps failing is one warning and then debug lines, so the log does not fill up;
+// but an operator reading only the warnings must still learn, now and then, that it has not
+// been read since, and then that it is read again.
+TEST(Agent, AFeedThatKeepsFailingIsWarnedAboutAgainAndItsRecoveryIsLogged) {
+  RuntimeHarness h;
+  h.tweak_options = [](AgentOptions& o) { o.failure_rewarn_ms = 150; };
+  h.start(h.config());
+  auto finDetector = [&] {
+    for (const auto& d : h.agent().status().detectors) {
+      if (d.system == "fin") {
+        return d;
+      }
+    }
+    return DetectorStatus{};
+  };
+  ASSERT_TRUE(waitFor([&] { return finDetector().initial_load_done; }));
+  h.sys("fin").setDown(true);
+  ASSERT_TRUE(waitFor([&] { return finDetector().errors >= 3; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // past two re-warn intervals
+  h.sys("fin").setDown(false);
+  ASSERT_TRUE(waitFor([&] { return finDetector().last_error.empty(); }));
+  const uint64_t failed = finDetector().errors;
+  h.shutdown();
+
+  const std::string log = h.logText();
+  const std::string warn = "WARN  detector: fetch failed system=fin";
+  size_t warns = 0;
+  size_t rewarns = 0;
+  for (size_t at = log.find(warn); at != std::string::npos; at = log.find(warn, at + 1)) {
+    ++warns;
+    const std::string line = log.substr(at, log.find('\n', at) - at);
+    rewarns += line.find(" failures=") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_GE(rewarns, 1u) << log;
+  EXPECT_EQ(warns, rewarns + 1) << log;  // the first, then only the re-warnings
+  EXPECT_LT(warns, failed) << log;       // the other repeats stayed at debug level
+  EXPECT_NE(log.find("DEBUG detector: fetch failed system=fin"), std::string::npos) << log;
+  EXPECT_NE(log.find("INFO  detector: reading again system=fin"), std::string::npos) << log;
+}
+
 TEST(Agent, DrainLetsInFlightPushesFinishAndCallsDoneOnce) {
   RuntimeHarness h;
   h.sys("erp").setPushDelayMs(300);

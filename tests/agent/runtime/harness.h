@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <future>
 #include <memory>
 #include <sstream>
@@ -103,8 +104,12 @@ class RuntimeHarness {
     o.channel_factory = world_.channelFactory();
     o.backoff = [](uint32_t, int64_t retry_after) { return std::max<int64_t>(5, retry_after); };
     o.progress = &progress_out_;
+    if (tweak_options) {
+      tweak_options(o);
+    }
     return o;
   }
+  std::function<void(AgentOptions&)> tweak_options;  // set before start(): a test's own options
 
   Agent& make(mappers::Config cfg) {
     auto a = Agent::make(io_.ioc(), std::move(cfg), options());
