@@ -16,10 +16,15 @@ namespace {
 // source time as the difference from the previous field's, and a field's rarely set conflict
 // and oscillation data behind a flags byte. That takes a 12-field customer record from about
 // 555 bytes to about 300 and a shadow from about 270 to about 210.
+//
+// Format 3 is format 2 with each field name (and a record's entity) written as its number in the
+// store's name table (NameTable) instead of in full: about 95 bytes less per customer record and
+// per shadow. Written only with a name table; format 2 remains for callers without one.
 constexpr uint8_t kRecordFormatV1 = 1;
 constexpr uint8_t kRecordFormat = 2;
 constexpr uint8_t kShadowFormatV1 = 1;
 constexpr uint8_t kShadowFormat = 2;
+constexpr uint8_t kNumberedNames = 3;  // records and shadows
 constexpr uint8_t kConflictFormat = 1;
 
 // Format 2 field flags: which optional parts follow, and how the previous-value hash is stored.
@@ -39,14 +44,41 @@ Status expectFormat(ByteReader& r, uint8_t want, const char* what) {
   return {};
 }
 
-// Reads a format byte that must be `v1` or `v2`.
-Result<uint8_t> readFormat(ByteReader& r, uint8_t v1, uint8_t v2, const char* what) {
+// Reads a record's or shadow's format byte (1 to 3); format 3 needs a name table.
+Result<uint8_t> readFormat(ByteReader& r, const NameTable* names, const char* what) {
   TANDEM_ASSIGN_OR_RETURN(uint8_t got, r.u8(what));
-  if (got != v1 && got != v2) {
-    return fail(std::string("unknown ") + what + " " + std::to_string(got) + " (this build reads " +
-                std::to_string(v1) + " and " + std::to_string(v2) + ")");
+  if (got < 1 || got > kNumberedNames) {
+    return fail(std::string("unknown ") + what + " " + std::to_string(got) +
+                " (this build reads 1 to " + std::to_string(kNumberedNames) + ")");
+  }
+  if (got == kNumberedNames && names == nullptr) {
+    return fail(std::string(what) + " 3 names its fields by number, and no name table was given");
   }
   return got;
+}
+
+// Writes a name in full (format 2, `names` null) or as its number (format 3).
+Status writeName(ByteWriter& w, std::string_view name, NameTable* names) {
+  if (names == nullptr) {
+    w.str(name);
+    return {};
+  }
+  TANDEM_ASSIGN_OR_RETURN(uint32_t n, names->number(name));
+  w.varint(n);
+  return {};
+}
+
+Result<std::string> readName(ByteReader& r, NameTable* numbered, const char* what) {
+  if (numbered == nullptr) {
+    return r.str(what);
+  }
+  TANDEM_ASSIGN_OR_RETURN(uint64_t n, r.varint(what));
+  const std::string* name = n <= UINT32_MAX ? numbered->name(static_cast<uint32_t>(n)) : nullptr;
+  if (name == nullptr) {
+    return fail(std::string("corrupt value: ") + what + " number " + std::to_string(n) +
+                " is not in the name table");
+  }
+  return *name;
 }
 
 uint64_t nullHash() {
@@ -171,13 +203,15 @@ const char* policyName(PolicyKind p) {
   return "unknown";
 }
 
-std::string encodeRecord(const Record& rec) {
+namespace {
+
+Result<std::string> writeRecord(const Record& rec, NameTable* names) {
   std::string out;
   out.reserve(64 + rec.fields.size() * 32);
   ByteWriter w(out);
-  w.u8(kRecordFormat);
+  w.u8(names != nullptr ? kNumberedNames : kRecordFormat);
   w.str(rec.id);
-  w.str(rec.entity);
+  TANDEM_RETURN_IF_ERROR(writeName(w, rec.entity, names));
   w.u8(rec.tombstone.deleted ? 1 : 0);
   rec.tombstone.vv.encode(w);
   w.u8(rec.tombstone.source);
@@ -189,7 +223,7 @@ std::string encodeRecord(const Record& rec) {
   int64_t prev_ts = 0;
   const uint64_t null_hash = nullHash();
   for (const auto& [name, f] : rec.fields) {
-    w.str(name);
+    TANDEM_RETURN_IF_ERROR(writeName(w, name, names));
     f.value.encode(w);
     writeVvDelta(w, f.vv, *prev_vv);
     w.u8(f.source);
@@ -218,6 +252,16 @@ std::string encodeRecord(const Record& rec) {
     prev_ts = f.source_ts_ms;
   }
   return out;
+}
+
+}  // namespace
+
+std::string encodeRecord(const Record& rec) {
+  return *writeRecord(rec, nullptr);  // without a name table nothing can fail
+}
+
+Result<std::string> encodeRecord(const Record& rec, NameTable& names) {
+  return writeRecord(rec, &names);
 }
 
 namespace {
@@ -271,13 +315,13 @@ Status readFieldV2(ByteReader& r, FieldState& f, const VersionVector& prev_vv, i
 
 }  // namespace
 
-Result<Record> decodeRecord(std::string_view bytes) {
+Result<Record> decodeRecord(std::string_view bytes, NameTable* names) {
   ByteReader r(bytes);
-  TANDEM_ASSIGN_OR_RETURN(uint8_t format,
-                          readFormat(r, kRecordFormatV1, kRecordFormat, "record format"));
+  TANDEM_ASSIGN_OR_RETURN(uint8_t format, readFormat(r, names, "record format"));
+  NameTable* numbered = format == kNumberedNames ? names : nullptr;
   Record rec;
   TANDEM_ASSIGN_OR_RETURN(rec.id, r.str("record id"));
-  TANDEM_ASSIGN_OR_RETURN(rec.entity, r.str("entity"));
+  TANDEM_ASSIGN_OR_RETURN(rec.entity, readName(r, numbered, "entity"));
   TANDEM_ASSIGN_OR_RETURN(uint8_t del, r.u8("tombstone flag"));
   if (del > 1) {
     return fail("corrupt value: tombstone flag " + std::to_string(del));
@@ -292,7 +336,7 @@ Result<Record> decodeRecord(std::string_view bytes) {
   VersionVector prev_vv;  // format 2: the previous field's vector and time
   int64_t prev_ts = 0;
   for (uint64_t i = 0; i < n; ++i) {
-    TANDEM_ASSIGN_OR_RETURN(std::string name, r.str("field name"));
+    TANDEM_ASSIGN_OR_RETURN(std::string name, readName(r, numbered, "field name"));
     if (i > 0 && name <= rec.fields.back().first) {
       return fail("corrupt value: field names out of order at \"" + name + "\"");
     }
@@ -310,11 +354,13 @@ Result<Record> decodeRecord(std::string_view bytes) {
   return rec;
 }
 
-std::string encodeShadow(const Shadow& s) {
+namespace {
+
+Result<std::string> writeShadow(const Shadow& s, NameTable* names) {
   std::string out;
   out.reserve(32 + s.fields.size() * 32);
   ByteWriter w(out);
-  w.u8(kShadowFormat);
+  w.u8(names != nullptr ? kNumberedNames : kShadowFormat);
   const VersionVector none;
   writeShadowField(w, s.tombstone, none);
   w.str(s.version_token);
@@ -322,18 +368,28 @@ std::string encodeShadow(const Shadow& s) {
   w.varint(s.fields.size());
   const VersionVector* prev_vv = &s.tombstone.vv;
   for (const auto& [name, f] : s.fields) {
-    w.str(name);
+    TANDEM_RETURN_IF_ERROR(writeName(w, name, names));
     writeShadowField(w, f, *prev_vv);
     prev_vv = &f.vv;
   }
   return out;
 }
 
-Result<Shadow> decodeShadow(std::string_view bytes) {
+}  // namespace
+
+std::string encodeShadow(const Shadow& s) {
+  return *writeShadow(s, nullptr);  // without a name table nothing can fail
+}
+
+Result<std::string> encodeShadow(const Shadow& s, NameTable& names) {
+  return writeShadow(s, &names);
+}
+
+Result<Shadow> decodeShadow(std::string_view bytes, NameTable* names) {
   ByteReader r(bytes);
-  TANDEM_ASSIGN_OR_RETURN(uint8_t format,
-                          readFormat(r, kShadowFormatV1, kShadowFormat, "shadow format"));
+  TANDEM_ASSIGN_OR_RETURN(uint8_t format, readFormat(r, names, "shadow format"));
   const bool v1 = format == kShadowFormatV1;
+  NameTable* numbered = format == kNumberedNames ? names : nullptr;
   Shadow s;
   const VersionVector none;
   TANDEM_ASSIGN_OR_RETURN(s.tombstone, readShadowField(r, v1 ? nullptr : &none));
@@ -343,7 +399,7 @@ Result<Shadow> decodeShadow(std::string_view bytes) {
   s.fields.reserve(n);
   VersionVector prev_vv = s.tombstone.vv;
   for (uint64_t i = 0; i < n; ++i) {
-    TANDEM_ASSIGN_OR_RETURN(std::string name, r.str("shadow field name"));
+    TANDEM_ASSIGN_OR_RETURN(std::string name, readName(r, numbered, "shadow field name"));
     if (i > 0 && name <= s.fields.back().first) {
       return fail("corrupt value: shadow field names out of order at \"" + name + "\"");
     }

@@ -205,7 +205,8 @@ class Writer {
 
 }  // namespace
 
-Result<Applied> applyBatch(lmdb::WriteTxn& txn, const Tables& t, const Batch& b) {
+Result<Applied> applyBatch(lmdb::WriteTxn& txn, const Tables& t, const Batch& b,
+                           conflict::NameTable& names) {
   Writer w(txn, t);
   Applied applied;
   for (const auto& [name, id] : b.actors) {
@@ -218,15 +219,17 @@ Result<Applied> applyBatch(lmdb::WriteTxn& txn, const Tables& t, const Batch& b)
     if (r.id.empty()) {
       return invalid("record with an empty id");
     }
-    TANDEM_RETURN_IF_ERROR(txn.putIfChanged(t.records, r.id, conflict::encodeRecord(r)));
+    TANDEM_ASSIGN_OR_RETURN(std::string value, conflict::encodeRecord(r, names));
+    TANDEM_RETURN_IF_ERROR(txn.putIfChanged(t.records, r.id, value));
   }
   for (const auto& s : b.shadow_removals) {
     TANDEM_RETURN_IF_ERROR(txn.del(t.shadows, keys::recordSystem(s.record, s.system)));
   }
   for (const auto& s : b.shadows) {
     TANDEM_RETURN_IF_ERROR(checkSystem(s.system, "shadow", s.record));
-    TANDEM_RETURN_IF_ERROR(txn.putIfChanged(t.shadows, keys::recordSystem(s.record, s.system),
-                                            conflict::encodeShadow(s.shadow)));
+    TANDEM_ASSIGN_OR_RETURN(std::string value, conflict::encodeShadow(s.shadow, names));
+    TANDEM_RETURN_IF_ERROR(
+        txn.putIfChanged(t.shadows, keys::recordSystem(s.record, s.system), value));
   }
   for (const auto& l : b.link_removals) {
     TANDEM_RETURN_IF_ERROR(w.unlink(l.system, l.native_id));

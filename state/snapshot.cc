@@ -3,6 +3,7 @@
 #include "conflict/codec.h"
 #include "state/keys.h"
 #include "state/lmdb.h"
+#include "state/names.h"
 #include "state/store.h"
 #include "state/tables.h"
 
@@ -89,8 +90,8 @@ Result<std::optional<std::string>> getString(const lmdb::ReadTxn& txn, const lmd
 
 }  // namespace
 
-Snapshot::Snapshot(std::unique_ptr<lmdb::ReadTxn> txn, const Tables* tables)
-    : txn_(std::move(txn)), tables_(tables) {}
+Snapshot::Snapshot(std::unique_ptr<lmdb::ReadTxn> txn, const Tables* tables, StoredNames* names)
+    : txn_(std::move(txn)), tables_(tables), names_(names) {}
 Snapshot::Snapshot(Snapshot&&) noexcept = default;
 Snapshot& Snapshot::operator=(Snapshot&&) noexcept = default;
 Snapshot::~Snapshot() = default;
@@ -100,7 +101,8 @@ Result<std::optional<conflict::Record>> Snapshot::record(std::string_view id) co
   if (!v) {
     return std::nullopt;
   }
-  TANDEM_ASSIGN_OR_RETURN(auto rec, at(tables_->records, id, conflict::decodeRecord(*v)));
+  StoredNames::Reading names(*names_, *txn_, tables_->meta);
+  TANDEM_ASSIGN_OR_RETURN(auto rec, at(tables_->records, id, conflict::decodeRecord(*v, &names)));
   if (rec.id != id) {
     return corrupt(tables_->records, id,
                    Error{"corrupt value: holds record " + keys::formatRaw(rec.id)});
@@ -115,7 +117,8 @@ Result<std::optional<conflict::Shadow>> Snapshot::shadow(ActorId system,
   if (!v) {
     return std::nullopt;
   }
-  return at(tables_->shadows, key, conflict::decodeShadow(*v));
+  StoredNames::Reading names(*names_, *txn_, tables_->meta);
+  return at(tables_->shadows, key, conflict::decodeShadow(*v, &names));
 }
 
 Result<std::optional<RecordId>> Snapshot::linkedRecord(ActorId system,

@@ -5,6 +5,7 @@
 
 #include "state/apply_batch.h"
 #include "state/lmdb.h"
+#include "state/names.h"
 #include "state/schema.h"
 #include "state/tables.h"
 
@@ -97,11 +98,16 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, const Options
     TANDEM_ASSIGN_OR_RETURN(auto txn, store->env_->beginWrite());
     auto tables = openTables(txn);
     Status done = tables ? checkSchema(txn, *tables, dir) : Status(std::unexpected(tables.error()));
+    auto names = std::make_unique<StoredNames>();
+    if (done) {
+      done = names->load(txn, tables->meta);
+    }
     if (done) {
       done = txn.commit();
     }
     if (done) {
       store->tables_ = std::make_unique<Tables>(*tables);
+      store->names_ = std::move(names);
       if (options.sync) {
         Store* self = store.get();
         store->flusher_ = std::thread([self] { self->flushLoop(); });
@@ -118,7 +124,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, const Options
 
 Result<Snapshot> Store::read() const {
   TANDEM_ASSIGN_OR_RETURN(auto txn, env_->beginRead());
-  return Snapshot(std::make_unique<lmdb::ReadTxn>(std::move(txn)), tables_.get());
+  return Snapshot(std::make_unique<lmdb::ReadTxn>(std::move(txn)), tables_.get(), names_.get());
 }
 
 Result<Applied> Store::apply(const Batch& batch, Durability durability) {
@@ -148,9 +154,17 @@ Result<Applied> Store::apply(const Batch& batch, Durability durability) {
   } restore{env_.get(), defer};
   for (;;) {
     TANDEM_ASSIGN_OR_RETURN(auto txn, env_->beginWrite());
-    auto applied = applyBatch(txn, *tables_, batch);
+    StoredNames::Writing names(*names_, txn, tables_->meta);
+    // Names numbered in a transaction that does not commit are taken back.
+    struct Settle {
+      StoredNames& names;
+      bool committed = false;
+      ~Settle() { committed ? names.commit() : names.rollback(); }
+    } settle{*names_};
+    auto applied = applyBatch(txn, *tables_, batch, names);
     if (applied) {
       auto committed = txn.commit();
+      settle.committed = committed.has_value();
       if (committed) {
         if (defer) {
           {

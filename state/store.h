@@ -45,8 +45,9 @@ class Env;
 class ReadTxn;
 }  // namespace lmdb
 struct Tables;
+class StoredNames;
 
-inline constexpr uint32_t kSchemaVersion = 3;
+inline constexpr uint32_t kSchemaVersion = 4;
 
 // Deferred suits commits whose loss on a power failure costs only work done again: a detector
 // batch (its cursor is lost with it, so the feed is read again) or push answers (a create whose
@@ -161,10 +162,11 @@ class Snapshot {
 
  private:
   friend class Store;
-  Snapshot(std::unique_ptr<lmdb::ReadTxn> txn, const Tables* tables);
+  Snapshot(std::unique_ptr<lmdb::ReadTxn> txn, const Tables* tables, StoredNames* names);
 
   std::unique_ptr<lmdb::ReadTxn> txn_;
   const Tables* tables_;
+  StoredNames* names_;
 };
 
 class Store {
@@ -202,6 +204,7 @@ class Store {
   Options options_;
   std::unique_ptr<lmdb::Env> env_;
   std::unique_ptr<Tables> tables_;
+  std::unique_ptr<StoredNames> names_;
   void flushLoop();
   // Marks the deferred commits made before a flush that started at `started` (generation `gen`)
   // as durable. Under defer_mu_.

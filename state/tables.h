@@ -32,5 +32,6 @@ inline constexpr std::string_view kMetaNextConflict = "next_conflict_id";
 inline constexpr std::string_view kMetaActorByName = "actor/";  // + name -> id byte
 inline constexpr std::string_view kMetaActorById = "actor#";    // + id byte -> name
 inline constexpr std::string_view kMetaNote = "note/";          // + caller's key -> its value
+inline constexpr std::string_view kMetaName = "name#";  // + be64 number -> a field or entity name
 
 }  // namespace tandem::state

@@ -270,7 +270,7 @@ TEST(Codec, FlippedBytesNeverCrash) {
 TEST(Codec, ExactErrorsForBadInput) {
   auto wrongFormat = decodeRecord(std::string("\x09", 1));
   ASSERT_FALSE(wrongFormat);
-  EXPECT_EQ(wrongFormat.error().message, "unknown record format 9 (this build reads 1 and 2)");
+  EXPECT_EQ(wrongFormat.error().message, "unknown record format 9 (this build reads 1 to 3)");
 
   std::string bytes = encodeRecord(sampleRecord()) + "zz";
   auto trailing = decodeRecord(bytes);

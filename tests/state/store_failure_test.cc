@@ -218,7 +218,7 @@ TEST(StoreFailure, NewerSchemaIsRefusedAndLeftAlone) {
   auto s = Store::open(dir.path(), testOptions());
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().message, "state: " + dir.path() +
-                                   ": schema version 7 is newer than this build (3); refusing "
+                                   ": schema version 7 is newer than this build (4); refusing "
                                    "to open");
   s = Store::open(dir.path(), testOptions());  // still 7: not overwritten by the first try
   ASSERT_FALSE(s);
@@ -261,7 +261,7 @@ TEST(StoreFailure, CorruptValuesNameTableAndKey) {
   auto sh = snap->shadow(2, "r-1");
   ASSERT_FALSE(sh);
   EXPECT_EQ(sh.error().message,
-            "state: shadows[\"r-1\",2]: unknown shadow format 7 (this build reads 1 and 2)");
+            "state: shadows[\"r-1\",2]: unknown shadow format 7 (this build reads 1 to 3)");
   auto due = snap->dueOutbox(100, 10);
   ASSERT_FALSE(due);
   EXPECT_EQ(due.error().message,

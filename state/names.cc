@@ -1,0 +1,118 @@
+#include "state/names.h"
+
+#include <mutex>
+
+#include "state/keys.h"
+#include "state/tables.h"
+
+namespace tandem::state {
+
+namespace {
+
+std::string quoted(std::string_view s) {
+  return "\"" + std::string(s) + "\"";
+}
+
+std::string nameKey(uint64_t n) {
+  return std::string(kMetaName) + keys::be64(n);
+}
+
+}  // namespace
+
+Status StoredNames::load(const lmdb::Txn& txn, const lmdb::Dbi& meta) {
+  std::unique_lock lock(mu_);
+  if (by_number_.size() != committed_) {
+    // A transaction of this process is numbering names; it took in the stored ones first.
+    return {};
+  }
+  // Stored names are numbered 0, 1, 2, ... without gaps: read on from the first one not held.
+  for (;;) {
+    const uint64_t n = by_number_.size();
+    TANDEM_ASSIGN_OR_RETURN(auto value, txn.get(meta, nameKey(n)));
+    if (!value) {
+      committed_ = by_number_.size();
+      return {};
+    }
+    if (numbers_.contains(std::string(*value))) {
+      return fail("state: corrupt name table: " + quoted(*value) + " stored twice (number " +
+                  std::to_string(n) + ")");
+    }
+    add(std::string(*value));
+  }
+}
+
+void StoredNames::add(std::string name) {
+  const auto n = static_cast<uint32_t>(by_number_.size());
+  by_number_.push_back(name);
+  numbers_.emplace(std::move(name), n);
+}
+
+const std::string* StoredNames::find(uint32_t n) const {
+  std::shared_lock lock(mu_);
+  return n < by_number_.size() ? &by_number_[n] : nullptr;
+}
+
+size_t StoredNames::size() const {
+  std::shared_lock lock(mu_);
+  return by_number_.size();
+}
+
+void StoredNames::commit() {
+  std::unique_lock lock(mu_);
+  committed_ = by_number_.size();
+}
+
+void StoredNames::rollback() {
+  std::unique_lock lock(mu_);
+  while (by_number_.size() > committed_) {
+    numbers_.erase(by_number_.back());
+    by_number_.pop_back();
+  }
+}
+
+Result<uint32_t> StoredNames::Writing::number(std::string_view name) {
+  {
+    std::shared_lock lock(names_.mu_);
+    if (auto it = names_.numbers_.find(std::string(name)); it != names_.numbers_.end()) {
+      return it->second;
+    }
+  }
+  if (!loaded_) {
+    // Another process may have numbered names since this one loaded the table; numbering past
+    // them would give one number two names.
+    loaded_ = true;
+    TANDEM_RETURN_IF_ERROR(names_.load(txn_, meta_));
+    std::shared_lock lock(names_.mu_);
+    if (auto it = names_.numbers_.find(std::string(name)); it != names_.numbers_.end()) {
+      return it->second;
+    }
+  }
+  if (name.empty()) {
+    return fail("state: an empty field or entity name");
+  }
+  uint32_t n = 0;
+  {
+    std::unique_lock lock(names_.mu_);
+    n = static_cast<uint32_t>(names_.by_number_.size());
+    names_.add(std::string(name));
+  }
+  TANDEM_RETURN_IF_ERROR(txn_.put(meta_, nameKey(n), name));
+  return n;
+}
+
+Result<uint32_t> StoredNames::Reading::number(std::string_view name) {
+  return fail("state: a reader cannot number the name " + quoted(name));
+}
+
+const std::string* StoredNames::Reading::name(uint32_t n) {
+  const std::string* found = names_.find(n);
+  if (found == nullptr && !reloaded_) {
+    reloaded_ = true;
+    if (names_.load(txn_, meta_)) {
+      found = names_.find(n);
+    }
+  }
+  return found;
+}
+
+}  // namespace tandem::state

@@ -1,0 +1,80 @@
+#pragma once
+
+// The store's name table: records and shadows name their fields (and a record its entity) by
+// number (value format 3, conflict/codec.h), each name stored once in meta under
+// kMetaName + be64(number). Internal to state/.
+//
+// One writer at a time (it holds the write transaction) adds names; readers on any thread look
+// numbers up. A name added in a transaction is visible at once, which is safe because no
+// committed value uses it before the commit, and is taken back when the transaction does not
+// commit. Other processes open the same store (the CLI's read-only commands while the daemon
+// runs, another agent after this one): a writer first takes in names another process stored
+// since this one loaded the table, and a reader missing a number rereads the table in its own
+// snapshot.
+
+#include <cstdint>
+#include <deque>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "conflict/codec.h"
+#include "conflict/result.h"
+#include "state/lmdb.h"
+
+namespace tandem::state {
+
+class StoredNames {
+ public:
+  // Takes in every stored name this table does not hold yet.
+  Status load(const lmdb::Txn& txn, const lmdb::Dbi& meta);
+
+  // The names for encoding within a write transaction: new ones are numbered and written to
+  // `meta` in `txn`. commit() or rollback() after the transaction ends.
+  class Writing final : public conflict::NameTable {
+   public:
+    Writing(StoredNames& names, lmdb::WriteTxn& txn, const lmdb::Dbi& meta)
+        : names_(names), txn_(txn), meta_(meta) {}
+    Result<uint32_t> number(std::string_view name) override;
+    const std::string* name(uint32_t n) override { return names_.find(n); }
+
+   private:
+    StoredNames& names_;
+    lmdb::WriteTxn& txn_;
+    const lmdb::Dbi& meta_;
+    bool loaded_ = false;  // names of other processes taken in (once per transaction)
+  };
+  // The transaction committed: its names stay. It did not: they are taken back.
+  void commit();
+  void rollback();
+
+  // The names for decoding in a snapshot: a number missing from the table rereads it from
+  // `txn` (another process stored it), once per snapshot.
+  class Reading final : public conflict::NameTable {
+   public:
+    Reading(StoredNames& names, const lmdb::Txn& txn, const lmdb::Dbi& meta)
+        : names_(names), txn_(txn), meta_(meta) {}
+    Result<uint32_t> number(std::string_view name) override;  // an error: readers add nothing
+    const std::string* name(uint32_t n) override;
+
+   private:
+    StoredNames& names_;
+    const lmdb::Txn& txn_;
+    const lmdb::Dbi& meta_;
+    bool reloaded_ = false;
+  };
+
+  size_t size() const;
+
+ private:
+  const std::string* find(uint32_t n) const;
+  void add(std::string name);  // under a unique lock of mu_
+
+  mutable std::shared_mutex mu_;
+  std::deque<std::string> by_number_;  // a deque: references stay valid as it grows
+  std::unordered_map<std::string, uint32_t> numbers_;
+  size_t committed_ = 0;  // by_number_'s entries that are stored
+};
+
+}  // namespace tandem::state
