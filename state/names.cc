@@ -105,14 +105,20 @@ Result<uint32_t> StoredNames::Reading::number(std::string_view name) {
 }
 
 const std::string* StoredNames::Reading::name(uint32_t n) {
-  const std::string* found = names_.find(n);
-  if (found == nullptr && !reloaded_) {
-    reloaded_ = true;
-    if (names_.load(txn_, meta_)) {
-      found = names_.find(n);
-    }
+  if (!lock_.owns_lock()) {
+    lock_.lock();
   }
-  return found;
+  if (n < names_.by_number_.size()) {
+    return &names_.by_number_[n];
+  }
+  if (reloaded_) {
+    return nullptr;
+  }
+  reloaded_ = true;
+  lock_.unlock();  // load() takes the lock to add
+  const bool loaded = names_.load(txn_, meta_).has_value();
+  lock_.lock();
+  return loaded && n < names_.by_number_.size() ? &names_.by_number_[n] : nullptr;
 }
 
 }  // namespace tandem::state

@@ -49,12 +49,13 @@ class StoredNames {
   void commit();
   void rollback();
 
-  // The names for decoding in a snapshot: a number missing from the table rereads it from
-  // `txn` (another process stored it), once per snapshot.
+  // The names for decoding one value in a snapshot: a number missing from the table rereads it
+  // from `txn` (another process stored it), once. Holds the table's shared lock from the first
+  // lookup to its end (one lock per value, not per field): end it before writing.
   class Reading final : public conflict::NameTable {
    public:
     Reading(StoredNames& names, const lmdb::Txn& txn, const lmdb::Dbi& meta)
-        : names_(names), txn_(txn), meta_(meta) {}
+        : names_(names), txn_(txn), meta_(meta), lock_(names.mu_, std::defer_lock) {}
     Result<uint32_t> number(std::string_view name) override;  // an error: readers add nothing
     const std::string* name(uint32_t n) override;
 
@@ -62,6 +63,7 @@ class StoredNames {
     StoredNames& names_;
     const lmdb::Txn& txn_;
     const lmdb::Dbi& meta_;
+    std::shared_lock<std::shared_mutex> lock_;
     bool reloaded_ = false;
   };
 
