@@ -1,5 +1,9 @@
 #include "agent/ops/daemon.h"
 
+#include <malloc.h>
+
+#include <algorithm>
+#include <cstdlib>
 #include <thread>
 #include <vector>
 
@@ -48,6 +52,21 @@ void reloadConfig(const std::string& path, const mappers::ConfigEnv& env, runtim
   // The agent logs the swap itself ("configuration reloaded").
 }
 
+// glibc gives a thread that finds the arenas busy a new one, up to eight per core, and memory
+// freed into one arena is neither reused by the others nor given back. One arena per io thread
+// is as many as allocate at once; the flusher threads hardly allocate. After an initial load
+// of 100,000 records (bench_e2e_sync, 2 cores, medians of 3) the agent's heap was 50.7 MB
+// against 57.0 with glibc's 16 arenas. MALLOC_ARENA_MAX in the environment still wins.
+void limitMallocArenas(int io_threads) {
+#ifdef M_ARENA_MAX
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) {
+    mallopt(M_ARENA_MAX, std::max(io_threads, 2));
+  }
+#else
+  (void)io_threads;
+#endif
+}
+
 }  // namespace
 
 int runDaemon(const std::string& config_path, const RunOptions& options, std::ostream& err) {
@@ -68,6 +87,7 @@ int runDaemon(const std::string& config_path, const RunOptions& options, std::os
   log.addSecrets(*cfg);
   const mappers::AdminSettings admin = cfg->agent.admin;
 
+  limitMallocArenas(options.threads);
   asio::io_context ioc(options.threads);
   runtime::AgentOptions agent_options;
   agent_options.log = &log;
