@@ -162,18 +162,25 @@ TEST(RateLimiter, AcquireWaitsForTokensAndCapsConcurrency) {
   EXPECT_EQ(capped.inFlight(), 2);
 }
 
+// A limiter with plenty of tokens and one slot, which `held` takes: whoever acquires now queues.
+struct OneSlotHeld {
+  SystemClock clock;
+  sync::RateLimiter limiter{{.requestsPerSecond = 100000, .burst = 1000, .maxConcurrency = 1},
+                            clock};
+  int64_t wait = 0;
+  sync::Permit held = limiter.tryAcquire(&wait);
+};
+
 // Under a tight limit, whichever waiter's timer fired first used to take each freed slot, so a
 // push could starve behind a stream of reads. Now queued writes go first, then reads, each kind
 // in arrival order, and a freed slot is handed on at once (woken, not polled for). Two threads
 // on a plain executor: the hand-over must be safe without a strand.
 TEST(RateLimiter, QueuedWritesGoBeforeReadsAndEachKindInArrivalOrder) {
   IoRunner io;
-  SystemClock clock;
-  sync::RateLimiter limiter({.requestsPerSecond = 100000, .burst = 1000, .maxConcurrency = 1},
-                            clock);
+  OneSlotHeld full;
+  ASSERT_TRUE(full.held.valid());
+  sync::RateLimiter& limiter = full.limiter;
   int64_t wait = 0;
-  sync::Permit held = limiter.tryAcquire(&wait);
-  ASSERT_TRUE(held.valid());
 
   std::mutex mu;
   std::vector<std::string> order;
@@ -199,7 +206,7 @@ TEST(RateLimiter, QueuedWritesGoBeforeReadsAndEachKindInArrivalOrder) {
   EXPECT_FALSE(limiter.tryAcquire(&wait).valid());  // never past the queue
 
   const auto released = std::chrono::steady_clock::now();
-  held.release();
+  full.held.release();
   for (auto& f : done) {
     ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
     EXPECT_TRUE(f.get());
@@ -214,12 +221,9 @@ TEST(RateLimiter, QueuedWritesGoBeforeReadsAndEachKindInArrivalOrder) {
 // an invalid permit and leaves the queue, and the one behind it is served.
 TEST(RateLimiter, ACancelledWaiterLeavesTheQueueAndTheNextIsServed) {
   IoRunner io(1);
-  SystemClock clock;
-  sync::RateLimiter limiter({.requestsPerSecond = 100000, .burst = 1000, .maxConcurrency = 1},
-                            clock);
-  int64_t wait = 0;
-  sync::Permit held = limiter.tryAcquire(&wait);
-  ASSERT_TRUE(held.valid());
+  OneSlotHeld full;
+  ASSERT_TRUE(full.held.valid());
+  sync::RateLimiter& limiter = full.limiter;
 
   asio::cancellation_signal cancel;
   auto valid = [&]() -> asio::awaitable<bool> {
@@ -237,7 +241,7 @@ TEST(RateLimiter, ACancelledWaiterLeavesTheQueueAndTheNextIsServed) {
   EXPECT_FALSE(first.get());
   EXPECT_TRUE(waitFor([&] { return limiter.waiting() == 1; }));
 
-  held.release();
+  full.held.release();
   ASSERT_EQ(second.wait_for(5s), std::future_status::ready);
   EXPECT_TRUE(second.get());
   EXPECT_EQ(limiter.waiting(), 0);

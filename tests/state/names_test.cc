@@ -19,16 +19,11 @@
 namespace tandem::state {
 namespace {
 
+using testing::openStore;
 using testing::sampleRecord;
 using testing::sampleShadow;
 using testing::TempDir;
 using testing::testOptions;
-
-std::unique_ptr<Store> openStore(const TempDir& dir) {
-  auto s = Store::open(dir.path(), testOptions());
-  EXPECT_TRUE(s) << s.error().message;
-  return s ? std::move(*s) : nullptr;
-}
 
 // Every key and value of one table, read beside the store (as a second process would).
 std::map<std::string, std::string> rawTable(const TempDir& dir, const char* table) {

@@ -16,18 +16,13 @@
 namespace tandem::state {
 namespace {
 
+using testing::openStore;
 using testing::outboxEntry;
 using testing::sampleConflict;
 using testing::sampleRecord;
 using testing::sampleShadow;
 using testing::TempDir;
 using testing::testOptions;
-
-std::unique_ptr<Store> openStore(const TempDir& dir, Options o = testOptions()) {
-  auto s = Store::open(dir.path(), o);
-  EXPECT_TRUE(s) << s.error().message;
-  return s ? std::move(*s) : nullptr;
-}
 
 // Writes raw bytes under a key of one table, bypassing the typed API (as corruption would).
 void rawPut(const TempDir& dir, const char* table, std::string_view key, std::string_view value) {

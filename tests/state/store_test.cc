@@ -9,18 +9,13 @@
 namespace tandem::state {
 namespace {
 
+using testing::openStore;
 using testing::outboxEntry;
 using testing::sampleConflict;
 using testing::sampleRecord;
 using testing::sampleShadow;
 using testing::TempDir;
 using testing::testOptions;
-
-std::unique_ptr<Store> openStore(const TempDir& dir) {
-  auto s = Store::open(dir.path(), testOptions());
-  EXPECT_TRUE(s) << s.error().message;
-  return std::move(*s);
-}
 
 void applyOk(Store& s, const Batch& b) {
   auto r = s.apply(b);

@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "conflict/record.h"
@@ -22,6 +23,13 @@ inline Options testOptions() {
   o.initial_map_bytes = 1 << 20;
   o.sync = false;
   return o;
+}
+
+// A store in `dir`, or null after a test failure saying why.
+inline std::unique_ptr<Store> openStore(const TempDir& dir, Options o = testOptions()) {
+  auto s = Store::open(dir.path(), o);
+  EXPECT_TRUE(s) << s.error().message;
+  return s ? std::move(*s) : nullptr;
 }
 
 inline conflict::Record sampleRecord(const std::string& id, int64_t n = 1) {
