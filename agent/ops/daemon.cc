@@ -4,12 +4,19 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <thread>
 #include <vector>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "agent/daemon/lifecycle.h"
 #include "agent/net/http_server.h"
@@ -65,6 +72,51 @@ void limitMallocArenas(int io_threads) {
 #else
   (void)io_threads;
 #endif
+}
+
+// What the agent has done so far, as one number that grows with every record read, merge,
+// conflict and push outcome (an idle poll that finds nothing leaves it alone).
+uint64_t workDone(const runtime::AgentStatus& s) {
+  uint64_t n = s.records_synced + s.conflicts_total;
+  for (const auto& d : s.detectors) {
+    n += d.records;
+  }
+  for (const auto& sys : s.systems) {
+    const auto& p = sys.pushes;
+    n += p.success + p.retryable + p.stale + p.permanent + p.not_found;
+  }
+  return n;
+}
+
+void releaseFreeHeap() {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
+// Gives freed heap back once per stretch of work, when two looks in a row find nothing new
+// done. Ends with the io_context.
+asio::awaitable<void> releaseHeapWhenQuiet(const runtime::Agent& agent,
+                                           std::chrono::milliseconds every,
+                                           std::function<void()> release) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  std::optional<uint64_t> last;
+  bool released = false;
+  for (;;) {
+    timer.expires_after(every);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      co_return;
+    }
+    const uint64_t work = workDone(agent.status());
+    if (!last || work != *last) {
+      last = work;
+      released = false;
+    } else if (!released) {
+      release();
+      released = true;
+    }
+  }
 }
 
 }  // namespace
@@ -146,6 +198,11 @@ int runDaemon(const std::string& config_path, const RunOptions& options, std::os
     err << "tandem run: " << started.error().message << "\n";
     return 1;
   }
+  asio::co_spawn(
+      ioc,
+      releaseHeapWhenQuiet(*agent, options.quiet_check,
+                           options.release_heap ? options.release_heap : releaseFreeHeap),
+      asio::detached);
   if (auto started = lifecycle.start(); !started) {
     err << "tandem run: " << started.error().message << "\n";
     return 1;

@@ -3,9 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "agent/net/http_client.h"
 #include "agent/ops/daemon.h"
@@ -141,6 +143,41 @@ TEST_F(DaemonTest, ServesTheAdminApiThenSigtermDrainsAndExitsZero) {
   EXPECT_NE(log.find("INFO  tandem running config="), std::string::npos) << log;
   EXPECT_NE(log.find("stopped exit_code=0"), std::string::npos) << log;
   EXPECT_EQ(log.find("value-of-CRM_TOKEN"), std::string::npos) << "a secret reached the log";
+}
+
+// An initial load leaves the heap it freed in malloc's arenas; the daemon gives it back once the
+// agent goes quiet, once per stretch of work, and not while the agent is busy or idle polls
+// find nothing.
+TEST_F(DaemonTest, GivesFreedHeapBackOnceTheAgentGoesQuiet) {
+  std::atomic<int> releases{0};
+  options_.quiet_check = 20ms;
+  options_.release_heap = [&] { releases.fetch_add(1); };
+  ASSERT_TRUE(start());
+  ASSERT_TRUE(waitFor([&] { return releases.load() == 1; }));  // quiet since start
+
+  auto working = [&](uint64_t records, uint64_t pushed) {
+    runtime::AgentStatus st;
+    st.detectors.emplace_back().records = records;
+    st.systems.emplace_back().pushes.success = pushed;
+    agent_->setStatus(st);
+  };
+  // Busy: something new at (nearly) every look, then quiet: released once more.
+  for (uint64_t i = 1; i <= 15; ++i) {
+    working(i, i);
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_TRUE(waitFor([&] { return releases.load() >= 2; }));
+  const int after_work = releases.load();
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(releases.load(), after_work);  // not again while nothing happens
+  working(16, 20);                         // a push answered
+  ASSERT_TRUE(waitFor([&] { return releases.load() == after_work + 1; }));
+
+  handle_->shutdown();
+  ASSERT_TRUE(waitFor([&] { return agent_->drainPending(); }));
+  agent_->releaseDrain();
+  ASSERT_EQ(exit_code_.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(exit_code_.get(), 0);
 }
 
 TEST_F(DaemonTest, ReloadSwapsOnlyAValidConfiguration) {
