@@ -36,10 +36,12 @@ std::map<std::string, std::string> rawTable(const TempDir& dir, const char* tabl
   auto dbi = txn->openDbi(table, keys::formatRaw);
   EXPECT_TRUE(dbi);
   std::map<std::string, std::string> out;
-  auto cur = txn->cursor(*dbi);
-  EXPECT_TRUE(cur);
-  for (auto kv = cur->first(); kv && *kv; kv = cur->next()) {
-    out.emplace(std::string((*kv)->first), std::string((*kv)->second));
+  {
+    auto cur = txn->cursor(*dbi);  // closed before the transaction ends
+    EXPECT_TRUE(cur);
+    for (auto kv = cur->first(); kv && *kv; kv = cur->next()) {
+      out.emplace(std::string((*kv)->first), std::string((*kv)->second));
+    }
   }
   txn->abort();
   return out;
