@@ -126,7 +126,19 @@ LoadResult runAgentLoad(const LoadOptions& options) {
   }
   out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   out.records_per_s = static_cast<double>(options.records) / out.seconds;
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+  // At rest: once the last creates are answered the agent still reads their echoes from the
+  // targets' feeds for a while. Sampled 2 s after it last read a record (at most a minute on).
+  const auto rest_deadline = Clock::now() + std::chrono::seconds(60);
+  auto quiet_since = Clock::now();
+  auto read = w.detectorRecords();
+  while (Clock::now() < rest_deadline && Clock::now() - quiet_since < std::chrono::seconds(2)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto now_read = w.detectorRecords();
+    if (!now_read || !read || *now_read != *read) {
+      quiet_since = Clock::now();
+      read = now_read;
+    }
+  }
   if (auto m = readMemory(*pid)) {
     out.peak_kb = m->peak_kb;
     out.rest = *m;

@@ -28,7 +28,7 @@ struct LoadResult {
   // The agent's memory (zero for the null copier).
   int64_t peak_kb = 0;       // VmHWM at the end of the load
   int64_t peak_anon_kb = 0;  // the largest RssAnon sampled during the load
-  ProcMemory rest;           // two seconds after the load
+  ProcMemory rest;           // at rest: 2 s after the agent last read a record (see load.cc)
   int64_t lmdb_bytes = 0;    // the size of the state directory's files
 };
 
