@@ -21,6 +21,9 @@ constexpr int64_t kSlotPollMs = 5;
 constexpr int64_t kBackstopMs = 1000;
 // Slot busy (takeLocked's answer).
 constexpr int64_t kNoSlot = -1;
+// Writes go first, but after this many in a row a waiting read goes: a backlog of pushes that
+// keeps the queue full of writes must not stop the system's feed from being read.
+constexpr int kWritesPerRead = 3;
 
 }  // namespace
 
@@ -50,13 +53,35 @@ struct RateLimiter::Shared {
     return 0;
   }
 
-  // Tells the head of the queue to look again.
+  // Whose turn it is: the first write, unless kWritesPerRead writes went in a row and a read
+  // waits; then the first read. Null when nobody waits.
+  Waiter* headLocked() const {
+    if (queue.empty()) {
+      return nullptr;
+    }
+    if (writes_in_a_row >= kWritesPerRead) {
+      for (const auto& w : queue) {
+        if (w->priority == RequestPriority::kRead) {
+          return w.get();
+        }
+      }
+    }
+    return queue.front().get();
+  }
+
+  // A waiter was given its permit.
+  void grantedLocked(const Waiter& waiter) {
+    writes_in_a_row = waiter.priority == RequestPriority::kWrite ? writes_in_a_row + 1 : 0;
+  }
+
+  // Tells whoever's turn it is to look again.
   void wakeHeadLocked() {
-    if (queue.empty() || queue.front()->woken) {
+    Waiter* head = headLocked();
+    if (head == nullptr || head->woken) {
       return;
     }
-    queue.front()->woken = true;
-    queue.front()->timer.cancel();
+    head->woken = true;
+    head->timer.cancel();
   }
 
   void removeLocked(const Waiter* waiter) {
@@ -65,11 +90,8 @@ struct RateLimiter::Shared {
     if (it == queue.end()) {
       return;
     }
-    const bool wasHead = it == queue.begin();
     queue.erase(it);
-    if (wasHead) {
-      wakeHeadLocked();
-    }
+    wakeHeadLocked();  // the turn may have passed to another (a no-op when it is woken already)
   }
 
   const RateLimitOptions options;
@@ -78,6 +100,7 @@ struct RateLimiter::Shared {
   int inFlight = 0;
   // Writes first, then reads; arrival order within each.
   std::deque<std::shared_ptr<Waiter>> queue;
+  int writes_in_a_row = 0;  // permits given to queued writes since the last queued read's
 };
 
 Permit& Permit::operator=(Permit&& other) noexcept {
@@ -145,9 +168,10 @@ asio::awaitable<Permit> RateLimiter::acquire(RequestPriority priority) {
     {
       std::lock_guard lock(shared->mu);
       me->woken = false;
-      if (shared->queue.front() == me) {
+      if (shared->headLocked() == me.get()) {
         const int64_t wait = shared->takeLocked();
         if (wait == 0) {
+          shared->grantedLocked(*me);
           co_return Permit(this);
         }
         if (wait != kNoSlot) {

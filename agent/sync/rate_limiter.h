@@ -9,6 +9,8 @@
 // write finishes work the agent has already taken in (a reconciled record on its way out), so
 // under a tight limit it must not starve behind an endless stream of feed pages and webhook
 // read-backs; and without an order, whichever waiter's timer fired first took each freed token.
+// Nor may reads starve behind a backlog of pushes: after three writes in a row a waiting read
+// goes next, so a system's feed is still read while its outbox drains.
 // A released slot or a waiter leaving wakes the new head at once (its timer is cancelled), so a
 // slot never sits idle while someone waits for it. Safe from any thread and any executor.
 

@@ -171,6 +171,21 @@ struct OneSlotHeld {
   sync::Permit held = limiter.tryAcquire(&wait);
 };
 
+// Takes a permit and notes `name` in the order the permits were given.
+struct GrantOrder {
+  std::mutex mu;
+  std::vector<std::string> names;
+  asio::awaitable<bool> take(sync::RateLimiter& limiter, std::string name,
+                             sync::RequestPriority priority) {
+    sync::Permit permit = co_await limiter.acquire(priority);
+    {
+      std::lock_guard lock(mu);
+      names.push_back(name);
+    }
+    co_return permit.valid();
+  }
+};
+
 // Under a tight limit, whichever waiter's timer fired first used to take each freed slot, so a
 // push could starve behind a stream of reads. Now queued writes go first, then reads, each kind
 // in arrival order, and a freed slot is handed on at once (woken, not polled for). Two threads
@@ -182,15 +197,9 @@ TEST(RateLimiter, QueuedWritesGoBeforeReadsAndEachKindInArrivalOrder) {
   sync::RateLimiter& limiter = full.limiter;
   int64_t wait = 0;
 
-  std::mutex mu;
-  std::vector<std::string> order;
-  auto take = [&](std::string name, sync::RequestPriority priority) -> asio::awaitable<bool> {
-    sync::Permit permit = co_await limiter.acquire(priority);
-    {
-      std::lock_guard lock(mu);
-      order.push_back(name);
-    }
-    co_return permit.valid();
+  GrantOrder order;
+  auto take = [&](std::string name, sync::RequestPriority priority) {
+    return order.take(limiter, std::move(name), priority);
   };
   const std::pair<const char*, sync::RequestPriority> arrivals[] = {
       {"read1", sync::RequestPriority::kRead},
@@ -212,9 +221,38 @@ TEST(RateLimiter, QueuedWritesGoBeforeReadsAndEachKindInArrivalOrder) {
     EXPECT_TRUE(f.get());
   }
   EXPECT_LT(std::chrono::steady_clock::now() - released, 500ms);  // not the 1 s backstop
-  EXPECT_EQ(order, (std::vector<std::string>{"write1", "write2", "read1", "read2"}));
+  EXPECT_EQ(order.names, (std::vector<std::string>{"write1", "write2", "read1", "read2"}));
   EXPECT_EQ(limiter.inFlight(), 0);
   EXPECT_EQ(limiter.waiting(), 0);
+}
+
+// Writes first, but not forever: a backlog of pushes keeping the queue full of writes must not
+// stop the system's feed from being read. After three writes in a row a waiting read goes.
+TEST(RateLimiter, AReadStillGoesAfterThreeWritesInARow) {
+  IoRunner io;
+  OneSlotHeld full;
+  ASSERT_TRUE(full.held.valid());
+  sync::RateLimiter& limiter = full.limiter;
+
+  GrantOrder order;
+  auto take = [&](std::string name, sync::RequestPriority priority) {
+    return order.take(limiter, std::move(name), priority);
+  };
+  std::vector<std::future<bool>> done;
+  done.push_back(io.spawn(take("read", sync::RequestPriority::kRead)));
+  ASSERT_TRUE(waitFor([&] { return limiter.waiting() == 1; }));
+  for (int i = 1; i <= 5; ++i) {
+    done.push_back(io.spawn(take("write" + std::to_string(i), sync::RequestPriority::kWrite)));
+    const int queued = i + 1;
+    ASSERT_TRUE(waitFor([&] { return limiter.waiting() == queued; }));
+  }
+  full.held.release();
+  for (auto& f : done) {
+    ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+    EXPECT_TRUE(f.get());
+  }
+  EXPECT_EQ(order.names,
+            (std::vector<std::string>{"write1", "write2", "write3", "read", "write4", "write5"}));
 }
 
 // A waiter cancelled while queued (its operation timed out, the agent is stopping) gives up with
