@@ -22,64 +22,17 @@ void Detector::wakeHere() {
   sleep_.cancel();
 }
 
-namespace {
-
-// The error with its numbers left out: "breaker fin: open ..., probe in 29800 ms" repeats as the
-// same failure while the countdown runs.
-std::string shapeOf(const std::string& error) {
-  std::string out;
-  for (char c : error) {
-    if (c < '0' || c > '9') {
-      out += c;
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 void Detector::fail(const std::string& what, const std::string& error) {
-  // A system that stays down fails every poll: the first failure is a warning, its repeats are
-  // debug lines (status() still counts every one and keeps the latest text), and while it
-  // lasts it is warned about again every failure_rewarn_ms, so an operator reading only the
-  // warnings still sees that the feed is not being read.
-  const int64_t now = core_.clock().nowMs();
-  std::string shape = shapeOf(what + ": " + error);
-  if (failures_++ == 0) {
-    failing_since_ms_ = now;
-  }
-  std::vector<LogField> fields{
-      {"system", sys_.name()}, {"entity", ent_.entity->name}, {"error", error}};
-  LogLevel level = LogLevel::Warn;
-  if (shape != last_failure_) {
-    last_warn_ms_ = now;
-  } else if (now - last_warn_ms_ >= core_.options().failure_rewarn_ms) {
-    last_warn_ms_ = now;
-    fields.emplace_back("failures", failures_);
-    fields.emplace_back("failing_for_s", static_cast<int64_t>((now - failing_since_ms_) / 1000));
-  } else {
-    level = LogLevel::Debug;
-  }
-  last_failure_ = std::move(shape);
-  core_.log().log(level, what, fields);
+  // A system that stays down fails every poll: one warning, the repeats at debug level and a
+  // warning again every failure_rewarn_ms while it lasts (status() counts every one and keeps
+  // the latest text), so an operator reading only the warnings sees the feed is not read.
+  failures_.failed(core_.log(), LogLevel::Warn, what,
+                   {{"system", sys_.name()}, {"entity", ent_.entity->name}}, error,
+                   core_.clock().nowMs(), core_.options().failure_rewarn_ms);
   core_.stats().detector(sys_.name(), ent_.entity->name, [&](DetectorStatus& d) {
     ++d.errors;
     d.last_error = error;
   });
-}
-
-void Detector::recovered() {
-  if (failures_ == 0) {
-    return;
-  }
-  core_.log().info(
-      "detector: reading again",
-      {{"system", sys_.name()},
-       {"entity", ent_.entity->name},
-       {"failures", failures_},
-       {"failed_for_s", static_cast<int64_t>((core_.clock().nowMs() - failing_since_ms_) / 1000)}});
-  failures_ = 0;
-  last_failure_.clear();
 }
 
 void Detector::logPage(const connector::FeedBatch& batch) {
@@ -195,7 +148,8 @@ asio::awaitable<bool> Detector::pass() {
     if (next) {
       cursor = std::move(next);
     }
-    recovered();
+    failures_.succeeded(core_.log(), "detector: reading again",
+                        {{"system", system}, {"entity", entity}}, core_.clock().nowMs());
     core_.stats().detector(system, entity, [&](DetectorStatus& d) {
       ++d.batches;
       d.records += n;

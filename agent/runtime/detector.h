@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "agent/runtime/core.h"
+#include "agent/runtime/failure_log.h"
 #include "agent/runtime/progress.h"
 
 namespace tandem::agent::runtime::detail {
@@ -72,11 +73,7 @@ class Detector {
   bool exited_ = false;
   uint64_t passes_ = 0;
   bool last_pass_ok_ = false;
-  void recovered();               // a pass got through after failures: says so once
-  std::string last_failure_;      // shape of the last logged failure (see fail())
-  uint64_t failures_ = 0;         // in a row, since failing_since_ms_
-  int64_t failing_since_ms_ = 0;  // unix ms of the first of them
-  int64_t last_warn_ms_ = 0;      // unix ms of the last warning about them
+  RepeatedFailures failures_;  // how fail() logs (see failure_log.h)
   std::set<std::string> read_again_;
 };
 

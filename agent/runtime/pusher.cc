@@ -247,11 +247,17 @@ void Pusher::answered(engine::PushJob job, engine::PushOutcome outcome) {
     core_.log().warn("push refused, dead-lettered",
                      {{"system", sys_.name()}, {"record", job.record}, {"error", perm->error}});
   } else if (const auto* retry = std::get_if<engine::PushRetryable>(&outcome)) {
-    core_.log().info("push failed, will retry",
+    // A system that is down fails every push of every record: one line, the repeats at debug
+    // level, and the line again with the count every failure_rewarn_ms while it lasts.
+    failures_.failed(core_.log(), LogLevel::Info, "push failed, will retry",
                      {{"system", sys_.name()},
                       {"record", job.record},
-                      {"attempts", static_cast<int64_t>(job.attempts + 1)},
-                      {"error", retry->error}});
+                      {"attempts", static_cast<int64_t>(job.attempts + 1)}},
+                     retry->error, core_.clock().nowMs(), core_.options().failure_rewarn_ms,
+                     job.record);
+  } else if (ok != nullptr) {
+    failures_.succeeded(core_.log(), "pushes go through again", {{"system", sys_.name()}},
+                        core_.clock().nowMs());
   }
   done_.push_back(engine::Completion{std::move(job), std::move(outcome)});
 }

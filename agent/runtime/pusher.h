@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "agent/runtime/core.h"
+#include "agent/runtime/failure_log.h"
 
 namespace tandem::agent::runtime::detail {
 
@@ -98,6 +99,7 @@ class Pusher {
   size_t sending_ = 0;  // requests without an answer yet (at most max_in_flight)
   bool recording_ = false;
   bool refilling_ = false;
+  RepeatedFailures failures_;   // how retryable push failures are logged (failure_log.h)
   std::set<std::string> held_;  // due creates held until their feed was read
   std::deque<engine::PushJob> queue_;
   std::vector<engine::Completion> done_;  // answered pushes not recorded yet

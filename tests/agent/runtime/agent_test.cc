@@ -140,6 +140,52 @@ TEST(Agent, AFeedThatKeepsFailingIsWarnedAboutAgainAndItsRecoveryIsLogged) {
   EXPECT_NE(log.find("INFO  detector: reading again system=fin"), std::string::npos) << log;
 }
 
+// A system that is down fails every push of every record, over and over. One line says so per
+// kind of failure, the repeats (whatever the record) are debug lines, and the first push that
+// goes through afterwards says so once.
+TEST(Agent, PushesFailingTheSameWayAreOneLineEachAndTheirRecoveryIsLogged) {
+  RuntimeHarness h;
+  h.start(h.config());
+  auto fin = [&] {
+    for (const auto& s : h.agent().status().systems) {
+      if (s.name == "fin") {
+        return s;
+      }
+    }
+    return SystemStatus{};
+  };
+  ASSERT_TRUE(waitFor([&] {
+    auto st = h.agent().status();
+    return std::all_of(st.detectors.begin(), st.detectors.end(),
+                       [](const DetectorStatus& d) { return d.initial_load_done; });
+  }));
+  h.sys("fin").setDown(true);
+  const std::vector<std::string> emails = {"p1@example.com", "p2@example.com", "p3@example.com"};
+  for (const auto& email : emails) {
+    h.sys("crm").humanCreate({{"email", email}, {"name", "P"}});
+  }
+  ASSERT_TRUE(waitFor([&] { return fin().pushes.retryable >= 9; }));
+  h.sys("fin").setDown(false);
+  for (const auto& email : emails) {
+    ASSERT_TRUE(waitFor([&] { return h.converged(email); })) << email;
+  }
+  const uint64_t failed = fin().pushes.retryable;
+  h.shutdown();
+
+  const std::string log = h.logText();
+  const std::string said = "INFO  push failed, will retry system=fin";
+  size_t lines = 0;
+  for (size_t at = log.find(said); at != std::string::npos; at = log.find(said, at + 1)) {
+    ++lines;
+  }
+  EXPECT_GE(lines, 1u) << log;
+  EXPECT_LE(lines, 3u) << log;  // one per kind of failure, not one per push
+  EXPECT_LT(lines, failed) << log;
+  EXPECT_NE(log.find("DEBUG push failed, will retry system=fin"), std::string::npos) << log;
+  EXPECT_NE(log.find("INFO  pushes go through again system=fin failures="), std::string::npos)
+      << log;
+}
+
 TEST(Agent, DrainLetsInFlightPushesFinishAndCallsDoneOnce) {
   RuntimeHarness h;
   h.sys("erp").setPushDelayMs(300);
