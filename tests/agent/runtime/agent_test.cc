@@ -107,14 +107,7 @@ TEST(Agent, AFeedThatKeepsFailingIsWarnedAboutAgainAndItsRecoveryIsLogged) {
   RuntimeHarness h;
   h.tweak_options = [](AgentOptions& o) { o.failure_rewarn_ms = 150; };
   h.start(h.config());
-  auto finDetector = [&] {
-    for (const auto& d : h.agent().status().detectors) {
-      if (d.system == "fin") {
-        return d;
-      }
-    }
-    return DetectorStatus{};
-  };
+  auto finDetector = [&] { return h.detectorOf("fin"); };
   ASSERT_TRUE(waitFor([&] { return finDetector().initial_load_done; }));
   h.sys("fin").setDown(true);
   ASSERT_TRUE(waitFor([&] { return finDetector().errors >= 3; }));
@@ -146,14 +139,7 @@ TEST(Agent, AFeedThatKeepsFailingIsWarnedAboutAgainAndItsRecoveryIsLogged) {
 TEST(Agent, PushesFailingTheSameWayAreOneLineEachAndTheirRecoveryIsLogged) {
   RuntimeHarness h;
   h.start(h.config());
-  auto fin = [&] {
-    for (const auto& s : h.agent().status().systems) {
-      if (s.name == "fin") {
-        return s;
-      }
-    }
-    return SystemStatus{};
-  };
+  auto fin = [&] { return h.systemOf("fin"); };
   ASSERT_TRUE(waitFor([&] {
     auto st = h.agent().status();
     return std::all_of(st.detectors.begin(), st.detectors.end(),

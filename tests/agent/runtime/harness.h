@@ -186,6 +186,23 @@ class RuntimeHarness {
 
   FakeSystem& sys(const std::string& name) { return world_.system(name); }
   Agent& agent() { return *agent_; }
+  // One system's detector and push figures from status() (empty when it has none).
+  DetectorStatus detectorOf(const std::string& system) {
+    for (auto& d : agent_->status().detectors) {
+      if (d.system == system) {
+        return d;
+      }
+    }
+    return DetectorStatus{};
+  }
+  SystemStatus systemOf(const std::string& system) {
+    for (auto& s : agent_->status().systems) {
+      if (s.name == system) {
+        return s;
+      }
+    }
+    return SystemStatus{};
+  }
   IoRunner& io() { return io_; }
   const std::string& dir() const { return dir_.path(); }
   std::string logText() const { return log_out_.str(); }  // after shutdown() only
