@@ -108,7 +108,7 @@ asio::awaitable<void> releaseHeapWhenQuiet(const runtime::Agent& agent,
     if (ec) {
       co_return;
     }
-    const uint64_t work = workDone(agent.status());
+    const uint64_t work = workDone(agent.counters());
     if (!last || work != *last) {
       last = work;
       released = false;

@@ -43,6 +43,9 @@ class AgentImpl final : public Agent {
   void drain(std::function<void()> done) override { core_->drain(std::move(done)); }
   Status reload(mappers::Config config) override { return core_->reload(std::move(config)); }
   AgentStatus status() const override { return detail::buildStatus(*core_); }
+  AgentStatus counters() const override {
+    return detail::buildStatus(*core_, /*store_gauges=*/false);
+  }
 
   boost::asio::awaitable<Status> resolveConflict(uint64_t conflict_id, conflict::Value chosen,
                                                  std::string note) override {

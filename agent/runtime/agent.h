@@ -140,8 +140,9 @@ struct AgentOptions {
   std::ostream* progress = nullptr;
   bool progress_is_tty = false;
   std::string ca_file;  // extra PEM trust for https systems
-  // A detector failing the same way poll after poll logs one warning, its repeats at debug
-  // level, and warns again this often while it lasts (with the count and since when).
+  // A feed or a push failing the same way again and again is logged once per kind of failure,
+  // its repeats at debug level, and again this often while it lasts (with the count and since
+  // when): agent/runtime/failure_log.h.
   int64_t failure_rewarn_ms = 5 * 60 * 1000;
 };
 
@@ -173,6 +174,9 @@ class Agent {
 
   // Thread-safe snapshot of counters and store gauges.
   virtual AgentStatus status() const = 0;
+  // status() without the store's gauges (records_total, open_conflicts, outbox and dead-letter
+  // depths stay 0): no walk of the outbox, for callers that only watch the counters often.
+  virtual AgentStatus counters() const { return status(); }
 
   // Operator actions, run on the writer strand. Errors are the engine's ("engine: resolve
   // conflict 7: no such conflict").

@@ -60,7 +60,7 @@ void Stats::setBreaker(const std::string& system, std::string state) {
   s.breaker = std::move(state);
 }
 
-AgentStatus buildStatus(Core& core) {
+AgentStatus buildStatus(Core& core, bool store_gauges) {
   AgentStatus out;
   const bool started = core.started.load();
   if (core.drained()) {
@@ -92,6 +92,9 @@ AgentStatus buildStatus(Core& core) {
     for (const auto& [key, w] : st.webhooks) {
       out.webhooks.push_back(w);
     }
+  }
+  if (!store_gauges) {
+    return out;
   }
   // Gauges from the store (one read snapshot; counters above are already copied).
   auto snap = core.store().read();

@@ -151,6 +151,11 @@ TEST(Agent, PushesFailingTheSameWayAreOneLineEachAndTheirRecoveryIsLogged) {
     h.sys("crm").humanCreate({{"email", email}, {"name", "P"}});
   }
   ASSERT_TRUE(waitFor([&] { return fin().pushes.retryable >= 9; }));
+  // The daemon watches counters() often: the same counters, without walking the outbox.
+  EXPECT_GE(h.agent().status().outbox_depth, 1u);
+  const AgentStatus counted = h.agent().counters();
+  EXPECT_EQ(counted.outbox_depth, 0u);
+  EXPECT_FALSE(counted.systems.empty());
   h.sys("fin").setDown(false);
   for (const auto& email : emails) {
     ASSERT_TRUE(waitFor([&] { return h.converged(email); })) << email;
