@@ -33,7 +33,7 @@ Status StoredNames::load(const lmdb::Txn& txn, const lmdb::Dbi& meta) {
       committed_ = by_number_.size();
       return {};
     }
-    if (numbers_.contains(std::string(*value))) {
+    if (numbers_.contains(*value)) {
       return fail("state: corrupt name table: " + quoted(*value) + " stored twice (number " +
                   std::to_string(n) + ")");
     }
@@ -52,9 +52,10 @@ const std::string* StoredNames::find(uint32_t n) const {
   return n < by_number_.size() ? &by_number_[n] : nullptr;
 }
 
-size_t StoredNames::size() const {
+std::optional<uint32_t> StoredNames::numberOf(std::string_view name) const {
   std::shared_lock lock(mu_);
-  return by_number_.size();
+  auto it = numbers_.find(name);
+  return it != numbers_.end() ? std::optional<uint32_t>(it->second) : std::nullopt;
 }
 
 void StoredNames::commit() {
@@ -71,20 +72,16 @@ void StoredNames::rollback() {
 }
 
 Result<uint32_t> StoredNames::Writing::number(std::string_view name) {
-  {
-    std::shared_lock lock(names_.mu_);
-    if (auto it = names_.numbers_.find(std::string(name)); it != names_.numbers_.end()) {
-      return it->second;
-    }
+  if (auto n = names_.numberOf(name)) {
+    return *n;
   }
   if (!loaded_) {
     // Another process may have numbered names since this one loaded the table; numbering past
     // them would give one number two names.
     loaded_ = true;
     TANDEM_RETURN_IF_ERROR(names_.load(txn_, meta_));
-    std::shared_lock lock(names_.mu_);
-    if (auto it = names_.numbers_.find(std::string(name)); it != names_.numbers_.end()) {
-      return it->second;
+    if (auto n = names_.numberOf(name)) {
+      return *n;
     }
   }
   if (name.empty()) {

@@ -14,6 +14,8 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -67,15 +69,20 @@ class StoredNames {
     bool reloaded_ = false;
   };
 
-  size_t size() const;
-
  private:
+  // Looked up by string_view, so a field's number is found without a copy of its name.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+
   const std::string* find(uint32_t n) const;
+  std::optional<uint32_t> numberOf(std::string_view name) const;
   void add(std::string name);  // under a unique lock of mu_
 
   mutable std::shared_mutex mu_;
   std::deque<std::string> by_number_;  // a deque: references stay valid as it grows
-  std::unordered_map<std::string, uint32_t> numbers_;
+  std::unordered_map<std::string, uint32_t, NameHash, std::equal_to<>> numbers_;
   size_t committed_ = 0;  // by_number_'s entries that are stored
 };
 
