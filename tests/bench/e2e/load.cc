@@ -73,6 +73,18 @@ int64_t totalRequests(e2e::World& w) {
   return total;
 }
 
+void waitUntilQuiet(const std::function<std::optional<int64_t>()>& sample, int64_t tolerance,
+                    std::chrono::milliseconds every, int looks, std::chrono::seconds limit) {
+  const auto deadline = Clock::now() + limit;
+  std::optional<int64_t> last = sample();
+  for (int quiet = 0; quiet < looks && Clock::now() < deadline;) {
+    std::this_thread::sleep_for(every);
+    const std::optional<int64_t> now = sample();
+    quiet = now && last && *now - *last <= tolerance ? quiet + 1 : 0;
+    last = now;
+  }
+}
+
 LoadResult runAgentLoad(const LoadOptions& options) {
   LoadResult out;
   e2e::World w(worldOptions(options));
@@ -128,17 +140,12 @@ LoadResult runAgentLoad(const LoadOptions& options) {
   out.records_per_s = static_cast<double>(options.records) / out.seconds;
   // At rest: once the last creates are answered the agent still reads their echoes from the
   // targets' feeds for a while. Sampled 2 s after it last read a record (at most a minute on).
-  const auto rest_deadline = Clock::now() + std::chrono::seconds(60);
-  auto quiet_since = Clock::now();
-  auto read = w.detectorRecords();
-  while (Clock::now() < rest_deadline && Clock::now() - quiet_since < std::chrono::seconds(2)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    auto now_read = w.detectorRecords();
-    if (!now_read || !read || *now_read != *read) {
-      quiet_since = Clock::now();
-      read = now_read;
-    }
-  }
+  waitUntilQuiet(
+      [&]() -> std::optional<int64_t> {
+        auto read = w.detectorRecords();
+        return read ? std::optional<int64_t>(static_cast<int64_t>(*read)) : std::nullopt;
+      },
+      0, std::chrono::milliseconds(100), 20, std::chrono::seconds(60));
   if (auto m = readMemory(*pid)) {
     out.peak_kb = m->peak_kb;
     out.rest = *m;

@@ -6,6 +6,11 @@
 #include <cstdint>
 #include <string>
 
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+
 #include "tests/bench/e2e/proc_memory.h"
 
 namespace tandem::e2e {
@@ -37,5 +42,9 @@ LoadResult runAgentLoad(const LoadOptions& options);
 // the control connection may have idled out).
 int64_t totalRequests(e2e::World& w);
 LoadResult runNullCopierLoad(const LoadOptions& options);
+// Waits until the running count `sample` grew by at most `tolerance` between looks `every`
+// apart, `looks` times in a row (a failed sample starts over), or `limit` has passed.
+void waitUntilQuiet(const std::function<std::optional<int64_t>()>& sample, int64_t tolerance,
+                    std::chrono::milliseconds every, int looks, std::chrono::seconds limit);
 
 }  // namespace tandem::bench

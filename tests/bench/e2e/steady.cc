@@ -160,15 +160,8 @@ SteadyResult runSteady(const SteadyOptions& options) {
   // still be read for seconds after the last create. Quiet: the three systems served at most a
   // few requests a second (the polls) for two seconds running.
   std::this_thread::sleep_for(std::chrono::milliseconds(2 * options.poll_interval_ms + 1000));
-  int64_t last = totalRequests(w);
-  int quiet = 0;
-  for (const auto quiet_deadline = Clock::now() + std::chrono::seconds(120);
-       quiet < 4 && Clock::now() < quiet_deadline;) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    const int64_t now = totalRequests(w);
-    quiet = now - last <= 10 ? quiet + 1 : 0;
-    last = now;
-  }
+  waitUntilQuiet([&]() -> std::optional<int64_t> { return totalRequests(w); }, 10,
+                 std::chrono::milliseconds(500), 4, std::chrono::seconds(120));
   std::vector<Ids> ids = linkIds(w, out.error);
   if (ids.size() != static_cast<size_t>(options.records)) {
     out.error += "linked " + std::to_string(ids.size()) + " of " + std::to_string(options.records) +
