@@ -34,7 +34,7 @@ Status StoredNames::load(const lmdb::Txn& txn, const lmdb::Dbi& meta) {
       return {};
     }
     if (numbers_.contains(*value)) {
-      return fail("state: corrupt name table: " + quoted(*value) + " stored twice (number " +
+      return fail("corrupt name table: " + quoted(*value) + " stored twice (number " +
                   std::to_string(n) + ")");
     }
     add(std::string(*value));
@@ -79,7 +79,9 @@ Result<uint32_t> StoredNames::Writing::number(std::string_view name) {
     // Another process may have numbered names since this one loaded the table; numbering past
     // them would give one number two names.
     loaded_ = true;
-    TANDEM_RETURN_IF_ERROR(names_.load(txn_, meta_));
+    if (Status loaded = names_.load(txn_, meta_); !loaded) {
+      return failWith("state", loaded.error());
+    }
     if (auto n = names_.numberOf(name)) {
       return *n;
     }

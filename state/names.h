@@ -29,7 +29,8 @@ namespace tandem::state {
 
 class StoredNames {
  public:
-  // Takes in every stored name this table does not hold yet.
+  // Takes in every stored name this table does not hold yet. Errors: LMDB's, or "corrupt name
+  // table: ..." (the caller says which store).
   Status load(const lmdb::Txn& txn, const lmdb::Dbi& meta);
 
   // The names for encoding within a write transaction: new ones are numbered and written to

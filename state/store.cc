@@ -100,7 +100,9 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, const Options
     Status done = tables ? checkSchema(txn, *tables, dir) : Status(std::unexpected(tables.error()));
     auto names = std::make_unique<StoredNames>();
     if (done) {
-      done = names->load(txn, tables->meta);
+      if (Status loaded = names->load(txn, tables->meta); !loaded) {
+        done = failWith("state: " + dir, loaded.error());
+      }
     }
     if (done) {
       done = txn.commit();

@@ -128,6 +128,35 @@ TEST(Names, EachNameIsStoredOnceAndEveryValueReadsBackAfterAReopen) {
   EXPECT_EQ(snap->shadow(2, "r-2")->value(), sampleShadow(6));
 }
 
+// A name table that numbers one name twice cannot be trusted (which number do values mean?):
+// the store refuses to open, saying so, and changes nothing.
+TEST(Names, ANameStoredTwiceIsReportedWhenTheStoreOpens) {
+  TempDir dir;
+  {
+    auto store = openStore(dir);
+    Batch b;
+    b.records = {sampleRecord("r-1")};
+    ASSERT_TRUE(store->apply(b));  // numbers customer, email, n, tags: 0 to 3
+  }
+  {
+    lmdb::Env::Config c;
+    c.sync = false;
+    auto env = lmdb::Env::open(dir.path(), c);
+    ASSERT_TRUE(env) << env.error().message;
+    auto txn = env->beginWrite();
+    ASSERT_TRUE(txn);
+    auto meta = txn->openDbi("meta", keys::formatRaw);
+    ASSERT_TRUE(meta);
+    ASSERT_TRUE(txn->put(*meta, std::string(kMetaName) + keys::be64(4), "email"));
+    ASSERT_TRUE(txn->commit());
+  }
+  auto reopened = Store::open(dir.path(), testOptions());
+  ASSERT_FALSE(reopened);
+  EXPECT_EQ(reopened.error().message,
+            "state: " + dir.path() + ": corrupt name table: \"email\" stored twice (number 4)");
+  EXPECT_EQ(rawTable(dir, "records").size(), 1u);
+}
+
 // A name numbered in a transaction that does not commit must not be taken as stored: the next
 // value using it would name a number no table holds after a restart.
 TEST(Names, ANameFromATransactionThatFailedIsNumberedAgainAndStored) {
