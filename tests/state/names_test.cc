@@ -20,6 +20,7 @@ namespace tandem::state {
 namespace {
 
 using testing::openStore;
+using testing::rawPut;
 using testing::sampleRecord;
 using testing::sampleShadow;
 using testing::TempDir;
@@ -138,18 +139,7 @@ TEST(Names, ANameStoredTwiceIsReportedWhenTheStoreOpens) {
     b.records = {sampleRecord("r-1")};
     ASSERT_TRUE(store->apply(b));  // numbers customer, email, n, tags: 0 to 3
   }
-  {
-    lmdb::Env::Config c;
-    c.sync = false;
-    auto env = lmdb::Env::open(dir.path(), c);
-    ASSERT_TRUE(env) << env.error().message;
-    auto txn = env->beginWrite();
-    ASSERT_TRUE(txn);
-    auto meta = txn->openDbi("meta", keys::formatRaw);
-    ASSERT_TRUE(meta);
-    ASSERT_TRUE(txn->put(*meta, std::string(kMetaName) + keys::be64(4), "email"));
-    ASSERT_TRUE(txn->commit());
-  }
+  rawPut(dir, "meta", std::string(kMetaName) + keys::be64(4), "email");
   auto reopened = Store::open(dir.path(), testOptions());
   ASSERT_FALSE(reopened);
   EXPECT_EQ(reopened.error().message,

@@ -18,25 +18,12 @@ namespace {
 
 using testing::openStore;
 using testing::outboxEntry;
+using testing::rawPut;
 using testing::sampleConflict;
 using testing::sampleRecord;
 using testing::sampleShadow;
 using testing::TempDir;
 using testing::testOptions;
-
-// Writes raw bytes under a key of one table, bypassing the typed API (as corruption would).
-void rawPut(const TempDir& dir, const char* table, std::string_view key, std::string_view value) {
-  lmdb::Env::Config c;
-  c.sync = false;
-  auto env = lmdb::Env::open(dir.path(), c);
-  ASSERT_TRUE(env) << env.error().message;
-  auto txn = env->beginWrite();
-  ASSERT_TRUE(txn);
-  auto dbi = txn->openDbi(table, keys::formatRaw);
-  ASSERT_TRUE(dbi);
-  ASSERT_TRUE(txn->put(*dbi, key, value));
-  ASSERT_TRUE(txn->commit());
-}
 
 Batch bigBatch(int from, int count, size_t pad) {
   Batch b;

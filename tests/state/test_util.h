@@ -9,8 +9,11 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "conflict/record.h"
+#include "state/keys.h"
+#include "state/lmdb.h"
 #include "state/store.h"
 #include "tests/support/temp_dir.h"
 
@@ -23,6 +26,21 @@ inline Options testOptions() {
   o.initial_map_bytes = 1 << 20;
   o.sync = false;
   return o;
+}
+
+// Writes raw bytes under a key of one table, bypassing the typed API (as corruption would).
+inline void rawPut(const TempDir& dir, const char* table, std::string_view key,
+                   std::string_view value) {
+  lmdb::Env::Config c;
+  c.sync = false;
+  auto env = lmdb::Env::open(dir.path(), c);
+  ASSERT_TRUE(env) << env.error().message;
+  auto txn = env->beginWrite();
+  ASSERT_TRUE(txn);
+  auto dbi = txn->openDbi(table, keys::formatRaw);
+  ASSERT_TRUE(dbi);
+  ASSERT_TRUE(txn->put(*dbi, key, value));
+  ASSERT_TRUE(txn->commit());
 }
 
 // A store in `dir`, or null after a test failure saying why.
