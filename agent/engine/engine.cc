@@ -189,8 +189,9 @@ Result<IngestResult> SyncEngine::ingest(ActorId system, const std::string& entit
       if (!refreshed) {
         TANDEM_ASSIGN_OR_RETURN(conflict::RecordState * st, ws.load(*id, true));
         if (in.doubtful && linked && conflict::reportChangesRecord(*st, in.report)) {
-          // Perhaps a read from before tandem's own write: merged, the value that write
-          // replaced would count as a person's edit and win (a lost edit). Read again instead.
+          // Perhaps a read from before tandem's own write, or older than another read already
+          // merged: merged, the value that write (or that newer version) replaced would count as
+          // a person's edit and win (a lost edit). Read again instead.
           out.reread.push_back(in.native_id);
           continue;
         }

@@ -65,9 +65,10 @@ struct Incoming {
   // The idempotency key tandem sent with the create of this record, when the system echoes it
   // back (an external-id property): the record is then known even if the create's link was lost.
   std::string idempotency_key;
-  // Read before the answer of tandem's last write to this record in the system arrived: it may
-  // show what that write replaced. Merged only when it changes nothing; otherwise the record is
-  // named in IngestResult::reread, to be read again.
+  // Read before the answer of tandem's last write to this record in the system arrived, or
+  // before another read of it was taken in: it may show what that write replaced, or a version
+  // older than the one already merged. Merged only when it changes nothing; otherwise the record
+  // is named in IngestResult::reread, to be read again.
   bool doubtful = false;
 };
 
@@ -77,7 +78,8 @@ struct IngestResult {
   size_t conflicts = 0;  // new conflict entries
   size_t pushes_queued = 0;
   // Native ids of doubtful records (Incoming::doubtful) left out because they would have changed
-  // the record: read them again (a read that starts now sees tandem's write).
+  // the record: read them again (a read that starts now sees tandem's write and the newest
+  // version).
   std::vector<std::string> reread;
 };
 

@@ -139,11 +139,12 @@ struct SystemRuntime {
   int loops = 0;
   Signal exited;
   std::shared_ptr<SystemRuntime> predecessor;  // waited for before the loops start
-  // On the strand: reads of this system's records (feed pages, gets) and the push answers that
-  // arrived while they were in flight. A read that started before the answer of a push to a
-  // record may show what the push replaced (engine::Incoming::doubtful). An answer is kept only
-  // while a read that started before it is in flight, so the memory is bounded by what arrives
-  // during one read, not by the number of records.
+  // On the strand: reads of this system's records (feed pages, gets) and the newer looks at a
+  // record that happened while they were in flight: the answer of a push to it, or another read
+  // of it taken in. A read that started before such a moment may show what the push replaced, or
+  // an older version than the other read showed (engine::Incoming::doubtful). A moment is kept
+  // only while a read that started before it is in flight, so the memory is bounded by what
+  // arrives during one read, not by the number of records.
   using TimePoint = std::chrono::steady_clock::time_point;
   class ReadMark {
    public:
@@ -157,9 +158,12 @@ struct SystemRuntime {
     SystemRuntime& sys_;
     TimePoint started_;
   };
+  // A push to `native_id` was answered, or a read of it is being taken in, now.
   void noteAnswer(const std::string& native_id);
-  // Whether a push answer for `native_id` arrived at or after `read_started`.
+  // Whether such a moment for `native_id` came at or after `read_started`.
   bool answeredSince(const std::string& native_id, TimePoint read_started) const;
+  // How many reads are in flight (each ReadMark alive counts once).
+  int readsInFlight() const;
   size_t answersKept() const { return answered_at_.size(); }
 
   const std::string& name() const { return spec->name; }
@@ -228,8 +232,8 @@ class Core : public std::enable_shared_from_this<Core> {
 
   // Engine calls the agent makes on behalf of detectors, webhooks and pushers.
   // `read_started`: when the read of these records was sent. Records a push answer arrived for
-  // since then are doubtful: not merged if they would change anything, but read again (through
-  // the entity's detector).
+  // since then, or that another read taken in since then showed, are doubtful: not merged if
+  // they would change anything, but read again (through the entity's detector).
   asio::awaitable<Result<engine::IngestResult>> ingest(
       SystemRuntime& sys, EntityRuntime& ent, std::vector<engine::Incoming> records,
       std::vector<std::pair<std::string, std::string>> failures, std::optional<std::string> cursor,

@@ -50,7 +50,13 @@ class FakeConnector final : public connector::Connector {
     co_return out;
   }
   asio::awaitable<Result<std::optional<connector::NativeRecord>>> get(std::string id) override {
+    const int ms = sys_.getDelayMs();
     auto r = sys_.getRecord(id);
+    if (ms > 0) {
+      asio::steady_timer t(co_await asio::this_coro::executor);
+      t.expires_after(std::chrono::milliseconds(ms));
+      co_await t.async_wait(asio::use_awaitable);
+    }
     channel_.observe("get", r ? 200 : 404);
     co_return Result<std::optional<connector::NativeRecord>>(std::move(r));
   }

@@ -85,6 +85,14 @@ class FakeSystem {
   void setPushDelayMs(int ms) {
     set([&] { push_delay_ms_ = ms; });
   }
+  // A get answers with the record as it was when asked, `ms` later (a slow read).
+  void setGetDelayMs(int ms) {
+    set([&] { get_delay_ms_ = ms; });
+  }
+  // Every change from now on gets the same updated time, as on a whole-second clock.
+  void setClockStill(bool v) {
+    set([&] { clock_still_ = v; });
+  }
   void setReject(
       std::function<std::optional<std::string>(const std::string&, const std::string&)> reject) {
     set([&] { reject_ = std::move(reject); });
@@ -242,6 +250,7 @@ class FakeSystem {
   }
 
   int pushDelayMs() const { return read(push_delay_ms_); }
+  int getDelayMs() const { return read(get_delay_ms_); }
   void enter() {
     set([&] { ++in_flight_; });
   }
@@ -261,7 +270,7 @@ class FakeSystem {
     return member;
   }
   void bump(FakeRecord& r) {
-    r.updated = ++clock_ + 1'700'000'000'000;
+    r.updated = (clock_still_ ? clock_ : ++clock_) + 1'700'000'000'000;
     r.seq = ++seq_;
   }
   static connector::NativeRecord native(const std::string& id, const FakeRecord& r) {
@@ -298,6 +307,8 @@ class FakeSystem {
   int applied_but_fail_ = 0;
   int feed_throws_ = 0;
   int write_throws_ = 0;
+  int get_delay_ms_ = 0;
+  bool clock_still_ = false;
   int push_delay_ms_ = 0;
   std::function<std::optional<std::string>(const std::string&, const std::string&)> reject_;
 };
