@@ -45,6 +45,9 @@ void FeedCursor::remember(const std::string& id, int64_t updated_ms, uint64_t ha
 }
 
 void FeedCursor::pruneBelow(int64_t ms) {
+  if (recheck_ms) {
+    ms = std::min(ms, *recheck_ms);  // the next pass reads that second again
+  }
   std::erase_if(seen, [ms](const auto& entry) { return entry.second.updated_ms < ms; });
 }
 
@@ -113,6 +116,10 @@ std::string encodeCursor(const FeedCursor& c) {
     w.Key("floor");
     w.Int64(c.floor_ms);
   }
+  if (c.recheck_ms) {
+    w.Key("recheck");
+    w.Int64(*c.recheck_ms);
+  }
   // Always written: its absence marks a cursor from before settled time (see decodeCursor).
   w.Key("settled");
   w.Int64(c.settled_ms);
@@ -122,6 +129,10 @@ std::string encodeCursor(const FeedCursor& c) {
       w.Int64(*c.pass_at_ms);
     } else {
       w.Null();
+    }
+    if (c.pass_hw_ms != 0) {
+      w.Key("pass_hw");
+      w.Int64(c.pass_hw_ms);
     }
   }
   if (c.scan) {
@@ -184,6 +195,13 @@ Result<FeedCursor> decodeCursor(std::string_view text) {
   if (auto ok = readInt(doc, "floor", c.floor_ms, "cursor"); !ok) {
     return std::unexpected(ok.error());
   }
+  if (doc.HasMember("recheck")) {
+    int64_t recheck = 0;
+    if (auto ok = readInt(doc, "recheck", recheck, "cursor"); !ok) {
+      return std::unexpected(ok.error());
+    }
+    c.recheck_ms = recheck;
+  }
   if (doc.HasMember("settled")) {
     if (auto ok = readInt(doc, "settled", c.settled_ms, "cursor"); !ok) {
       return std::unexpected(ok.error());
@@ -195,6 +213,9 @@ Result<FeedCursor> decodeCursor(std::string_view text) {
       c.pass_open = true;
       if (pass->value.IsInt64()) {
         c.pass_at_ms = pass->value.GetInt64();
+      }
+      if (auto ok = readInt(doc, "pass_hw", c.pass_hw_ms, "cursor"); !ok) {
+        return std::unexpected(ok.error());
       }
     }
   } else {

@@ -2,7 +2,8 @@
 
 // The feed cursor, opaque to the runtime and stored as JSON text:
 //   {"v":1,"since":<ms>,"token":"..","hw":<ms>,"seen":{"<id>":[<updated ms>,<body hash>],..},
-//    "capped":true,"dense":<ms>,"floor":<ms>,"settled":<ms>,"pass":<ms>|null,
+//    "capped":true,"dense":<ms>,"floor":<ms>,"recheck":<ms>,"settled":<ms>,"pass":<ms>|null,
+//    "pass_hw":<ms>,
 //    "scan":{"since":<ms>,"token":"..","page":N,"offset":N,"after":"..","next":"..","count":N}}
 // `seen` holds records at or after the start of the next query's window with the updated time
 // and body hash they were reported at, so the overlap window is re-read without reporting twice,
@@ -12,9 +13,14 @@
 // be reported again if a later query returns it, which the merge core ignores (older or
 // identical content changes nothing). No progress depends on `seen`: queries move on by updated
 // time and paging. `scan` is present while the pages of one query are being read; with `dense`
-// they are the pages of the feed's dense_fallback reading that one second. `floor`: the end of
-// the last second read by the fallback; the window does not step back behind it once a later
-// change showed that the second is over.
+// they are the pages of the feed's dense_fallback reading that one second. A second read by the
+// fallback is in hand for good only if it was read when it was complete: when the system's clock
+// at the start of the pass (its Date, or the high-water mark the pass began with, `pass_hw`: a
+// record updated then was visible before the pass) was past the end of the second plus the
+// overlap. Then `floor` (the end of that second) keeps the window out of it from then on; else
+// `recheck` (its start) makes the next pass read it again, until one such read is complete. (A
+// change in the next second shows that the second is over, not that the fallback, which may
+// have read it before its end, saw all of it.)
 //
 // Settled time. A pass is one full read of the feed from `since` to its end, across restarts of
 // the query (keyset paging, narrowing after a cap) and the dense fallback. `pass` is present
@@ -82,10 +88,14 @@ struct FeedCursor {
   bool capped = false;  // the current query was narrowed after reaching the system's cap
   // The start of the second the dense_fallback is reading (scan holds its paging).
   std::optional<int64_t> dense_ms;
-  int64_t floor_ms = 0;               // the window's start stays at or after this; 0 = none
+  int64_t floor_ms = 0;  // the window's start stays at or after this; 0 = none
+  // The start of a second the fallback read before it was known to be complete: the next pass
+  // starts no later than it (and `seen` keeps its records), so it is read again.
+  std::optional<int64_t> recheck_ms;
   int64_t settled_ms = 0;             // every record updated at or before this is in hand; 0 = none
   bool pass_open = false;             // a pass is under way (its first page was answered)
   std::optional<int64_t> pass_at_ms;  // the system's time of that first answer; nullopt = unknown
+  int64_t pass_hw_ms = 0;             // the high-water mark when the pass began (0 = none)
   uint64_t next_order = 0;            // Seen::order of the next record reported
 
   // Records a reported version.

@@ -196,6 +196,7 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
     // The first page of a pass: what the system had when it answered is what the pass covers.
     cursor.pass_open = true;
     cursor.pass_at_ms = snapshotTime(*answer, round_trip);
+    cursor.pass_hw_ms = cursor.high_water_ms;
   }
 
   FeedBatch batch;
@@ -304,11 +305,18 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
       *cursor.scan = std::move(next);
       cursor.pruneBelow(std::min(*dense, windowStart(feed, cursor.high_water_ms)));
     } else {
-      // The whole second is in hand: the feed goes on after it, and does not step back into it
-      // again once a later change shows that the second is over (cursor.floor_ms).
+      // The whole second has been read: this pass goes on after it. If the system's clock was
+      // past the second plus the overlap when the pass began, nothing can be added to it any
+      // more and the window never steps back into it (cursor.floor_ms); else the next pass reads
+      // it again (cursor.recheck_ms), as a person may have changed a record in it since.
       const int64_t after = feed.since_inclusive ? *dense + 1000 : *dense + 999;
       cursor.since_ms = after;
-      cursor.floor_ms = std::max(cursor.floor_ms, after);
+      const int64_t pass_clock = std::max(cursor.pass_at_ms.value_or(0), cursor.pass_hw_ms);
+      if (cursor.pass_open && pass_clock - std::max<int64_t>(feed.overlap_ms, 0) >= *dense + 999) {
+        cursor.floor_ms = std::max(cursor.floor_ms, after);
+      } else {
+        cursor.recheck_ms = std::min(cursor.recheck_ms.value_or(*dense), *dense);
+      }
       cursor.capped = true;
       cursor.dense_ms.reset();
       cursor.scan.reset();
@@ -408,15 +416,20 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
     if (cursor.floor_ms > 0) {
       if (window >= cursor.floor_ms) {
         cursor.floor_ms = 0;  // the overlap window has moved past the last dense second
-      } else if (cursor.high_water_ms >= cursor.floor_ms) {
-        // A change after the dense second shows that it is over: reading it again (through the
-        // fallback, page by page) would only repeat what is in hand. No query starts before
-        // the floor any more.
+      } else {
+        // The dense second was read when it was complete: reading it again (through the
+        // fallback, page by page) would only repeat what is in hand.
         cursor.since_ms = std::max(cursor.since_ms, cursor.floor_ms);
         keep_from = cursor.since_ms;
       }
-      // Else nothing later was seen: the second may still be filling, so the overlap window
-      // reads it again like any other second; `seen` keeps what was reported.
+    }
+    if (cursor.recheck_ms) {
+      // A dense second read before it was known to be complete: the next pass reads it again
+      // (through the fallback, reporting only what `seen` does not hold).
+      const int64_t start = feed.since_inclusive ? *cursor.recheck_ms : *cursor.recheck_ms - 1;
+      cursor.since_ms = std::min(cursor.since_ms, start);
+      keep_from = std::min(keep_from, *cursor.recheck_ms);
+      cursor.recheck_ms.reset();
     }
     // The pass is complete: what it covered up to its settled point is in hand for good, and no
     // later query starts before just after that point (cursor.h says why nothing is skipped).
@@ -427,6 +440,7 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
     }
     cursor.pass_open = false;
     cursor.pass_at_ms.reset();
+    cursor.pass_hw_ms = 0;
     if (cursor.settled_ms > 0) {
       const int64_t settled_start = cursor.settled_ms + (feed.since_inclusive ? 1 : 0);
       if (settled_start > cursor.since_ms) {

@@ -154,6 +154,44 @@ TEST_F(DenseFallback, ADenseSecondThatKeepsFillingIsReadAgainUntilALaterChange) 
   EXPECT_EQ(quiet.calls, 1) << "still reading the dense second after a later change";
 }
 
+// The fallback reads a dense second while that second is still going on (the agent's own bulk
+// create of a thousand customers, say); a person edits one of them later in the same second, and
+// a change in the next second follows. That later change shows the second is over, but not that
+// the fallback saw all of it: the edit must still be found (it was lost: the feed went on after
+// the second for good, E2eSoak.C05).
+TEST_F(DenseFallback, AnEditLaterInADenseSecondThanItsReadIsFoundAfterALaterChange) {
+  clock(R"({"freeze_at_ms":1700000000000})");
+  const auto ids = seed(1500, "fin");
+  Connector& c = connector("fin");
+  const Drained all = drain(c, std::nullopt);
+  EXPECT_EQ(expectOnce(all.ids), unique(ids));
+
+  clock(R"({"advance_ms":600})");  // still the same second
+  humanEdit("fin", ids[700], R"({"PrimaryPhone":{"FreeFormNumber":"+1 555 0177"}})");
+  clock(R"({"advance_ms":600})");
+  const auto later = seed(1, "fin");
+  std::vector<std::string> reported;
+  std::optional<std::string> cursor = all.cursor;
+  for (int poll = 0; poll < 3; ++poll) {
+    const Drained d = drain(c, cursor);
+    EXPECT_TRUE(d.errors.empty());
+    reported.insert(reported.end(), d.ids.begin(), d.ids.end());
+    cursor = d.cursor;
+  }
+  EXPECT_EQ(expectOnce(reported), (std::set<std::string>{ids[700], later[0]}));
+
+  // Once the system's clock is past the second plus the overlap, one read of it settles it: then
+  // polls read only what is new, one request each.
+  clock(R"({"advance_ms":2000})");
+  Drained d = drain(c, cursor);
+  EXPECT_TRUE(d.ids.empty());
+  for (int poll = 0; poll < 3; ++poll) {
+    d = drain(c, d.cursor);
+    EXPECT_TRUE(d.ids.empty());
+    EXPECT_EQ(d.calls, 1) << "poll " << poll << " still reads the dense second";
+  }
+}
+
 TEST_F(DenseFallback, ASmallCapAndPageSizeStillReadEveryRecordOnce) {
   settings("fin", R"({"cdc_cap":5})");
   spec("fin").feed.paging.max_results = 5;
@@ -190,11 +228,12 @@ TEST_F(DenseFallback, AFallbackThatSelectsNothingIsAnErrorInsteadOfSkippingTheSe
   FAIL() << "no error";
 }
 
-TEST(DenseFallbackCursor, TheSecondBeingReadAndTheFloorSurviveEncoding) {
+TEST(DenseFallbackCursor, TheSecondBeingReadTheFloorAndTheRecheckSurviveEncoding) {
   FeedCursor c;
   c.since_ms = 1700000003000;
   c.dense_ms = 1700000003000;
   c.floor_ms = 1700000002000;
+  c.recheck_ms = 1700000002500;
   c.scan.emplace();
   c.scan->since_ms = 1700000003000;
   c.scan->page = 2;
@@ -203,12 +242,14 @@ TEST(DenseFallbackCursor, TheSecondBeingReadAndTheFloorSurviveEncoding) {
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(back->dense_ms, c.dense_ms);
   EXPECT_EQ(back->floor_ms, c.floor_ms);
+  EXPECT_EQ(back->recheck_ms, c.recheck_ms);
   ASSERT_TRUE(back->scan);
   EXPECT_EQ(back->scan->offset, 1800);
   const auto plain = decodeCursor(R"({"v":1,"since":5,"hw":5})");
   ASSERT_TRUE(plain);
   EXPECT_FALSE(plain->dense_ms);
   EXPECT_EQ(plain->floor_ms, 0);
+  EXPECT_FALSE(plain->recheck_ms);
   const auto bad = decodeCursor(R"({"v":1,"since":5,"dense":"x"})");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().message, "cursor: \"dense\" must be an integer");

@@ -197,9 +197,11 @@ TEST_F(SettledFeed, AnExclusiveSinceSettlesAndStillFindsABackdatedRow) {
   EXPECT_EQ(p.drained.ids, backdated);
 }
 
-// A dense second followed by a later change, before the system's clock has settled either: the
-// floor keeps the window out of the dense second (it is over), settled or not.
-TEST_F(SettledFeed, BeforeItSettlesALaterChangeStillKeepsTheWindowOutOfADenseSecond) {
+// A dense second followed by a later change, before the system's clock is past the second plus
+// the overlap: the later change shows the second is over, not that the fallback saw all of it, so
+// it is read again (reporting nothing new) until a read of it starts past that point; from then
+// on the window stays out of it.
+TEST_F(SettledFeed, ADenseSecondIsReadAgainUntilTheSystemClockIsPastItAndTheOverlap) {
   clock(R"({"freeze_at_ms":1700000000000})");
   auto ids = seed(1500, "fin");
   advance(1000);
@@ -210,6 +212,38 @@ TEST_F(SettledFeed, BeforeItSettlesALaterChangeStillKeepsTheWindowOutOfADenseSec
   EXPECT_EQ(expectOnce(p.drained.ids), unique(ids));
   const FeedCursor first = decoded(p.drained.cursor);
   EXPECT_LT(first.settled_ms, kT0 + 1000) << "settled although the clock did not move on";
+  p = poll("fin", c, p.drained.cursor);
+  EXPECT_TRUE(p.drained.ids.empty());
+  EXPECT_GT(p.requests, 1) << "the dense second was not read again";
+
+  advance(2000);  // the Date (whole seconds, less the round trip) past the second plus the overlap
+  p = poll("fin", c, p.drained.cursor);
+  EXPECT_TRUE(p.drained.ids.empty());
+  for (int i = 0; i < 3; ++i) {
+    p = poll("fin", c, p.drained.cursor);
+    EXPECT_TRUE(p.drained.ids.empty());
+    EXPECT_EQ(p.requests, 1) << "poll " << i << " read the dense second again";
+  }
+}
+
+// Without a Date header the system's clock is known only from the records: once a pass begins
+// after a change later than the dense second plus the overlap, its read of the second is complete
+// and the window stays out of it.
+TEST_F(SettledFeed, WithoutADateALaterChangePastTheOverlapEndsTheDenseSecondsRereads) {
+  settings("fin", R"({"date_header":false})");
+  clock(R"({"freeze_at_ms":1700000000000})");
+  auto ids = seed(1500, "fin");
+  Connector& c = connector("fin");
+  Poll p = poll("fin", c, std::nullopt);
+  EXPECT_EQ(expectOnce(p.drained.ids), unique(ids));
+  p = poll("fin", c, p.drained.cursor);
+  EXPECT_GT(p.requests, 1) << "the dense second was not read again";
+  advance(2000);
+  const auto later = seed(1, "fin");
+  p = poll("fin", c, p.drained.cursor);
+  EXPECT_EQ(p.drained.ids, later);
+  p = poll("fin", c, p.drained.cursor);  // begins past the second plus the overlap: complete
+  EXPECT_TRUE(p.drained.ids.empty());
   for (int i = 0; i < 3; ++i) {
     p = poll("fin", c, p.drained.cursor);
     EXPECT_TRUE(p.drained.ids.empty());
@@ -223,11 +257,13 @@ TEST(SettledCursor, SettledTimeAndThePassSurviveEncodingAndOldCursorsDecode) {
   c.settled_ms = 1700000000999;
   c.pass_open = true;
   c.pass_at_ms = 1700000003000;
+  c.pass_hw_ms = 1700000002000;
   auto back = decodeCursor(encodeCursor(c));
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(back->settled_ms, c.settled_ms);
   EXPECT_TRUE(back->pass_open);
   EXPECT_EQ(back->pass_at_ms, c.pass_at_ms);
+  EXPECT_EQ(back->pass_hw_ms, c.pass_hw_ms);
 
   c.pass_at_ms.reset();  // a pass whose first answer had no Date
   back = decodeCursor(encodeCursor(c));
