@@ -142,7 +142,9 @@ boost::asio::awaitable<ChannelResult> SystemChannelImpl::send(std::string_view o
     co_return std::unexpected(
         ChannelFailure{breaker_.describe(), true, std::max<int64_t>(breaker_.msUntilProbe(), 1)});
   }
-  sync::Permit permit = co_await limiter_.acquire();
+  const bool read = op == "feed" || op == "get";
+  sync::Permit permit = co_await limiter_.acquire(read ? sync::RequestPriority::kRead
+                                                       : sync::RequestPriority::kWrite);
   if (!permit.valid()) {
     if (breaker_.state() == sync::BreakerState::kHalfOpen) {
       breaker_.recordFailure();  // the probe never went out: wait for another cooldown

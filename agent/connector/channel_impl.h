@@ -44,7 +44,8 @@ class SystemChannelImpl final : public SystemChannel {
   const Clock& clock() const { return clock_; }
 
   // `request.target` is an absolute URL; auth headers are added here. `op` names the request for
-  // the observer ("feed", "get", "create", "update", "delete").
+  // the observer ("feed", "get", "create", "update", "delete"). Writes queue for the rate limiter
+  // ahead of reads ("feed", "get"): they carry work the agent has already taken in.
   boost::asio::awaitable<ChannelResult> send(std::string_view op, net::HttpRequest request);
 
  private:

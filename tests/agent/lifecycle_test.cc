@@ -6,9 +6,17 @@
 #include <atomic>
 #include <csignal>
 #include <future>
+#include <mutex>
+#include <string>
+#include <vector>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include "agent/daemon/lifecycle.h"
 #include "agent/net/http_client.h"
@@ -152,6 +160,130 @@ TEST(RateLimiter, AcquireWaitsForTokensAndCapsConcurrency) {
   c = capped.tryAcquire(&wait);
   EXPECT_TRUE(c.valid());
   EXPECT_EQ(capped.inFlight(), 2);
+}
+
+// A limiter with plenty of tokens and one slot, which `held` takes: whoever acquires now queues.
+struct OneSlotHeld {
+  SystemClock clock;
+  sync::RateLimiter limiter{{.requestsPerSecond = 100000, .burst = 1000, .maxConcurrency = 1},
+                            clock};
+  int64_t wait = 0;
+  sync::Permit held = limiter.tryAcquire(&wait);
+};
+
+// Takes a permit and notes `name` in the order the permits were given.
+struct GrantOrder {
+  std::mutex mu;
+  std::vector<std::string> names;
+  asio::awaitable<bool> take(sync::RateLimiter& limiter, std::string name,
+                             sync::RequestPriority priority) {
+    sync::Permit permit = co_await limiter.acquire(priority);
+    {
+      std::lock_guard lock(mu);
+      names.push_back(name);
+    }
+    co_return permit.valid();
+  }
+};
+
+// Under a tight limit, whichever waiter's timer fired first used to take each freed slot, so a
+// push could starve behind a stream of reads. Now queued writes go first, then reads, each kind
+// in arrival order, and a freed slot is handed on at once (woken, not polled for). Two threads
+// on a plain executor: the hand-over must be safe without a strand.
+TEST(RateLimiter, QueuedWritesGoBeforeReadsAndEachKindInArrivalOrder) {
+  IoRunner io;
+  OneSlotHeld full;
+  ASSERT_TRUE(full.held.valid());
+  sync::RateLimiter& limiter = full.limiter;
+  int64_t wait = 0;
+
+  GrantOrder order;
+  auto take = [&](std::string name, sync::RequestPriority priority) {
+    return order.take(limiter, std::move(name), priority);
+  };
+  const std::pair<const char*, sync::RequestPriority> arrivals[] = {
+      {"read1", sync::RequestPriority::kRead},
+      {"write1", sync::RequestPriority::kWrite},
+      {"read2", sync::RequestPriority::kRead},
+      {"write2", sync::RequestPriority::kWrite}};
+  std::vector<std::future<bool>> done;
+  for (const auto& [name, priority] : arrivals) {
+    done.push_back(io.spawn(take(name, priority)));
+    const int queued = static_cast<int>(done.size());
+    ASSERT_TRUE(waitFor([&] { return limiter.waiting() == queued; }));
+  }
+  EXPECT_FALSE(limiter.tryAcquire(&wait).valid());  // never past the queue
+
+  const auto released = std::chrono::steady_clock::now();
+  full.held.release();
+  for (auto& f : done) {
+    ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+    EXPECT_TRUE(f.get());
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - released, 500ms);  // not the 1 s backstop
+  EXPECT_EQ(order.names, (std::vector<std::string>{"write1", "write2", "read1", "read2"}));
+  EXPECT_EQ(limiter.inFlight(), 0);
+  EXPECT_EQ(limiter.waiting(), 0);
+}
+
+// Writes first, but not forever: a backlog of pushes keeping the queue full of writes must not
+// stop the system's feed from being read. After three writes in a row a waiting read goes.
+TEST(RateLimiter, AReadStillGoesAfterThreeWritesInARow) {
+  IoRunner io;
+  OneSlotHeld full;
+  ASSERT_TRUE(full.held.valid());
+  sync::RateLimiter& limiter = full.limiter;
+
+  GrantOrder order;
+  auto take = [&](std::string name, sync::RequestPriority priority) {
+    return order.take(limiter, std::move(name), priority);
+  };
+  std::vector<std::future<bool>> done;
+  done.push_back(io.spawn(take("read", sync::RequestPriority::kRead)));
+  ASSERT_TRUE(waitFor([&] { return limiter.waiting() == 1; }));
+  for (int i = 1; i <= 5; ++i) {
+    done.push_back(io.spawn(take("write" + std::to_string(i), sync::RequestPriority::kWrite)));
+    const int queued = i + 1;
+    ASSERT_TRUE(waitFor([&] { return limiter.waiting() == queued; }));
+  }
+  full.held.release();
+  for (auto& f : done) {
+    ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+    EXPECT_TRUE(f.get());
+  }
+  EXPECT_EQ(order.names,
+            (std::vector<std::string>{"write1", "write2", "write3", "read", "write4", "write5"}));
+}
+
+// A waiter cancelled while queued (its operation timed out, the agent is stopping) gives up with
+// an invalid permit and leaves the queue, and the one behind it is served.
+TEST(RateLimiter, ACancelledWaiterLeavesTheQueueAndTheNextIsServed) {
+  IoRunner io(1);
+  OneSlotHeld full;
+  ASSERT_TRUE(full.held.valid());
+  sync::RateLimiter& limiter = full.limiter;
+
+  asio::cancellation_signal cancel;
+  auto valid = [&]() -> asio::awaitable<bool> {
+    sync::Permit permit = co_await limiter.acquire();
+    co_return permit.valid();
+  };
+  auto first = asio::co_spawn(io.ioc(), valid(),
+                              asio::bind_cancellation_slot(cancel.slot(), asio::use_future));
+  ASSERT_TRUE(waitFor([&] { return limiter.waiting() == 1; }));
+  auto second = io.spawn(valid());
+  ASSERT_TRUE(waitFor([&] { return limiter.waiting() == 2; }));
+
+  asio::post(io.ioc(), [&] { cancel.emit(asio::cancellation_type::terminal); });
+  ASSERT_EQ(first.wait_for(5s), std::future_status::ready);
+  EXPECT_FALSE(first.get());
+  EXPECT_TRUE(waitFor([&] { return limiter.waiting() == 1; }));
+
+  full.held.release();
+  ASSERT_EQ(second.wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(second.get());
+  EXPECT_EQ(limiter.waiting(), 0);
+  EXPECT_EQ(limiter.inFlight(), 0);
 }
 
 }  // namespace
