@@ -27,6 +27,18 @@ class DenseFallback : public ConnectorTest {
     return ids;
   }
 
+  // `polls` polls from `cursor` (moved on): every id they reported, in order.
+  std::vector<std::string> pollTimes(Connector& c, std::optional<std::string>& cursor, int polls) {
+    std::vector<std::string> reported;
+    for (int poll = 0; poll < polls; ++poll) {
+      const Drained d = drain(c, cursor);
+      EXPECT_TRUE(d.errors.empty());
+      reported.insert(reported.end(), d.ids.begin(), d.ids.end());
+      cursor = d.cursor;
+    }
+    return reported;
+  }
+
   static std::set<std::string> expectOnce(const std::vector<std::string>& ids) {
     std::set<std::string> out;
     for (const auto& id : ids) {
@@ -130,25 +142,12 @@ TEST_F(DenseFallback, ADenseSecondThatKeepsFillingIsReadAgainUntilALaterChange) 
   EXPECT_EQ(expectOnce(all.ids), unique(first));
 
   const auto late = seed(5, "fin");  // the same second
-  std::vector<std::string> reported;
   std::optional<std::string> cursor = all.cursor;
-  for (int poll = 0; poll < 3; ++poll) {
-    const Drained d = drain(c, cursor);
-    EXPECT_TRUE(d.errors.empty());
-    reported.insert(reported.end(), d.ids.begin(), d.ids.end());
-    cursor = d.cursor;
-  }
-  EXPECT_EQ(expectOnce(reported), unique(late));
+  EXPECT_EQ(expectOnce(pollTimes(c, cursor, 3)), unique(late));
 
   clock(R"({"advance_ms":3000})");
   const auto later = seed(1, "fin");
-  reported.clear();
-  for (int poll = 0; poll < 3; ++poll) {
-    const Drained d = drain(c, cursor);
-    reported.insert(reported.end(), d.ids.begin(), d.ids.end());
-    cursor = d.cursor;
-  }
-  EXPECT_EQ(reported, later);
+  EXPECT_EQ(pollTimes(c, cursor, 3), later);
   const Drained quiet = drain(c, cursor);
   EXPECT_TRUE(quiet.ids.empty());
   EXPECT_EQ(quiet.calls, 1) << "still reading the dense second after a later change";
@@ -170,15 +169,8 @@ TEST_F(DenseFallback, AnEditLaterInADenseSecondThanItsReadIsFoundAfterALaterChan
   humanEdit("fin", ids[700], R"({"PrimaryPhone":{"FreeFormNumber":"+1 555 0177"}})");
   clock(R"({"advance_ms":600})");
   const auto later = seed(1, "fin");
-  std::vector<std::string> reported;
   std::optional<std::string> cursor = all.cursor;
-  for (int poll = 0; poll < 3; ++poll) {
-    const Drained d = drain(c, cursor);
-    EXPECT_TRUE(d.errors.empty());
-    reported.insert(reported.end(), d.ids.begin(), d.ids.end());
-    cursor = d.cursor;
-  }
-  EXPECT_EQ(expectOnce(reported), (std::set<std::string>{ids[700], later[0]}));
+  EXPECT_EQ(expectOnce(pollTimes(c, cursor, 3)), (std::set<std::string>{ids[700], later[0]}));
 
   // Once the system's clock is past the second plus the overlap, one read of it settles it: then
   // polls read only what is new, one request each.

@@ -59,11 +59,7 @@ TEST(Runtime, InitialLoadOfALargeFeedShowsProgress) {
 TEST(Webhooks, VerifiedDeliveryFetchesTheNamedRecordAtOnce) {
   RuntimeHarness h;
   h.start(h.config({"crm", "erp", "fin"}, 600'000));  // polls only once, at start
-  ASSERT_TRUE(waitFor([&] {
-    auto st = h.agent().status();
-    return std::all_of(st.detectors.begin(), st.detectors.end(),
-                       [](const DetectorStatus& d) { return d.initial_load_done; });
-  }));
+  ASSERT_TRUE(waitFor([&] { return h.initialLoadsDone(); }));
   std::string id = h.sys("crm").humanCreate({{"email", kBob}, {"name", "Bob"}});
   auto r = h.post("/hooks/crm", "[\"" + id + "\",\"" + id + "\"]", "good");
   EXPECT_EQ(r.status, 200);
@@ -108,11 +104,7 @@ TEST(Webhooks, BadSignatureIs401WithTheReasonAndIngestsNothing) {
 TEST(Webhooks, ASlowReadAnsweredAfterANewerOneDoesNotUndoIt) {
   RuntimeHarness h;
   h.start(h.config({"crm", "erp", "fin"}, 600'000));  // polls only once, at start
-  ASSERT_TRUE(waitFor([&] {
-    auto st = h.agent().status();
-    return std::all_of(st.detectors.begin(), st.detectors.end(),
-                       [](const DetectorStatus& d) { return d.initial_load_done; });
-  }));
+  ASSERT_TRUE(waitFor([&] { return h.initialLoadsDone(); }));
   FakeSystem& crm = h.sys("crm");
   const std::string id = crm.humanCreate({{"email", kBob}, {"name", "Bob"}, {"phone", "100"}});
   ASSERT_EQ(h.post("/hooks/crm", "[\"" + id + "\"]", "good").status, 200);
@@ -186,11 +178,7 @@ TEST(Agent, PushesFailingTheSameWayAreOneLineEachAndTheirRecoveryIsLogged) {
   RuntimeHarness h;
   h.start(h.config());
   auto fin = [&] { return h.systemOf("fin"); };
-  ASSERT_TRUE(waitFor([&] {
-    auto st = h.agent().status();
-    return std::all_of(st.detectors.begin(), st.detectors.end(),
-                       [](const DetectorStatus& d) { return d.initial_load_done; });
-  }));
+  ASSERT_TRUE(waitFor([&] { return h.initialLoadsDone(); }));
   h.sys("fin").setDown(true);
   const std::vector<std::string> emails = {"p1@example.com", "p2@example.com", "p3@example.com"};
   for (const auto& email : emails) {

@@ -184,6 +184,13 @@ class RuntimeHarness {
     return agent_->status().outbox_depth == 0;
   }
 
+  // Every detector has read its feed to the end once.
+  bool initialLoadsDone() {
+    auto st = agent_->status();
+    return std::all_of(st.detectors.begin(), st.detectors.end(),
+                       [](const DetectorStatus& d) { return d.initial_load_done; });
+  }
+
   FakeSystem& sys(const std::string& name) { return world_.system(name); }
   Agent& agent() { return *agent_; }
   // One system's detector and push figures from status() (empty when it has none).
