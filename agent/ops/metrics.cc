@@ -220,6 +220,9 @@ std::string renderMetrics(const runtime::AgentStatus& s) {
   w.family("tandem_records_synced_total", "counter",
            "Records ingested that changed the canonical record.");
   w.sample("tandem_records_synced_total", {}, s.records_synced);
+  w.family("tandem_writer_busy_seconds_total", "counter",
+           "Time the store's writer spent on engine calls (all store writes go through it).");
+  w.sample("tandem_writer_busy_seconds_total", {}, static_cast<double>(s.writer_busy_ms) / 1000.0);
   w.family("tandem_conflicts_open", "gauge", "Conflicts waiting for a person.");
   w.sample("tandem_conflicts_open", {}, uint64_t{s.open_conflicts});
   w.family("tandem_conflicts_total", "counter", "Conflict entries written since start.");

@@ -211,6 +211,8 @@ std::string statusToJson(const AgentStatus& s) {
   w.Uint64(s.records_synced);
   key(w, "conflicts_total");
   w.Uint64(s.conflicts_total);
+  key(w, "writer_busy_ms");
+  w.Uint64(s.writer_busy_ms);
   key(w, "open_conflicts");
   w.Uint64(s.open_conflicts);
   key(w, "outbox_depth");
@@ -253,6 +255,7 @@ Result<AgentStatus> statusFromJson(std::string_view text) {
   r.u64("records_total", s.records_total);
   r.u64("records_synced", s.records_synced);
   r.u64("conflicts_total", s.conflicts_total);
+  r.u64("writer_busy_ms", s.writer_busy_ms);
   uint64_t n = 0;
   r.u64("open_conflicts", n);
   s.open_conflicts = n;

@@ -107,6 +107,9 @@ struct AgentStatus {
   uint64_t records_total = 0;    // canonical records in the store
   uint64_t records_synced = 0;   // records ingested that changed the canonical record
   uint64_t conflicts_total = 0;  // conflict entries written since start
+  // Time the store's one writer spent on engine calls since start: near the wall time, the
+  // writer is what bounds the rate (every ingest, push answer and outbox pick goes through it).
+  uint64_t writer_busy_ms = 0;
   size_t open_conflicts = 0;
   size_t outbox_depth = 0;
   size_t dead_letters = 0;

@@ -89,6 +89,8 @@ struct Stats {
   std::map<std::pair<std::string, std::string>, WebhookCounters> webhooks;
   uint64_t records_synced = 0;
   uint64_t conflicts_total = 0;
+  // Time the writer strand spent running engine calls (every store write goes through it).
+  std::atomic<uint64_t> writer_busy_ns{0};
 
   void observe(const connector::RequestObservation& o);
   void countPush(const std::string& system, const engine::PushOutcome& outcome, bool create);
@@ -206,11 +208,25 @@ class Core : public std::enable_shared_from_this<Core> {
   std::shared_ptr<SystemRuntime> system(std::string_view name) const;
   std::vector<std::shared_ptr<SystemRuntime>> systems() const;
 
-  // Runs f() on the writer strand; the caller resumes on its own executor.
+  // Runs f() on the writer strand; the caller resumes on its own executor. The time f() takes
+  // is added to Stats::writer_busy_ns.
   template <class F>
   asio::awaitable<std::invoke_result_t<F&>> onWriter(F f) {
     using R = std::invoke_result_t<F&>;
-    co_return co_await asio::co_spawn(writer_, callOnWriter<R, F>(std::move(f)),
+    auto timed = [stats = stats_, f = std::move(f)]() mutable -> R {
+      struct Clocked {
+        Stats& stats;
+        std::chrono::steady_clock::time_point from = std::chrono::steady_clock::now();
+        ~Clocked() {
+          stats.writer_busy_ns +=
+              static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now() - from)
+                                        .count());
+        }
+      } clocked{*stats};
+      return f();
+    };
+    co_return co_await asio::co_spawn(writer_, callOnWriter<R, decltype(timed)>(std::move(timed)),
                                       asio::use_awaitable);
   }
 

@@ -77,6 +77,7 @@ AgentStatus buildStatus(Core& core, bool store_gauges) {
     std::lock_guard lock(st.mu);
     out.records_synced = st.records_synced;
     out.conflicts_total = st.conflicts_total;
+    out.writer_busy_ms = st.writer_busy_ns.load() / 1'000'000;
     const int64_t now = core.clock().nowMs();
     for (const auto& [key, d] : st.detectors) {
       DetectorStatus copy = d;

@@ -19,6 +19,7 @@ runtime::AgentStatus sampleStatus() {
   s.records_total = 56;
   s.records_synced = 70;
   s.conflicts_total = 3;
+  s.writer_busy_ms = 1500;
   s.open_conflicts = 1;
   s.outbox_depth = 4;
   s.dead_letters = 1;
@@ -72,6 +73,9 @@ tandem_records 56
 # HELP tandem_records_synced_total Records ingested that changed the canonical record.
 # TYPE tandem_records_synced_total counter
 tandem_records_synced_total 70
+# HELP tandem_writer_busy_seconds_total Time the store's writer spent on engine calls (all store writes go through it).
+# TYPE tandem_writer_busy_seconds_total counter
+tandem_writer_busy_seconds_total 1.5
 # HELP tandem_conflicts_open Conflicts waiting for a person.
 # TYPE tandem_conflicts_open gauge
 tandem_conflicts_open 1
@@ -188,7 +192,7 @@ TEST(Metrics, EveryLineParses) {
       last_bucket = v;
     }
   }
-  EXPECT_EQ(samples, 46u);  // as many as in ExactTextForAKnownStatus
+  EXPECT_EQ(samples, 47u);  // as many as in ExactTextForAKnownStatus
   EXPECT_NE(text.find(R"(tandem_creates_total{system="we\"ird\\sys\nx"} 6)"), std::string::npos)
       << text;
 }

@@ -49,6 +49,7 @@ TEST(Runtime, InitialLoadOfALargeFeedShowsProgress) {
   }
   h.start(h.config());
   ASSERT_TRUE(waitFor([&] { return h.converged("p119@example.com"); }));
+  EXPECT_GT(h.agent().status().writer_busy_ms, 0u);  // 120 ingests and 240 creates' answers
   h.shutdown();
   const std::string out = h.progressText();
   EXPECT_NE(out.find("initial load crm.customer: 50 records"), std::string::npos) << out;
