@@ -135,6 +135,10 @@ const fixtures::FixturePorts& World::ports() const {
   return server_->ports();
 }
 
+double World::fixtureCpuSeconds() const {
+  return server_->cpuSeconds();
+}
+
 Status World::writeConfig() {
   const std::string src = std::string(TANDEM_SOURCE_DIR) + "/fixtures/config";
   std::ifstream in(src + "/demo.json");
@@ -303,14 +307,18 @@ Status World::loseState() {
 }
 
 Result<int64_t> World::outboxDepth() {
+  return statusNumber("outbox_depth");
+}
+
+Result<int64_t> World::statusNumber(const std::string& key) {
   TANDEM_ASSIGN_OR_RETURN(auto body, agentStatus());
   rapidjson::Document doc;
   doc.Parse(body.c_str());
-  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("outbox_depth") ||
-      !doc["outbox_depth"].IsInt64()) {
-    return fail("e2e: /v1/status has no integer outbox_depth: " + body);
+  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember(key.c_str()) ||
+      !doc[key.c_str()].IsInt64()) {
+    return fail("e2e: /v1/status has no integer " + key + ": " + body);
   }
-  return doc["outbox_depth"].GetInt64();
+  return doc[key.c_str()].GetInt64();
 }
 
 Result<std::string> World::allConflicts() {

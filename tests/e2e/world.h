@@ -60,6 +60,8 @@ class World {
 
   fixtures::FixtureClient& fixtures() { return *client_; }
   const fixtures::FixturePorts& ports() const;
+  // CPU seconds the fixture server's thread has used (FixtureServer::cpuSeconds).
+  double fixtureCpuSeconds() const;
   const mappers::Config& config() const { return config_; }
   const std::string& dir() const { return dir_; }
   const std::string& configPath() const { return config_path_; }
@@ -83,6 +85,8 @@ class World {
   // The agent's GET /v1/status body, or an error when it does not answer.
   Result<std::string> agentStatus() { return adminGet("/v1/status"); }
   Result<int64_t> outboxDepth();
+  // A top-level integer of /v1/status (outbox_depth, writer_busy_ms, ...).
+  Result<int64_t> statusNumber(const std::string& key);
   // Every conflict entry (state=all), all pages, as one JSON array.
   Result<std::string> allConflicts();
   // The sum of /v1/status detectors[].records: feed records read since this agent started.

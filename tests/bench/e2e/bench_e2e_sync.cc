@@ -150,6 +150,23 @@ int main() {
       met(ran(copier, agent), loads_ok && ratio >= 0.7));
   row("load " + N + ": HTTP requests/record, tandem", fmt("%.2f", agent.requests_per_record));
   row("load " + N + ": HTTP requests/record, null copier", fmt("%.2f", copier.requests_per_record));
+  // Where the time goes: the fixture server answers all three systems on one thread, so when it
+  // is busy all the time it bounds the rate, and the work asked of it per record bounds the ratio.
+  const auto busy = [](const LoadResult& r) {
+    return r.seconds > 0 ? 100 * r.fixture_cpu_s / r.seconds : 0.0;
+  };
+  const auto perRecordUs = [&](double cpu_s) {
+    return 1e6 * cpu_s / static_cast<double>(std::max<int64_t>(n, 1));
+  };
+  row("load " + N + ": fixture thread busy, tandem / null copier",
+      fmt("%.0f%%", busy(agent)) + " / " + fmt("%.0f%%", busy(copier)));
+  row("load " + N + ": fixture CPU per record, tandem / null copier",
+      fmt("%.0f us", perRecordUs(agent.fixture_cpu_s)) + " / " +
+          fmt("%.0f us", perRecordUs(copier.fixture_cpu_s)));
+  row("load " + N + ": agent CPU per record (user+sys)",
+      fmt("%.0f us", perRecordUs(agent.agent_cpu_s)));
+  row("load " + N + ": agent's store writer busy",
+      fmt("%.0f%%", agent.seconds > 0 ? 100 * agent.writer_busy_s / agent.seconds : 0.0));
   row("load " + Q + ": tandem records/s", fmt("%.0f", quarter.records_per_s));
 
   const auto lat = [](const Latencies& l, double p) { return fmt("%.1f ms", l.percentile(p)); };

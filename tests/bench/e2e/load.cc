@@ -93,6 +93,7 @@ LoadResult runAgentLoad(const LoadOptions& options) {
     return out;
   }
   const auto start = Clock::now();
+  const double fixture_cpu_start = w.fixtureCpuSeconds();
   if (auto s = w.startAgent(); !s) {
     out.error = s.error().message;
     return out;
@@ -138,6 +139,9 @@ LoadResult runAgentLoad(const LoadOptions& options) {
   }
   out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   out.records_per_s = static_cast<double>(options.records) / out.seconds;
+  out.fixture_cpu_s = w.fixtureCpuSeconds() - fixture_cpu_start;
+  out.agent_cpu_s = readCpuSeconds(*pid).value_or(0);
+  out.writer_busy_s = static_cast<double>(w.statusNumber("writer_busy_ms").value_or(0)) / 1000;
   // At rest: once the last creates are answered the agent still reads their echoes from the
   // targets' feeds for a while. Sampled 2 s after it last read a record (at most a minute on).
   waitUntilQuiet(
@@ -164,7 +168,9 @@ LoadResult runNullCopierLoad(const LoadOptions& options) {
     out.error = "seed: " + s.error().message;
     return out;
   }
+  const double fixture_cpu_start = w.fixtureCpuSeconds();
   const CopyResult r = runNullCopier(w.ports(), options.max_in_flight);
+  out.fixture_cpu_s = w.fixtureCpuSeconds() - fixture_cpu_start;
   out.seconds = r.seconds;
   out.records_per_s = static_cast<double>(options.records) / r.seconds;
   if (r.read != options.records) {

@@ -35,6 +35,12 @@ struct LoadResult {
   int64_t peak_anon_kb = 0;  // the largest RssAnon sampled during the load
   ProcMemory rest;           // at rest: 2 s after the agent last read a record (see load.cc)
   int64_t lmdb_bytes = 0;    // the size of the state directory's files
+  // CPU seconds over the load (to the last create's answer): the fixture server's one thread,
+  // which serves all three systems, and the agent process (zero for the null copier, which runs
+  // inside the benchmark).
+  double fixture_cpu_s = 0;
+  double agent_cpu_s = 0;
+  double writer_busy_s = 0;  // the agent's store writer (status writer_busy_ms)
 };
 
 LoadResult runAgentLoad(const LoadOptions& options);

@@ -55,6 +55,27 @@ std::optional<pid_t> findAgentPid() {
   return found;
 }
 
+std::optional<double> readCpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) {
+    return std::nullopt;
+  }
+  // After "(comm)": state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
+  // utime stime (fields 3 to 15 of proc(5)).
+  std::istringstream rest(text.substr(close + 1));
+  std::string field;
+  for (int i = 0; i < 11 && rest >> field; ++i) {
+  }
+  int64_t utime = 0;
+  int64_t stime = 0;
+  if (!(rest >> utime >> stime)) {
+    return std::nullopt;
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 std::optional<ProcMemory> readMemory(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   if (!in) {

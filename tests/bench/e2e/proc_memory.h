@@ -23,4 +23,7 @@ struct ProcMemory {
 // VmHWM, VmRSS, RssAnon and RssFile of `pid`; nullopt when the process is gone.
 std::optional<ProcMemory> readMemory(pid_t pid);
 
+// User plus system CPU seconds `pid` has used (/proc/<pid>/stat); nullopt when it is gone.
+std::optional<double> readCpuSeconds(pid_t pid);
+
 }  // namespace tandem::bench
