@@ -29,9 +29,10 @@
 // moves on by updated time and paging, not by what `seen` holds.
 #include <algorithm>
 #include <chrono>
+#include <string>
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
+#include <rapidjson/document.h>
+#include <xxhash.h>
 
 #include "agent/connector/connector_impl.h"
 #include "agent/connector/cursor.h"
@@ -71,18 +72,72 @@ std::optional<int64_t> snapshotTime(const net::HttpResponse& answer,
   return *date - std::max<int64_t>(1, (us + 999) / 1000);
 }
 
-// FNV-1a 64 over the record's JSON text: tells a second change within the same updated time
-// (whole-second clocks) from a re-read of the same version.
-uint64_t bodyHash(const rapidjson::Value& record) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  record.Accept(w);
-  uint64_t h = 14695981039346656037ull;
-  for (size_t i = 0; i < buf.GetSize(); ++i) {
-    h ^= static_cast<unsigned char>(buf.GetString()[i]);
-    h *= 1099511628211ull;
+// Tells a second change within the same updated time (whole-second clocks) from a re-read of the
+// same version: XXH3 over a compact binary form of the record (type tags, lengths, raw numbers),
+// written into one reused buffer. (It used to write the record out as JSON text and run FNV-1a
+// over it byte by byte: 8% of the agent's CPU in a bulk load.)
+void appendForHash(std::string& out, const rapidjson::Value& v) {
+  const auto put = [&out](const void* p, size_t n) { out.append(static_cast<const char*>(p), n); };
+  const auto text = [&](const char* s, rapidjson::SizeType n) {
+    put(&n, sizeof n);
+    put(s, n);
+  };
+  switch (v.GetType()) {
+    case rapidjson::kObjectType: {
+      out.push_back('o');
+      const rapidjson::SizeType n = v.MemberCount();
+      put(&n, sizeof n);
+      for (const auto& m : v.GetObject()) {
+        text(m.name.GetString(), m.name.GetStringLength());
+        appendForHash(out, m.value);
+      }
+      break;
+    }
+    case rapidjson::kArrayType: {
+      out.push_back('a');
+      const rapidjson::SizeType n = v.Size();
+      put(&n, sizeof n);
+      for (const auto& e : v.GetArray()) {
+        appendForHash(out, e);
+      }
+      break;
+    }
+    case rapidjson::kStringType:
+      out.push_back('s');
+      text(v.GetString(), v.GetStringLength());
+      break;
+    case rapidjson::kNumberType:
+      if (v.IsInt64()) {
+        out.push_back('i');
+        const int64_t i = v.GetInt64();
+        put(&i, sizeof i);
+      } else if (v.IsUint64()) {
+        out.push_back('u');
+        const uint64_t u = v.GetUint64();
+        put(&u, sizeof u);
+      } else {
+        out.push_back('d');
+        const double d = v.GetDouble();
+        put(&d, sizeof d);
+      }
+      break;
+    case rapidjson::kTrueType:
+      out.push_back('t');
+      break;
+    case rapidjson::kFalseType:
+      out.push_back('f');
+      break;
+    case rapidjson::kNullType:
+      out.push_back('n');
+      break;
   }
-  return h;
+}
+
+uint64_t bodyHash(const rapidjson::Value& record) {
+  thread_local std::string buf;
+  buf.clear();
+  appendForHash(buf, record);
+  return XXH3_64bits(buf.data(), buf.size());
 }
 
 // The records array of a page. Absent while its parent exists means an empty page (QuickBooks

@@ -204,6 +204,12 @@ Result<IngestResult> SyncEngine::ingest(ActorId system, const std::string& entit
           ws.touch(*id);
         }
       }
+      // A report that only refreshes holds the values of the shadow, whose match keys were
+      // stored when those values were first taken in (from this system, or from the one whose
+      // record tandem pushed here): nothing to look up.
+      if (refreshed) {
+        continue;
+      }
       for (const auto& key : entity->match_keys) {
         const std::string* v = matchValue(in, key);
         if (v == nullptr) {
