@@ -11,14 +11,11 @@ std::unexpected<Error> invalid(const std::string& what) {
   return fail("state: apply: " + what);
 }
 
-std::string quoted(std::string_view s) {
-  return keys::formatRaw(s);
-}
-
 Status checkSystem(ActorId system, const char* what, std::string_view id) {
   if (system >= conflict::kMaxActors) {
-    return invalid(std::string(what) + " " + quoted(id) + ": system " + std::to_string(system) +
-                   " out of range (max " + std::to_string(conflict::kMaxActors - 1) + ")");
+    return invalid(std::string(what) + " " + keys::formatRaw(id) + ": system " +
+                   std::to_string(system) + " out of range (max " +
+                   std::to_string(conflict::kMaxActors - 1) + ")");
   }
   if (id.empty()) {
     return invalid(std::string(what) + " with an empty record id");
@@ -32,20 +29,21 @@ class Writer {
 
   Status actor(const std::string& name, ActorId id) {
     if (name.empty() || id >= conflict::kMaxActors) {
-      return invalid("actor " + quoted(name) + " id " + std::to_string(id) + " is not valid");
+      return invalid("actor " + keys::formatRaw(name) + " id " + std::to_string(id) +
+                     " is not valid");
     }
     std::string by_name = std::string(kMetaActorByName) + name;
     std::string by_id = std::string(kMetaActorById) + static_cast<char>(id);
     TANDEM_ASSIGN_OR_RETURN(auto old_id, txn_.get(t_.meta, by_name));
     if (old_id && *old_id != std::string(1, static_cast<char>(id))) {
-      return invalid("actor " + quoted(name) + " is already id " +
+      return invalid("actor " + keys::formatRaw(name) + " is already id " +
                      std::to_string(static_cast<uint8_t>((*old_id)[0])) + ", cannot become " +
                      std::to_string(id));
     }
     TANDEM_ASSIGN_OR_RETURN(auto old_name, txn_.get(t_.meta, by_id));
     if (old_name && *old_name != name) {
-      return invalid("actor id " + std::to_string(id) + " already belongs to " + quoted(*old_name) +
-                     ", cannot name it " + quoted(name));
+      return invalid("actor id " + std::to_string(id) + " already belongs to " +
+                     keys::formatRaw(*old_name) + ", cannot name it " + keys::formatRaw(name));
     }
     TANDEM_RETURN_IF_ERROR(txn_.put(t_.meta, by_name, std::string(1, static_cast<char>(id))));
     return txn_.put(t_.meta, by_id, name);
@@ -54,7 +52,7 @@ class Writer {
   Status link(const Link& l) {
     TANDEM_RETURN_IF_ERROR(checkSystem(l.system, "link", l.record));
     if (l.native_id.empty()) {
-      return invalid("link of " + quoted(l.record) + ": empty native id");
+      return invalid("link of " + keys::formatRaw(l.record) + ": empty native id");
     }
     std::string fwd = keys::systemRecord(l.system, l.native_id);
     std::string rev = keys::recordSystem(l.record, l.system);
@@ -105,11 +103,11 @@ class Writer {
   Status outbox(const OutboxEntry& e) {
     TANDEM_RETURN_IF_ERROR(checkSystem(e.system, "outbox entry", e.record));
     if (e.due_ms < 0) {
-      return invalid("outbox entry " + std::to_string(e.system) + "," + quoted(e.record) +
+      return invalid("outbox entry " + std::to_string(e.system) + "," + keys::formatRaw(e.record) +
                      ": due time " + std::to_string(e.due_ms) + " is negative");
     }
     if (e.kind > PushKind::Archive) {
-      return invalid("outbox entry " + std::to_string(e.system) + "," + quoted(e.record) +
+      return invalid("outbox entry " + std::to_string(e.system) + "," + keys::formatRaw(e.record) +
                      ": push kind " + std::to_string(static_cast<int>(e.kind)) + " out of range");
     }
     TANDEM_RETURN_IF_ERROR(removeOutbox(e.system, e.record));
@@ -157,7 +155,7 @@ class Writer {
       id = next_conflict_++;
       assigned_ = true;
     } else if (id >= next_conflict_) {
-      return invalid("conflict " + std::to_string(id) + " on " + quoted(in.record) +
+      return invalid("conflict " + std::to_string(id) + " on " + keys::formatRaw(in.record) +
                      " was never assigned (next id " + std::to_string(next_conflict_) + ")");
     }
     std::string key = keys::be64(id);
@@ -272,8 +270,8 @@ Result<Applied> applyBatch(lmdb::WriteTxn& txn, const Tables& t, const Batch& b,
   }
   for (const auto& c : b.cursors) {
     if (c.system >= conflict::kMaxActors) {
-      return invalid("cursor of " + quoted(c.entity) + ": system " + std::to_string(c.system) +
-                     " out of range");
+      return invalid("cursor of " + keys::formatRaw(c.entity) + ": system " +
+                     std::to_string(c.system) + " out of range");
     }
     TANDEM_RETURN_IF_ERROR(txn.put(t.cursors, keys::systemRecord(c.system, c.entity), c.bytes));
   }

@@ -9,10 +9,6 @@ namespace tandem::state {
 
 namespace {
 
-std::string quoted(std::string_view s) {
-  return "\"" + std::string(s) + "\"";
-}
-
 std::string nameKey(uint64_t n) {
   return std::string(kMetaName) + keys::be64(n);
 }
@@ -34,7 +30,7 @@ Status StoredNames::load(const lmdb::Txn& txn, const lmdb::Dbi& meta) {
       return {};
     }
     if (numbers_.contains(*value)) {
-      return fail("corrupt name table: " + quoted(*value) + " stored twice (number " +
+      return fail("corrupt name table: " + keys::formatRaw(*value) + " stored twice (number " +
                   std::to_string(n) + ")");
     }
     add(std::string(*value));
@@ -100,7 +96,7 @@ Result<uint32_t> StoredNames::Writing::number(std::string_view name) {
 }
 
 Result<uint32_t> StoredNames::Reading::number(std::string_view name) {
-  return fail("state: a reader cannot number the name " + quoted(name));
+  return fail("state: a reader cannot number the name " + keys::formatRaw(name));
 }
 
 const std::string* StoredNames::Reading::name(uint32_t n) {
