@@ -17,10 +17,11 @@
 // fallback is in hand for good only if it was read when it was complete: when the system's clock
 // at the start of the pass (its Date, or the high-water mark the pass began with, `pass_hw`: a
 // record updated then was visible before the pass) was past the end of the second plus the
-// overlap. Then `floor` (the end of that second) keeps the window out of it from then on; else
-// `recheck` (its start) makes the next pass read it again, until one such read is complete. (A
-// change in the next second shows that the second is over, not that the fallback, which may
-// have read it before its end, saw all of it.)
+// overlap. With a Date the fallback is not started before that (the pass stops at the second
+// and a later one reads it). Then `floor` (the end of that second) keeps the window out of it
+// from then on; else (no Date) `recheck` (its start) makes the next pass read it again, until one
+// such read is complete. (A change in the next second shows that the second is over, not that the
+// fallback, which may have read it before its end, saw all of it.)
 //
 // Settled time. A pass is one full read of the feed from `since` to its end, across restarts of
 // the query (keyset paging, narrowing after a cap) and the dense fallback. `pass` is present

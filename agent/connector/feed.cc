@@ -7,9 +7,10 @@
 // narrowed to start at the last updated time it returned and repeated, so nothing past the cap
 // is lost. When more records share one updated second than the cap, the window cannot be
 // narrowed: the feed's dense_fallback (a second, pageable request) reads that whole second and
-// the feed goes on after it. The window start is whole seconds because systems with
-// second-precision clocks read `since` that way too. Feeds read by updated time must return records
-// oldest first.
+// the feed goes on after it, once the system's clock is past that second plus the overlap (before,
+// the pass stops at the second: see cursor.h on dense seconds). The window start is whole seconds
+// because systems with second-precision clocks read `since` that way too. Feeds read by updated
+// time must return records oldest first.
 //
 // Settled time: a pass (one full read from `since` to the end of the feed, across keyset
 // restarts, narrowing and the dense fallback) remembers the system's clock when its first page was
@@ -440,14 +441,34 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
                           : std::string("(a feed.dense_fallback request would read that second "
                                         "page by page)")));
     }
-    // More records share one updated second than the feed returns: read that whole second
-    // through the fallback, page by page, from the next call on. What this page reported is in
-    // `seen` and is not reported again.
-    cursor.dense_ms = floorSecond(page_max);
-    cursor.scan.emplace();
-    cursor.scan->since_ms = *cursor.dense_ms;
-    cursor.pruneBelow(std::min(*cursor.dense_ms, windowStart(feed, cursor.high_water_ms)));
-    batch.more = true;
+    const int64_t second = floorSecond(page_max);
+    const int64_t overlap = std::max<int64_t>(feed.overlap_ms, 0);
+    if (cursor.pass_at_ms && *cursor.pass_at_ms - overlap < second + 999) {
+      // More records share one updated second than the feed returns, and by the system's Date
+      // when this pass began that second may still be filling (a bulk create in progress): read
+      // through the fallback now, it would have to be read again. The pass ends here and a later
+      // one, begun once the second plus the overlap is past, reads it whole. What this page
+      // reported is in `seen`; nothing at or after the second is settled.
+      cursor.since_ms = feed.since_inclusive ? second : second - 1;
+      cursor.capped = false;
+      cursor.settled_ms =
+          std::max(cursor.settled_ms, std::min(*cursor.pass_at_ms - overlap, second - 1));
+      cursor.pass_open = false;
+      cursor.pass_at_ms.reset();
+      cursor.pass_hw_ms = 0;
+      cursor.scan.reset();
+      cursor.pruneBelow(std::min(second, windowStart(feed, cursor.high_water_ms)));
+      batch.more = false;
+    } else {
+      // More records share one updated second than the feed returns: read that whole second
+      // through the fallback, page by page, from the next call on. What this page reported is
+      // in `seen` and is not reported again.
+      cursor.dense_ms = second;
+      cursor.scan.emplace();
+      cursor.scan->since_ms = *cursor.dense_ms;
+      cursor.pruneBelow(std::min(*cursor.dense_ms, windowStart(feed, cursor.high_water_ms)));
+      batch.more = true;
+    }
   } else if (has_next) {
     *cursor.scan = std::move(next);
     if (!by_token) {
