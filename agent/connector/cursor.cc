@@ -44,6 +44,12 @@ void FeedCursor::remember(const std::string& id, int64_t updated_ms, uint64_t ha
   seen[id] = Seen{updated_ms, hash, next_order++};
 }
 
+void FeedCursor::endPass() {
+  pass_open = false;
+  pass_at_ms.reset();
+  pass_hw_ms = 0;
+}
+
 void FeedCursor::pruneBelow(int64_t ms) {
   if (recheck_ms) {
     ms = std::min(ms, *recheck_ms);  // the next pass reads that second again

@@ -99,6 +99,8 @@ struct FeedCursor {
   int64_t pass_hw_ms = 0;             // the high-water mark when the pass began (0 = none)
   uint64_t next_order = 0;            // Seen::order of the next record reported
 
+  // The pass under way is over: forgets when it began.
+  void endPass();
   // Records a reported version.
   void remember(const std::string& id, int64_t updated_ms, uint64_t hash);
   // Forgets records that no later query can return again.

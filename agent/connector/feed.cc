@@ -60,6 +60,13 @@ int64_t windowStart(const mappers::FeedSpec& feed, int64_t high_water_ms) {
   return std::max<int64_t>(start, 0);
 }
 
+// Whether, at `clock_ms` on the system's clock, every change stamped with the second starting at
+// `second` was visible: the clock is past the end of that second plus the overlap (the promise
+// that a change shows in the feed at most overlap_ms after its updated time).
+bool secondCompleteAt(const mappers::FeedSpec& feed, int64_t clock_ms, int64_t second) {
+  return clock_ms - std::max<int64_t>(feed.overlap_ms, 0) >= second + 999;
+}
+
 // When the system answered, on its own clock: the answer's Date (whole seconds, so at or before
 // the moment it was sent) minus the round trip, so at or before the moment the system read the
 // data it answered with. nullopt without a (readable) Date.
@@ -368,7 +375,7 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
       const int64_t after = feed.since_inclusive ? *dense + 1000 : *dense + 999;
       cursor.since_ms = after;
       const int64_t pass_clock = std::max(cursor.pass_at_ms.value_or(0), cursor.pass_hw_ms);
-      if (cursor.pass_open && pass_clock - std::max<int64_t>(feed.overlap_ms, 0) >= *dense + 999) {
+      if (cursor.pass_open && secondCompleteAt(feed, pass_clock, *dense)) {
         cursor.floor_ms = std::max(cursor.floor_ms, after);
       } else {
         cursor.recheck_ms = std::min(cursor.recheck_ms.value_or(*dense), *dense);
@@ -442,8 +449,7 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
                                         "page by page)")));
     }
     const int64_t second = floorSecond(page_max);
-    const int64_t overlap = std::max<int64_t>(feed.overlap_ms, 0);
-    if (cursor.pass_at_ms && *cursor.pass_at_ms - overlap < second + 999) {
+    if (cursor.pass_at_ms && !secondCompleteAt(feed, *cursor.pass_at_ms, second)) {
       // More records share one updated second than the feed returns, and by the system's Date
       // when this pass began that second may still be filling (a bulk create in progress): read
       // through the fallback now, it would have to be read again. The pass ends here and a later
@@ -451,11 +457,10 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
       // reported is in `seen`; nothing at or after the second is settled.
       cursor.since_ms = feed.since_inclusive ? second : second - 1;
       cursor.capped = false;
-      cursor.settled_ms =
-          std::max(cursor.settled_ms, std::min(*cursor.pass_at_ms - overlap, second - 1));
-      cursor.pass_open = false;
-      cursor.pass_at_ms.reset();
-      cursor.pass_hw_ms = 0;
+      cursor.settled_ms = std::max(
+          cursor.settled_ms,
+          std::min(*cursor.pass_at_ms - std::max<int64_t>(feed.overlap_ms, 0), second - 1));
+      cursor.endPass();
       cursor.scan.reset();
       cursor.pruneBelow(std::min(second, windowStart(feed, cursor.high_water_ms)));
       batch.more = false;
@@ -514,9 +519,7 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
           cursor.settled_ms, std::min(*cursor.pass_at_ms - std::max<int64_t>(feed.overlap_ms, 0),
                                       floorSecond(cursor.high_water_ms) + 999));
     }
-    cursor.pass_open = false;
-    cursor.pass_at_ms.reset();
-    cursor.pass_hw_ms = 0;
+    cursor.endPass();
     if (cursor.settled_ms > 0) {
       const int64_t settled_start = cursor.settled_ms + (feed.since_inclusive ? 1 : 0);
       if (settled_start > cursor.since_ms) {
