@@ -3,13 +3,11 @@
 // The initial load: `n` customers in the CRM only, created in the ERP and in finance, once by
 // the real `tandem run` and once by the null copier, each in a fresh set of fixture systems.
 
-#include <cstdint>
-#include <string>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 
 #include "tests/bench/e2e/proc_memory.h"
 

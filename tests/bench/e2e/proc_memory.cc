@@ -10,21 +10,34 @@
 namespace tandem::bench {
 namespace {
 
-// /proc/<pid>/stat is "pid (comm) state ppid ..."; comm may contain spaces, so split at the
-// last ')'.
-bool childNamed(const std::filesystem::path& dir, pid_t parent, const std::string& name) {
+// A /proc/<pid>/stat line, "pid (comm) state ppid ...": comm may contain spaces, so it is split
+// at the last ')'. `rest` holds the fields after it, from state on.
+struct StatLine {
+  std::string comm;
+  std::string rest;
+};
+
+std::optional<StatLine> readStat(const std::filesystem::path& dir) {
   std::ifstream in(dir / "stat");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const auto open = text.find('(');
   const auto close = text.rfind(')');
   if (open == std::string::npos || close == std::string::npos || close < open) {
+    return std::nullopt;
+  }
+  return StatLine{text.substr(open + 1, close - open - 1), text.substr(close + 1)};
+}
+
+bool childNamed(const std::filesystem::path& dir, pid_t parent, const std::string& name) {
+  const auto stat = readStat(dir);
+  if (!stat) {
     return false;
   }
-  std::istringstream rest(text.substr(close + 1));
+  std::istringstream rest(stat->rest);
   char state = 0;
   pid_t ppid = 0;
   rest >> state >> ppid;
-  return ppid == parent && text.substr(open + 1, close - open - 1) == name;
+  return ppid == parent && stat->comm == name;
 }
 
 int64_t fieldKb(const std::string& text, const std::string& key) {
@@ -56,15 +69,13 @@ std::optional<pid_t> findAgentPid() {
 }
 
 std::optional<double> readCpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto close = text.rfind(')');
-  if (close == std::string::npos) {
+  const auto stat = readStat("/proc/" + std::to_string(pid));
+  if (!stat) {
     return std::nullopt;
   }
   // After "(comm)": state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
   // utime stime (fields 3 to 15 of proc(5)).
-  std::istringstream rest(text.substr(close + 1));
+  std::istringstream rest(stat->rest);
   std::string field;
   for (int i = 0; i < 11 && rest >> field; ++i) {
   }
