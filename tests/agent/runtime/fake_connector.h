@@ -52,11 +52,7 @@ class FakeConnector final : public connector::Connector {
   asio::awaitable<Result<std::optional<connector::NativeRecord>>> get(std::string id) override {
     const int ms = sys_.getDelayMs();
     auto r = sys_.getRecord(id);
-    if (ms > 0) {
-      asio::steady_timer t(co_await asio::this_coro::executor);
-      t.expires_after(std::chrono::milliseconds(ms));
-      co_await t.async_wait(asio::use_awaitable);
-    }
+    co_await sleepMs(ms);
     channel_.observe("get", r ? 200 : 404);
     co_return Result<std::optional<connector::NativeRecord>>(std::move(r));
   }
@@ -111,7 +107,9 @@ class FakeConnector final : public connector::Connector {
  private:
   asio::awaitable<void> delay() {
     sys_.enter();
-    int ms = sys_.pushDelayMs();
+    co_await sleepMs(sys_.pushDelayMs());
+  }
+  static asio::awaitable<void> sleepMs(int ms) {
     if (ms > 0) {
       asio::steady_timer t(co_await asio::this_coro::executor);
       t.expires_after(std::chrono::milliseconds(ms));
