@@ -256,6 +256,12 @@ TEST(DenseFallbackCursor, TheSecondBeingReadTheFloorAndTheRecheckSurviveEncoding
   const auto bad = decodeCursor(R"({"v":1,"since":5,"dense":"x"})");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().message, "cursor: \"dense\" must be an integer");
+  const auto bad_recheck = decodeCursor(R"({"v":1,"since":5,"recheck":true})");
+  ASSERT_FALSE(bad_recheck);
+  EXPECT_EQ(bad_recheck.error().message, "cursor: \"recheck\" must be an integer");
+  const auto bad_pass = decodeCursor(R"({"v":1,"since":5,"settled":0,"pass":7,"pass_hw":"x"})");
+  ASSERT_FALSE(bad_pass);
+  EXPECT_EQ(bad_pass.error().message, "cursor: \"pass_hw\" must be an integer");
 }
 
 }  // namespace
