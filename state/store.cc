@@ -35,21 +35,29 @@ Store::~Store() {
   }
 }
 
-// Deferred commits become durable half of kMaxDeferMs after the oldest of them, by an fsync on
-// this thread: the writers go on meanwhile (the fsync covers at least what was committed when
-// it started). A failing fsync is tried again; apply() falls back to a durable commit if the
-// deferred ones stay unflushed for three times kMaxDeferMs, and reports its error.
+// Deferred commits become durable half of kMaxDeferMs after the oldest of them (at once when
+// someone waits in whenDurable), by an fsync on this thread: the writers go on meanwhile (the
+// fsync covers at least what was committed when it started). A failing fsync is tried again;
+// apply() falls back to a durable commit if the deferred ones stay unflushed for three times
+// kMaxDeferMs, and reports its error.
 void Store::flushLoop() {
   std::unique_lock<std::mutex> lock(defer_mu_);
-  while (!stopping_) {
-    if (!deferred_since_) {
-      defer_cv_.wait(lock);
-      continue;
-    }
-    const auto due = *deferred_since_ + std::chrono::milliseconds(kMaxDeferMs / 2);
-    if (std::chrono::steady_clock::now() < due) {
-      defer_cv_.wait_until(lock, due);
-      continue;
+  for (;;) {
+    releaseDurable(lock, {});  // those a durable commit or flush() elsewhere covered
+    // Someone waiting for durability is not kept waiting for the batching delay.
+    if (durable_waiters_.empty()) {
+      if (stopping_) {
+        return;
+      }
+      if (!deferred_since_) {
+        defer_cv_.wait(lock);
+        continue;
+      }
+      const auto due = *deferred_since_ + std::chrono::milliseconds(kMaxDeferMs / 2);
+      if (std::chrono::steady_clock::now() < due) {
+        defer_cv_.wait_until(lock, due);
+        continue;
+      }
     }
     const uint64_t gen = deferred_gen_;
     const auto started = std::chrono::steady_clock::now();
@@ -58,17 +66,61 @@ void Store::flushLoop() {
     lock.lock();
     if (synced) {
       flushed(gen, started);
-    } else {
+      continue;
+    }
+    releaseDurable(lock, synced);  // every waiter hears why
+    if (!stopping_) {
       defer_cv_.wait_for(lock, std::chrono::milliseconds(kMaxDeferMs));
     }
   }
 }
 
+void Store::releaseDurable(std::unique_lock<std::mutex>& lock, const Status& failed) {
+  std::vector<std::function<void(Status)>> done;
+  for (auto it = durable_waiters_.begin(); it != durable_waiters_.end();) {
+    if (!failed || it->first <= durable_gen_) {
+      done.push_back(std::move(it->second));
+      it = durable_waiters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (done.empty()) {
+    return;
+  }
+  lock.unlock();
+  for (auto& d : done) {
+    d(failed);
+  }
+  lock.lock();
+}
+
+void Store::whenDurable(std::function<void(Status)> done) {
+  bool flush_here = false;
+  {
+    std::lock_guard<std::mutex> lock(defer_mu_);
+    if (deferred_gen_ <= durable_gen_) {
+      // Every deferred commit so far is durable (or there was none): a durable commit is too.
+    } else if (flusher_.joinable() && !stopping_) {
+      durable_waiters_.emplace_back(deferred_gen_, std::move(done));
+      defer_cv_.notify_all();
+      return;
+    } else {
+      flush_here = true;  // stopping: no flusher to wait for
+    }
+  }
+  done(flush_here ? flush() : Status{});
+}
+
 void Store::flushed(uint64_t gen, std::chrono::steady_clock::time_point started) {
+  durable_gen_ = std::max(durable_gen_, gen);
   if (deferred_gen_ == gen) {
     deferred_since_.reset();
   } else if (deferred_since_) {
     deferred_since_ = std::max(*deferred_since_, started);  // commits after it are not covered
+  }
+  if (!durable_waiters_.empty()) {
+    defer_cv_.notify_all();
   }
 }
 

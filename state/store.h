@@ -24,6 +24,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -187,6 +188,12 @@ class Store {
   Result<Applied> apply(const Batch& batch, Durability durability = Durability::Sync);
   // Makes every deferred commit durable.
   Status flush();
+  // Calls `done` once every commit made before this call is durable: at once (on this thread)
+  // when none is waiting for an fsync, else on the flusher thread right after the fsync that
+  // covers them (one fsync for all who wait meanwhile; writers go on during it). `done` gets
+  // the fsync's error when it failed. For a commit that must be on disk before an effect
+  // outside, without holding the writer for the fsync: apply Deferred, then wait here.
+  void whenDurable(std::function<void(Status)> done);
   // Whether some deferred commit is not yet known to be durable.
   bool awaitingFlush();
 
@@ -209,6 +216,8 @@ class Store {
   // Marks the deferred commits made before a flush that started at `started` (generation `gen`)
   // as durable. Under defer_mu_.
   void flushed(uint64_t gen, std::chrono::steady_clock::time_point started);
+  // Calls (outside the lock) the waiters the last flush covered, or all of them with `failed`.
+  void releaseDurable(std::unique_lock<std::mutex>& lock, const Status& failed);
 
   std::mutex write_mu_;
   // Under defer_mu_: when the oldest commit not yet fsync'd was made (none: all durable), and
@@ -217,7 +226,10 @@ class Store {
   std::condition_variable defer_cv_;
   std::optional<std::chrono::steady_clock::time_point> deferred_since_;
   uint64_t deferred_gen_ = 0;
+  uint64_t durable_gen_ = 0;  // deferred commits up to this count are known durable
   bool stopping_ = false;
+  // Under defer_mu_: who waits for durability (whenDurable), with the generation they need.
+  std::vector<std::pair<uint64_t, std::function<void(Status)>>> durable_waiters_;
   std::thread flusher_;
 };
 

@@ -151,8 +151,11 @@ class SyncEngine {
 
   Result<IngestResult> ingest(ActorId system, const std::string& entity,
                               std::vector<Incoming> records, std::optional<std::string> cursor);
-  Result<std::vector<PushJob>> duePushes(ActorId system, size_t limit,
-                                         const DueFilter& filter = {});
+  // Creates among the jobs are first recorded as sent, durably before this returns; with
+  // `durability` Deferred that commit may not be on disk yet, and the caller must not send a
+  // create before Store::whenDurable says it is (the writer is not held for the fsync).
+  Result<std::vector<PushJob>> duePushes(ActorId system, size_t limit, const DueFilter& filter = {},
+                                         state::Durability durability = state::Durability::Sync);
   Result<FollowUp> completePush(ActorId system, const PushJob& job, const PushOutcome& outcome);
   // Several answers of one system in one transaction per entity (one fsync instead of one per
   // push); the follow-ups in the order given. All or nothing: on an error none is recorded.

@@ -16,7 +16,8 @@ std::string sys(ActorId s) {
 }  // namespace
 
 Result<std::vector<PushJob>> SyncEngine::duePushes(ActorId system, size_t limit,
-                                                   const DueFilter& filter) {
+                                                   const DueFilter& filter,
+                                                   state::Durability durability) {
   std::vector<PushJob> jobs;
   state::Batch batch;
   // Held creates are skipped, not counted: look further so updates behind them still go.
@@ -83,7 +84,7 @@ Result<std::vector<PushJob>> SyncEngine::duePushes(ActorId system, size_t limit,
     }
   }
   if (!batch.empty()) {
-    TANDEM_RETURN_IF_ERROR(store_.apply(batch));
+    TANDEM_RETURN_IF_ERROR(store_.apply(batch, durability));
   }
   return jobs;
 }

@@ -444,6 +444,23 @@ Status Core::reload(mappers::Config config) {
   return {};
 }
 
+asio::awaitable<Status> Core::durable() {
+  auto initiate = [this](auto handler) {
+    // The answer comes on the flusher thread: the waiter resumes on its own executor, which is
+    // kept busy (outstanding work) until then.
+    auto ex = asio::prefer(asio::get_associated_executor(handler),
+                           asio::execution::outstanding_work.tracked);
+    auto held = std::make_shared<decltype(handler)>(std::move(handler));
+    store().whenDurable([held, ex](Status synced) {
+      asio::post(ex, [held, synced = std::move(synced)]() mutable {
+        std::move (*held)(std::move(synced));
+      });
+    });
+  };
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>, void(Status)>(
+      initiate, asio::use_awaitable);
+}
+
 asio::awaitable<Result<engine::IngestResult>> Core::ingest(
     SystemRuntime& sys, EntityRuntime& ent, std::vector<engine::Incoming> records,
     std::vector<std::pair<std::string, std::string>> failures, std::optional<std::string> cursor,

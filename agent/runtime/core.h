@@ -230,6 +230,14 @@ class Core : public std::enable_shared_from_this<Core> {
                                       asio::use_awaitable);
   }
 
+  // Numbers the writer's calls in the order they run (call it inside an onWriter function): a
+  // caller tells whether another's commit came before or after its own.
+  uint64_t nextWriterSeq() { return ++writer_seq_; }
+
+  // Resumes once every commit made so far is durable (Store::whenDurable): the fsync runs on the
+  // store's flusher thread, shared by whoever waits meanwhile, while the writer goes on.
+  asio::awaitable<Status> durable();
+
   // Starts a tracked coroutine on `strand` (drain waits for it); an escaping exception is
   // logged, never rethrown out of io_context::run().
   void spawn(const Strand& strand, asio::awaitable<void> coro, std::string what);
@@ -260,6 +268,8 @@ class Core : public std::enable_shared_from_this<Core> {
   std::atomic<int64_t> started_ms{0};
 
  private:
+  uint64_t writer_seq_ = 0;  // writer strand only
+
   template <class R, class F>
   static asio::awaitable<R> callOnWriter(F f) {
     // An exception out of an engine call (a bug, or std::bad_alloc) fails that call like any

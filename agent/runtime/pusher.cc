@@ -189,10 +189,26 @@ asio::awaitable<void> Pusher::refill(std::shared_ptr<SystemRuntime> keep, size_t
   }
   std::vector<engine::RecordId> held;
   filter.held = &held;
-  auto jobs = co_await core_.onWriter(
-      [this, limit, &filter] { return core_.engine().duePushes(sys_.id, limit, filter); });
+  recorded_while_refilling_.clear();
+  // The creates are marked as sent before they go; that commit's fsync is waited for here,
+  // off the writer, which goes on with the next batch (shared with other pushers' waits).
+  uint64_t due_seq = 0;
+  auto jobs = co_await core_.onWriter([this, limit, &filter, &due_seq] {
+    due_seq = core_.nextWriterSeq();
+    return core_.engine().duePushes(sys_.id, limit, filter, state::Durability::Deferred);
+  });
   held_ = std::set<std::string>(held.begin(), held.end());
   const size_t before = queue_.size();
+  if (jobs && std::any_of(jobs->begin(), jobs->end(),
+                          [](const engine::PushJob& j) { return j.native_id.empty(); })) {
+    if (Status synced = co_await core_.durable(); !synced) {
+      // Not known to be on disk: not sent now. Marked as sent, they come back when their lease
+      // ends, read back by key first, as after a crash.
+      core_.log().error("pusher: creates not sent, their mark as sent is not durable",
+                        {{"system", sys_.name()}, {"error", synced.error().message}});
+      std::erase_if(*jobs, [](const engine::PushJob& j) { return j.native_id.empty(); });
+    }
+  }
   if (!jobs) {
     core_.log().error("pusher: due pushes",
                       {{"system", sys_.name()}, {"error", jobs.error().message}});
@@ -200,7 +216,9 @@ asio::awaitable<void> Pusher::refill(std::shared_ptr<SystemRuntime> keep, size_t
     // A lookup per job, not a walk of the queue (up to a thousand jobs each way in a load).
     auto queued = queuedRecords();
     for (auto& job : *jobs) {
-      if (in_flight_.count(job.record) == 0 && queued.count(job.record) == 0) {
+      const auto recorded = recorded_while_refilling_.find(job.record);
+      const bool stale = recorded != recorded_while_refilling_.end() && recorded->second > due_seq;
+      if (in_flight_.count(job.record) == 0 && queued.count(job.record) == 0 && !stale) {
         queue_.push_back(std::move(job));
         queued.insert(queue_.back().record);  // a deque's push_back keeps the others in place
       }
@@ -369,8 +387,11 @@ asio::awaitable<void> Pusher::record(std::shared_ptr<SystemRuntime> keep) {
     std::vector<engine::Completion> done = std::move(done_);
     done_.clear();
     // One transaction (one fsync) for every answer at hand instead of one per push.
-    auto follow = co_await core_.onWriter(
-        [this, &done] { return core_.engine().completePushes(sys_.id, done); });
+    uint64_t seq = 0;
+    auto follow = co_await core_.onWriter([this, &done, &seq] {
+      seq = core_.nextWriterSeq();
+      return core_.engine().completePushes(sys_.id, done);
+    });
     std::vector<engine::FollowUp> follows(done.size(), engine::FollowUp::None);
     if (follow) {
       follows = std::move(*follow);
@@ -378,8 +399,10 @@ asio::awaitable<void> Pusher::record(std::shared_ptr<SystemRuntime> keep) {
       // All or nothing failed: one at a time, so one bad answer does not hold back the rest.
       for (size_t i = 0; i < done.size(); ++i) {
         const engine::Completion& c = done[i];
-        auto one = co_await core_.onWriter(
-            [this, &c] { return core_.engine().completePush(sys_.id, c.job, c.outcome); });
+        auto one = co_await core_.onWriter([this, &c, &seq] {
+          seq = core_.nextWriterSeq();
+          return core_.engine().completePush(sys_.id, c.job, c.outcome);
+        });
         if (one) {
           follows[i] = *one;
         } else {
@@ -396,6 +419,9 @@ asio::awaitable<void> Pusher::record(std::shared_ptr<SystemRuntime> keep) {
         co_await reread(*ent, job);
       }
       in_flight_.erase(job.record);
+      if (refilling_) {
+        recorded_while_refilling_[job.record] = seq;
+      }
       sys_.leave();
     }
     core_.wakeAll();

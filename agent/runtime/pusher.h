@@ -11,6 +11,7 @@
 // go out. Each commit then covers many pushes instead of one round's.
 
 #include <deque>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -99,6 +100,10 @@ class Pusher {
   size_t sending_ = 0;  // requests without an answer yet (at most max_in_flight)
   bool recording_ = false;
   bool refilling_ = false;
+  // Records whose push record() took in while a refill ran, with the writer's sequence number
+  // of that commit (Core::nextWriterSeq): the refill's job for one recorded after its own
+  // duePushes was planned before that answer (stale) and waits for the next refill.
+  std::map<std::string, uint64_t, std::less<>> recorded_while_refilling_;
   RepeatedFailures failures_;   // how retryable push failures are logged (failure_log.h)
   std::set<std::string> held_;  // due creates held until their feed was read
   std::deque<engine::PushJob> queue_;

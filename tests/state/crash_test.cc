@@ -1,7 +1,9 @@
 // A writer killed at a random instant: every batch it committed is there, whole; nothing of
 // the batch it was writing is (DESIGN.md "Crash points").
 
+#include <atomic>
 #include <chrono>
+#include <future>
 #include <random>
 #include <thread>
 
@@ -197,6 +199,64 @@ TEST(Store, DeferredCommitsBecomeDurableWithinTheBoundWithoutAnotherCommit) {
   ASSERT_TRUE((*store)->apply(crashBatch(2), Durability::Deferred));
   ASSERT_TRUE((*store)->apply(crashBatch(3)));
   EXPECT_FALSE((*store)->awaitingFlush());
+}
+
+TEST(Store, WhenDurableAnswersAtOnceWhenNothingWaitsForAnFsync) {
+  TempDir dir;
+  auto store = Store::open(dir.path(), crashOptions());
+  ASSERT_TRUE(store) << store.error().message;
+  ASSERT_TRUE((*store)->apply(crashBatch(1)));  // durable
+  bool called = false;
+  (*store)->whenDurable([&](Status s) {
+    EXPECT_TRUE(s) << s.error().message;
+    called = true;
+  });
+  EXPECT_TRUE(called) << "a durable commit needs no fsync to wait for";
+}
+
+// A pusher marks creates as sent with a deferred commit and sends them only once it is on
+// disk: the flusher does that fsync at once for it, not after the batching delay, and the
+// writer is not held meanwhile.
+TEST(Store, WhenDurableAnswersRightAfterTheFsyncCoveringTheCommitsBeforeIt) {
+  TempDir dir;
+  auto store = Store::open(dir.path(), crashOptions());
+  ASSERT_TRUE(store) << store.error().message;
+  for (uint64_t round = 1; round <= 5; ++round) {
+    ASSERT_TRUE((*store)->apply(crashBatch(round), Durability::Deferred));
+    std::promise<std::pair<Status, bool>> answered;
+    const auto asked = std::chrono::steady_clock::now();
+    (*store)->whenDurable([&](Status s) {
+      answered.set_value({std::move(s), (*store)->awaitingFlush()});
+    });
+    auto got = answered.get_future();
+    ASSERT_EQ(got.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    const auto waited = std::chrono::steady_clock::now() - asked;
+    auto [synced, still_waiting] = got.get();
+    EXPECT_TRUE(synced) << synced.error().message;
+    EXPECT_FALSE(still_waiting) << "answered before the commit was flushed";
+    EXPECT_LT(waited, std::chrono::milliseconds(kMaxDeferMs / 2))
+        << "waited for the batching delay instead of an fsync at once";
+  }
+  store->reset();
+  expectConsistent(dir.path(), 5);
+}
+
+// Whoever still waits when the store closes hears back (its commit flushed) rather than never.
+TEST(Store, WhenDurableWaitersHearBackWhenTheStoreCloses) {
+  TempDir dir;
+  auto store = Store::open(dir.path(), crashOptions());
+  ASSERT_TRUE(store) << store.error().message;
+  std::atomic<int> answers{0};
+  for (uint64_t i = 1; i <= 20; ++i) {
+    ASSERT_TRUE((*store)->apply(crashBatch(i), Durability::Deferred));
+    (*store)->whenDurable([&](Status s) {
+      EXPECT_TRUE(s) << s.error().message;
+      ++answers;
+    });
+  }
+  store->reset();
+  EXPECT_EQ(answers.load(), 20);
+  expectConsistent(dir.path(), 20);
 }
 
 }  // namespace
