@@ -1,5 +1,6 @@
 #include "conflict/codec.h"
 
+#include <bit>
 #include <cstdint>
 
 #include "conflict/bytes.h"
@@ -104,25 +105,23 @@ void writeVvDelta(ByteWriter& w, const VersionVector& v, const VersionVector& ba
   }
 }
 
-Result<VersionVector> readVvDelta(ByteReader& r, const VersionVector& base) {
+// Into `out` (all zero), which may not be `base`: decoders fill values in place rather than
+// returning 128-byte vectors through Results.
+Status readVvDeltaInto(ByteReader& r, const VersionVector& base, VersionVector& out) {
   TANDEM_ASSIGN_OR_RETURN(uint64_t mask, r.varint("version vector mask"));
   if (mask >> kMaxActors) {
     return fail("corrupt value: version vector names actor >= " + std::to_string(kMaxActors));
   }
-  VersionVector v;
-  for (size_t i = 0; i < kMaxActors; ++i) {
-    if ((mask & (uint64_t{1} << i)) == 0) {
-      continue;
-    }
+  for (; mask != 0; mask &= mask - 1) {
+    const auto a = static_cast<ActorId>(std::countr_zero(mask));
     TANDEM_ASSIGN_OR_RETURN(int64_t d, r.svarint("version vector counter"));
-    auto a = static_cast<ActorId>(i);
     uint64_t c = base.get(a) + static_cast<uint64_t>(d);
     if (c == 0) {
       return fail("corrupt value: version vector has a zero counter marked present");
     }
-    v.set(a, c);
+    out.set(a, c);
   }
-  return v;
+  return {};
 }
 
 Status expectEnd(const ByteReader& r, const char* what) {
@@ -163,24 +162,26 @@ void writeShadowField(ByteWriter& w, const ShadowField& f, const VersionVector& 
 }
 
 // A vector as the difference from `*base`, or stored whole when `base` is null (format 1).
-Result<VersionVector> readVv(ByteReader& r, const VersionVector* base) {
-  return base != nullptr ? readVvDelta(r, *base) : VersionVector::decode(r);
+Status readVvInto(ByteReader& r, const VersionVector* base, VersionVector& out) {
+  if (base != nullptr) {
+    return readVvDeltaInto(r, *base, out);
+  }
+  TANDEM_ASSIGN_OR_RETURN(out, VersionVector::decode(r));
+  return {};
 }
 
-// `base` is null for format 1 (vectors stored whole).
-Result<ShadowField> readShadowField(ByteReader& r, const VersionVector* base) {
-  ShadowField f;
+// Into `f` (default-constructed). `base` is null for format 1 (vectors stored whole).
+Status readShadowFieldInto(ByteReader& r, const VersionVector* base, ShadowField& f) {
   TANDEM_ASSIGN_OR_RETURN(f.hash, r.fixed64("shadow hash"));
-  TANDEM_ASSIGN_OR_RETURN(f.vv, readVv(r, base));
+  TANDEM_RETURN_IF_ERROR(readVvInto(r, base, f.vv));
   TANDEM_ASSIGN_OR_RETURN(uint64_t n, readCount(r, "pending write count"));
   f.pending.reserve(n);
   for (uint64_t i = 0; i < n; ++i) {
-    PendingWrite p;
+    PendingWrite& p = f.pending.emplace_back();
     TANDEM_ASSIGN_OR_RETURN(p.hash, r.fixed64("pending hash"));
-    TANDEM_ASSIGN_OR_RETURN(p.vv, readVv(r, base != nullptr ? &f.vv : nullptr));
-    f.pending.push_back(std::move(p));
+    TANDEM_RETURN_IF_ERROR(readVvInto(r, base != nullptr ? &f.vv : nullptr, p.vv));
   }
-  return f;
+  return {};
 }
 
 }  // namespace
@@ -287,7 +288,7 @@ Status readFieldV1(ByteReader& r, FieldState& f) {
 }
 
 Status readFieldV2(ByteReader& r, FieldState& f, const VersionVector& prev_vv, int64_t prev_ts) {
-  TANDEM_ASSIGN_OR_RETURN(f.vv, readVvDelta(r, prev_vv));
+  TANDEM_RETURN_IF_ERROR(readVvDeltaInto(r, prev_vv, f.vv));
   TANDEM_ASSIGN_OR_RETURN(f.source, readActor(r, "field source"));
   TANDEM_ASSIGN_OR_RETURN(int64_t dt, r.svarint("field time"));
   f.source_ts_ms = static_cast<int64_t>(static_cast<uint64_t>(prev_ts) + static_cast<uint64_t>(dt));
@@ -332,8 +333,9 @@ Result<Record> decodeRecord(std::string_view bytes, NameTable* names) {
   TANDEM_ASSIGN_OR_RETURN(rec.tombstone.ts_ms, r.svarint("tombstone time"));
   TANDEM_ASSIGN_OR_RETURN(rec.tombstone.open_conflict, r.varint("tombstone open conflict id"));
   TANDEM_ASSIGN_OR_RETURN(uint64_t n, readCount(r, "field count"));
-  rec.fields.reserve(n);
-  VersionVector prev_vv;  // format 2: the previous field's vector and time
+  rec.fields.reserve(n);  // (the previous field's vector stays where it is while fields are added)
+  const VersionVector none;
+  const VersionVector* prev_vv = &none;  // format 2: the previous field's vector and time
   int64_t prev_ts = 0;
   for (uint64_t i = 0; i < n; ++i) {
     TANDEM_ASSIGN_OR_RETURN(std::string name, readName(r, numbered, "field name"));
@@ -345,8 +347,8 @@ Result<Record> decodeRecord(std::string_view bytes, NameTable* names) {
     if (format == kRecordFormatV1) {
       TANDEM_RETURN_IF_ERROR(readFieldV1(r, f));
     } else {
-      TANDEM_RETURN_IF_ERROR(readFieldV2(r, f, prev_vv, prev_ts));
-      prev_vv = f.vv;
+      TANDEM_RETURN_IF_ERROR(readFieldV2(r, f, *prev_vv, prev_ts));
+      prev_vv = &f.vv;
       prev_ts = f.source_ts_ms;
     }
   }
@@ -392,19 +394,20 @@ Result<Shadow> decodeShadow(std::string_view bytes, NameTable* names) {
   NameTable* numbered = format == kNumberedNames ? names : nullptr;
   Shadow s;
   const VersionVector none;
-  TANDEM_ASSIGN_OR_RETURN(s.tombstone, readShadowField(r, v1 ? nullptr : &none));
+  TANDEM_RETURN_IF_ERROR(readShadowFieldInto(r, v1 ? nullptr : &none, s.tombstone));
   TANDEM_ASSIGN_OR_RETURN(s.version_token, r.str("version token"));
   TANDEM_ASSIGN_OR_RETURN(s.source_ts_ms, r.svarint("shadow time"));
   TANDEM_ASSIGN_OR_RETURN(uint64_t n, readCount(r, "shadow field count"));
-  s.fields.reserve(n);
-  VersionVector prev_vv = s.tombstone.vv;
+  s.fields.reserve(n);  // (the previous field's vector stays where it is while fields are added)
+  const VersionVector* prev_vv = &s.tombstone.vv;
   for (uint64_t i = 0; i < n; ++i) {
     TANDEM_ASSIGN_OR_RETURN(std::string name, readName(r, numbered, "shadow field name"));
     if (i > 0 && name <= s.fields.back().first) {
       return fail("corrupt value: shadow field names out of order at \"" + name + "\"");
     }
-    TANDEM_ASSIGN_OR_RETURN(ShadowField f, readShadowField(r, v1 ? nullptr : &prev_vv));
-    prev_vv = s.fields.append(std::move(name), std::move(f)).vv;
+    ShadowField& f = s.fields.append(std::move(name), ShadowField{});
+    TANDEM_RETURN_IF_ERROR(readShadowFieldInto(r, v1 ? nullptr : prev_vv, f));
+    prev_vv = &f.vv;
   }
   TANDEM_RETURN_IF_ERROR(expectEnd(r, "shadow"));
   return s;
