@@ -186,7 +186,7 @@ Result<FollowUp> SyncEngine::completeOne(WorkSet& ws, const state::Snapshot& sna
         held->vv.merge(canonical->vv);
       }
     }
-    ws.touch(job.record);
+    ws.touchShadows(job.record);        // the record is as it was
     ws.dropOutbox(system, job.record);  // queued again when the record changed meanwhile
   } else if (const auto* retry = std::get_if<PushRetryable>(&outcome)) {
     if (entry) {

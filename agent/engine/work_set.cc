@@ -271,10 +271,13 @@ Result<size_t> WorkSet::finish(state::Batch& batch) {
     }
   }
   for (auto& [id, st] : states_) {
-    if (touched_.count(id) == 0) {
+    auto touched = touched_.find(id);
+    if (touched == touched_.end()) {
       continue;
     }
-    batch.records.push_back(std::move(st.record));
+    if (touched->second) {
+      batch.records.push_back(std::move(st.record));
+    }
     for (const auto& spec : entity_.systems) {
       if (holds(id, spec.id) && st.shadows[spec.id]) {
         batch.shadows.push_back(state::ShadowPut{spec.id, id, std::move(*st.shadows[spec.id])});

@@ -42,6 +42,9 @@ class WorkSet {
   Result<conflict::RecordState*> loadFor(const RecordId& id, ActorId system);
   bool isNew(const RecordId& id) const { return created_.count(id) != 0; }
   void touch(const RecordId& id) { touched_[id] = true; }
+  // Only the loaded shadows changed (a push answer): finish() weighs and writes them, and
+  // leaves the record as stored unless touch() says otherwise.
+  void touchShadows(const RecordId& id) { touched_.try_emplace(id, false); }
 
   // For a report that may only refresh what its system last showed (conflict::
   // reportOnlyRefreshes): that system's shadow alone, without the record and the other
@@ -78,7 +81,7 @@ class WorkSet {
   uint64_t seq_ = 0;
   std::map<RecordId, conflict::RecordState> states_;
   std::map<RecordId, bool> created_;
-  std::map<RecordId, bool> touched_;
+  std::map<RecordId, bool> touched_;  // true: the record itself changed too
   std::map<std::pair<ActorId, std::string>, std::optional<RecordId>> links_;  // nullopt: removed
   std::map<std::pair<ActorId, RecordId>, std::string> natives_;
   std::map<uint64_t, conflict::ConflictEntry> conflicts_;
