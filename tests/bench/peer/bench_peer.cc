@@ -164,7 +164,9 @@ void printTable(int64_t n, int64_t k, double rps, int64_t poll_ms,
              ", " + std::to_string(it->second.reads) + ")";
     });
   }
-  t.row("  idle after sync, req/s (crm / erp / fin)", [](const TandemFigures& f) {
+  t.row("  feeds through the echoes, s after convergence",
+        [](const TandemFigures& f) { return fixed(f.catch_up_seconds, 1); });
+  t.row("  idle once through, req/s (crm / erp / fin)", [](const TandemFigures& f) {
     auto at = [&f](const char* system) {
       auto it = f.idle_requests_per_s.find(system);
       return it == f.idle_requests_per_s.end() ? std::string("?") : fixed(it->second, 0);

@@ -266,6 +266,25 @@ Result<TandemFigures> measureTandem(const TandemOptions& o) {
   f.bench_cpu_seconds = cpuTimes().self - cpu_before.self;
   TANDEM_ASSIGN_OR_RETURN(f.requests, requestCounts(w));
   f.converged = w.waitConverged(std::chrono::seconds(60));
+  // The feeds read the echoes of the creates after the data converged: wait for them to be
+  // through (at most 60 s), or the idle figure below would count that catching up.
+  {
+    const auto from = Clock::now();
+    const auto window = std::chrono::milliseconds(2 * o.poll_interval_ms);
+    for (;;) {
+      TANDEM_ASSIGN_OR_RETURN(auto before, requestCounts(w));
+      std::this_thread::sleep_for(window);
+      TANDEM_ASSIGN_OR_RETURN(auto after, requestCounts(w));
+      bool quiet = true;
+      for (const auto& [system, c] : after) {
+        quiet = quiet && c.requests - before[system].requests <= 4;  // two polls, a page each
+      }
+      if (quiet || Clock::now() - from > std::chrono::seconds(60)) {
+        break;
+      }
+    }
+    f.catch_up_seconds = secondsSince(from);
+  }
   // Converged and nothing changes: what the agent still asks of each system.
   {
     TANDEM_ASSIGN_OR_RETURN(auto before, requestCounts(w));

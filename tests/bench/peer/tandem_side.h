@@ -56,7 +56,10 @@ struct TandemFigures {
   std::string edit_converged;    // "" or why not
   // During the initial sync: per system, as the fixtures counted them.
   std::map<std::string, RequestCounts> requests;
-  // After convergence, nothing changing: requests per second each system still serves.
+  // After convergence the feeds still read the echoes of tandem's creates: how long until
+  // they are through (no system asked more than a poll's worth in two poll intervals), and
+  // then, nothing changing, the requests per second each system still serves.
+  double catch_up_seconds = 0;
   std::map<std::string, double> idle_requests_per_s;
   double agent_cpu_seconds = 0;  // the agent, initial sync and the convergence check after it
   double bench_cpu_seconds = 0;  // this process: the three fixture systems and the polling
