@@ -14,6 +14,7 @@
 #include "state/lmdb.h"
 #include "state/names.h"
 #include "state/tables.h"
+#include "tests/conflict/memory_names.h"
 #include "tests/state/test_util.h"
 
 namespace tandem::state {
@@ -54,20 +55,7 @@ conflict::Record withField(conflict::Record r, const std::string& name, int64_t 
   return r;
 }
 
-// A table of names in memory, for the codec on its own.
-class MemoryNames final : public conflict::NameTable {
- public:
-  Result<uint32_t> number(std::string_view name) override {
-    auto [it, added] = numbers.emplace(std::string(name), static_cast<uint32_t>(names.size()));
-    if (added) {
-      names.emplace_back(name);
-    }
-    return it->second;
-  }
-  const std::string* name(uint32_t n) override { return n < names.size() ? &names[n] : nullptr; }
-  std::map<std::string, uint32_t> numbers;
-  std::vector<std::string> names;
-};
+using conflict::testing::MemoryNames;
 
 TEST(Names, FormatThreeRoundTripsAndIsSmallerThanFormatTwo) {
   MemoryNames names;

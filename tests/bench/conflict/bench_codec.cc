@@ -8,11 +8,11 @@
 
 #include <chrono>
 #include <cstdio>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "conflict/codec.h"
+#include "tests/conflict/memory_names.h"
 
 namespace {
 
@@ -23,26 +23,6 @@ constexpr int kRounds = 50;
 
 const char* kNames[] = {"address", "city", "company",   "country", "credit_limit", "email",
                         "first",   "last", "lifecycle", "phone",   "tags",         "zip"};
-
-class Names : public NameTable {
- public:
-  tandem::Result<uint32_t> number(std::string_view name) override {
-    auto it = numbers_.find(std::string(name));
-    if (it != numbers_.end()) {
-      return it->second;
-    }
-    names_.emplace_back(name);
-    numbers_.emplace(std::string(name), static_cast<uint32_t>(names_.size()));
-    return static_cast<uint32_t>(names_.size());
-  }
-  const std::string* name(uint32_t n) override {
-    return n >= 1 && n <= names_.size() ? &names_[n - 1] : nullptr;
-  }
-
- private:
-  std::map<std::string, uint32_t> numbers_;
-  std::vector<std::string> names_;
-};
 
 VersionVector vv(uint64_t base, uint64_t i) {
   VersionVector v;
@@ -94,7 +74,7 @@ double nsPer(size_t n, F&& f) {
 }  // namespace
 
 int main() {
-  Names names;
+  testing::MemoryNames names;
   std::vector<Record> records;
   std::vector<Shadow> shadows;
   std::vector<std::string> record_bytes;
