@@ -75,10 +75,10 @@ void Store::flushLoop() {
   }
 }
 
-void Store::releaseDurable(std::unique_lock<std::mutex>& lock, const Status& failed) {
+void Store::releaseDurable(std::unique_lock<std::mutex>& lock, const Status& synced) {
   std::vector<std::function<void(Status)>> done;
   for (auto it = durable_waiters_.begin(); it != durable_waiters_.end();) {
-    if (!failed || it->first <= durable_gen_) {
+    if (!synced || it->first <= durable_gen_) {
       done.push_back(std::move(it->second));
       it = durable_waiters_.erase(it);
     } else {
@@ -90,7 +90,7 @@ void Store::releaseDurable(std::unique_lock<std::mutex>& lock, const Status& fai
   }
   lock.unlock();
   for (auto& d : done) {
-    d(failed);
+    d(synced);
   }
   lock.lock();
 }

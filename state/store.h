@@ -216,8 +216,9 @@ class Store {
   // Marks the deferred commits made before a flush that started at `started` (generation `gen`)
   // as durable. Under defer_mu_.
   void flushed(uint64_t gen, std::chrono::steady_clock::time_point started);
-  // Calls (outside the lock) the waiters the last flush covered, or all of them with `failed`.
-  void releaseDurable(std::unique_lock<std::mutex>& lock, const Status& failed);
+  // Calls (outside the lock) the waiters the flushes so far covered, or, when `synced` holds
+  // an fsync's error, all of them with it.
+  void releaseDurable(std::unique_lock<std::mutex>& lock, const Status& synced);
 
   std::mutex write_mu_;
   // Under defer_mu_: when the oldest commit not yet fsync'd was made (none: all durable), and
