@@ -199,14 +199,14 @@ asio::awaitable<void> Pusher::refill(std::shared_ptr<SystemRuntime> keep, size_t
   });
   held_ = std::set<std::string>(held.begin(), held.end());
   const size_t before = queue_.size();
-  if (jobs && std::any_of(jobs->begin(), jobs->end(),
-                          [](const engine::PushJob& j) { return j.native_id.empty(); })) {
+  const auto create = [](const engine::PushJob& j) { return j.native_id.empty(); };
+  if (jobs && std::any_of(jobs->begin(), jobs->end(), create)) {
     if (Status synced = co_await core_.durable(); !synced) {
       // Not known to be on disk: not sent now. Marked as sent, they come back when their lease
       // ends, read back by key first, as after a crash.
       core_.log().error("pusher: creates not sent, their mark as sent is not durable",
                         {{"system", sys_.name()}, {"error", synced.error().message}});
-      std::erase_if(*jobs, [](const engine::PushJob& j) { return j.native_id.empty(); });
+      std::erase_if(*jobs, create);
     }
   }
   if (!jobs) {
@@ -386,10 +386,11 @@ asio::awaitable<void> Pusher::record(std::shared_ptr<SystemRuntime> keep) {
   while (!done_.empty()) {
     std::vector<engine::Completion> done = std::move(done_);
     done_.clear();
+    // The writer's sequence number of the commit that recorded each answer (see refill()).
+    std::vector<uint64_t> seqs(done.size(), 0);
     // One transaction (one fsync) for every answer at hand instead of one per push.
-    uint64_t seq = 0;
-    auto follow = co_await core_.onWriter([this, &done, &seq] {
-      seq = core_.nextWriterSeq();
+    auto follow = co_await core_.onWriter([this, &done, &seqs] {
+      std::fill(seqs.begin(), seqs.end(), core_.nextWriterSeq());
       return core_.engine().completePushes(sys_.id, done);
     });
     std::vector<engine::FollowUp> follows(done.size(), engine::FollowUp::None);
@@ -399,7 +400,7 @@ asio::awaitable<void> Pusher::record(std::shared_ptr<SystemRuntime> keep) {
       // All or nothing failed: one at a time, so one bad answer does not hold back the rest.
       for (size_t i = 0; i < done.size(); ++i) {
         const engine::Completion& c = done[i];
-        auto one = co_await core_.onWriter([this, &c, &seq] {
+        auto one = co_await core_.onWriter([this, &c, &seq = seqs[i]] {
           seq = core_.nextWriterSeq();
           return core_.engine().completePush(sys_.id, c.job, c.outcome);
         });
@@ -420,7 +421,7 @@ asio::awaitable<void> Pusher::record(std::shared_ptr<SystemRuntime> keep) {
       }
       in_flight_.erase(job.record);
       if (refilling_) {
-        recorded_while_refilling_[job.record] = seq;
+        recorded_while_refilling_[job.record] = seqs[i];
       }
       sys_.leave();
     }
