@@ -49,14 +49,19 @@ int64_t floorSecond(int64_t ms) {
   return ms - (((ms % 1000) + 1000) % 1000);
 }
 
+// How long after its updated time a change may take to show in the feed (never negative).
+int64_t overlapMs(const mappers::FeedSpec& feed) {
+  return std::max<int64_t>(feed.overlap_ms, 0);
+}
+
 // Where the next full query starts: the overlap window behind the high-water mark, whole
 // seconds, one second earlier again for an exclusive `since`.
 int64_t windowStart(const mappers::FeedSpec& feed, int64_t high_water_ms) {
   if (high_water_ms <= 0) {
     return 0;
   }
-  const int64_t start = floorSecond(high_water_ms - std::max<int64_t>(feed.overlap_ms, 0)) -
-                        (feed.since_inclusive ? 0 : 1000);
+  const int64_t start =
+      floorSecond(high_water_ms - overlapMs(feed)) - (feed.since_inclusive ? 0 : 1000);
   return std::max<int64_t>(start, 0);
 }
 
@@ -64,7 +69,14 @@ int64_t windowStart(const mappers::FeedSpec& feed, int64_t high_water_ms) {
 // `second` was visible: the clock is past the end of that second plus the overlap (the promise
 // that a change shows in the feed at most overlap_ms after its updated time).
 bool secondCompleteAt(const mappers::FeedSpec& feed, int64_t clock_ms, int64_t second) {
-  return clock_ms - std::max<int64_t>(feed.overlap_ms, 0) >= second + 999;
+  return clock_ms - overlapMs(feed) >= second + 999;
+}
+
+// A pass whose first page the system answered at `pass_at_ms` (its clock) has everything updated
+// up to that time minus the overlap in hand, as far as it read: up to `read_to`.
+void settlePass(FeedCursor& cursor, const mappers::FeedSpec& feed, int64_t pass_at_ms,
+                int64_t read_to) {
+  cursor.settled_ms = std::max(cursor.settled_ms, std::min(pass_at_ms - overlapMs(feed), read_to));
 }
 
 // When the system answered, on its own clock: the answer's Date (whole seconds, so at or before
@@ -457,9 +469,7 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
       // reported is in `seen`; nothing at or after the second is settled.
       cursor.since_ms = feed.since_inclusive ? second : second - 1;
       cursor.capped = false;
-      cursor.settled_ms = std::max(
-          cursor.settled_ms,
-          std::min(*cursor.pass_at_ms - std::max<int64_t>(feed.overlap_ms, 0), second - 1));
+      settlePass(cursor, feed, *cursor.pass_at_ms, second - 1);
       cursor.endPass();
       cursor.scan.reset();
       cursor.pruneBelow(std::min(second, windowStart(feed, cursor.high_water_ms)));
@@ -515,9 +525,7 @@ boost::asio::awaitable<Result<FeedBatch>> ConnectorImpl::fetchChanges(
     // The pass is complete: what it covered up to its settled point is in hand for good, and no
     // later query starts before just after that point (cursor.h says why nothing is skipped).
     if (cursor.pass_at_ms && cursor.high_water_ms > 0) {
-      cursor.settled_ms = std::max(
-          cursor.settled_ms, std::min(*cursor.pass_at_ms - std::max<int64_t>(feed.overlap_ms, 0),
-                                      floorSecond(cursor.high_water_ms) + 999));
+      settlePass(cursor, feed, *cursor.pass_at_ms, floorSecond(cursor.high_water_ms) + 999);
     }
     cursor.endPass();
     if (cursor.settled_ms > 0) {
