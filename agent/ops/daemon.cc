@@ -1,6 +1,7 @@
 #include "agent/ops/daemon.h"
 
 #include <malloc.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -140,6 +141,9 @@ int runDaemon(const std::string& config_path, const RunOptions& options, std::os
   const mappers::AdminSettings admin = cfg->agent.admin;
 
   limitMallocArenas(options.threads);
+  // A write past the file-size limit (ulimit -f, a quota) fails with EFBIG and the batch waits to
+  // be retried, as with a full disk, instead of the signal's default: killing the agent.
+  ::signal(SIGXFSZ, SIG_IGN);
   asio::io_context ioc(options.threads);
   runtime::AgentOptions agent_options;
   agent_options.log = &log;

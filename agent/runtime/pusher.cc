@@ -166,7 +166,7 @@ asio::awaitable<void> Pusher::run(std::shared_ptr<SystemRuntime> keep) {
       continue;
     }
     int64_t wait = interval;
-    if (sending_ < max_in_flight && !refilling_) {
+    if (sending_ < max_in_flight && !refilling_ && !refill_failed_) {
       if (auto next = nextDueIn()) {
         wait = std::clamp<int64_t>(*next, 1, interval);
       }
@@ -209,10 +209,13 @@ asio::awaitable<void> Pusher::refill(std::shared_ptr<SystemRuntime> keep, size_t
       std::erase_if(*jobs, create);
     }
   }
+  // A store that cannot write (a full disk) fails every refill: the loop waits a poll interval
+  // before the next one instead of the 1 ms its due entries ask for, and says so once.
+  refill_failed_ = !jobs;
   if (!jobs) {
-    core_.log().error("pusher: due pushes",
-                      {{"system", sys_.name()}, {"error", jobs.error().message}});
+    storeFailed("pusher: due pushes not taken", jobs.error().message);
   } else {
+    storeWrote();
     // A lookup per job, not a walk of the queue (up to a thousand jobs each way in a load).
     auto queued = queuedRecords();
     for (auto& job : *jobs) {
@@ -228,6 +231,20 @@ asio::awaitable<void> Pusher::refill(std::shared_ptr<SystemRuntime> keep, size_t
   if ((wake && queue_.size() > before) || core_.stopped(sys_)) {
     wakeHere();
   }
+}
+
+void Pusher::storeFailed(std::string_view what, std::string_view error, std::string_view record) {
+  std::vector<LogField> fields{{"system", sys_.name()}};
+  if (!record.empty()) {
+    fields.emplace_back("record", std::string(record));
+  }
+  store_failures_.failed(core_.log(), LogLevel::Error, what, std::move(fields), error,
+                         core_.clock().nowMs(), core_.options().failure_rewarn_ms, record);
+}
+
+void Pusher::storeWrote() {
+  store_failures_.succeeded(core_.log(), "pusher: the store takes writes again",
+                            {{"system", sys_.name()}}, core_.clock().nowMs());
 }
 
 asio::awaitable<void> Pusher::send(std::shared_ptr<SystemRuntime> keep, engine::PushJob job) {
@@ -396,6 +413,7 @@ asio::awaitable<void> Pusher::record(std::shared_ptr<SystemRuntime> keep) {
     std::vector<engine::FollowUp> follows(done.size(), engine::FollowUp::None);
     if (follow) {
       follows = std::move(*follow);
+      storeWrote();
     } else {
       // All or nothing failed: one at a time, so one bad answer does not hold back the rest.
       for (size_t i = 0; i < done.size(); ++i) {
@@ -406,10 +424,11 @@ asio::awaitable<void> Pusher::record(std::shared_ptr<SystemRuntime> keep) {
         });
         if (one) {
           follows[i] = *one;
+          storeWrote();
         } else {
-          core_.log().error(
-              "pusher: complete push",
-              {{"system", sys_.name()}, {"record", c.job.record}, {"error", one.error().message}});
+          // Unrecorded, the answer is as if lost: the outbox entry is due again (a create's
+          // lease runs out and it is read back by its key).
+          storeFailed("pusher: push answer not recorded", one.error().message, c.job.record);
         }
       }
     }

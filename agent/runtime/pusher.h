@@ -88,6 +88,9 @@ class Pusher {
   // it does not have it.
   asio::awaitable<Result<std::optional<engine::IngestResult>>> readAndIngest(
       EntityRuntime& ent, const std::string& native_id);
+  // A write of the store failed (logged as failure_log.h says), or one went through.
+  void storeFailed(std::string_view what, std::string_view error, std::string_view record = {});
+  void storeWrote();
   // Milliseconds until the next outbox entry of this system that is not in flight is due.
   std::optional<int64_t> nextDueIn();
 
@@ -104,7 +107,10 @@ class Pusher {
   // of that commit (Core::nextWriterSeq): the refill's job for one recorded after its own
   // duePushes was planned before that answer (stale) and waits for the next refill.
   std::map<std::string, uint64_t, std::less<>> recorded_while_refilling_;
-  RepeatedFailures failures_;   // how retryable push failures are logged (failure_log.h)
+  RepeatedFailures failures_;  // how retryable push failures are logged (failure_log.h)
+  // How the store's failures to take a refill or an answer are logged (a full disk fails all).
+  RepeatedFailures store_failures_;
+  bool refill_failed_ = false;  // the last refill failed: the next waits a poll interval
   std::set<std::string> held_;  // due creates held until their feed was read
   std::deque<engine::PushJob> queue_;
   std::vector<engine::Completion> done_;  // answered pushes not recorded yet
