@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <set>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include <rapidjson/document.h>
 
+#include "state/store.h"
 #include "tests/e2e/world.h"
 
 namespace tandem::e2e {
@@ -194,6 +196,66 @@ TEST(E2e, C21_KillNineDuringInitialSyncLosesAndDuplicatesNothing) {
   EXPECT_EQ(creates(w, "crm"), 30);
   EXPECT_EQ(creates(w, "erp"), 150);
   EXPECT_EQ(creates(w, "fin"), 150);
+}
+
+// A full disk end to end: in the middle of a first sync of 4,000 customers the agent's store
+// cannot grow any more (its file-size limit is lowered to what it holds: a write past it fails
+// with EFBIG, as a full disk fails it with ENOSPC), while a reader (a backup, say) holds a
+// snapshot, so no commit can reuse free pages either: feed pages, refills of the outbox and push
+// answers all fail. The agent keeps running and answering its admin API, says why it is stuck
+// without spinning on it, and loses nothing: once there is room again every customer is in the
+// ERP and finance exactly once.
+TEST(E2e, FullDiskHoldsTheChangesUntilThereIsRoomAndLosesNoneOfThem) {
+  World w;
+  seed(w, 4000, {"crm"});
+  // Finance answers slowly: its creates are still due when the disk fills.
+  ASSERT_TRUE(w.fixtures().setSettings("fin", R"({"latency_min_ms":300,"latency_max_ms":300})"));
+  ASSERT_TRUE(w.startAgent());
+  for (const auto until = std::chrono::steady_clock::now() + seconds(60);
+       creates(w, "erp") < 4000 && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(creates(w, "erp"), 4000) << w.agentLogTail();
+  {
+    state::Options o;
+    o.sync = false;
+    auto reader = state::Store::open(w.dir() + "/state", o);
+    ASSERT_TRUE(reader) << reader.error().message;
+    auto snapshot = (*reader)->read();
+    ASSERT_TRUE(snapshot) << snapshot.error().message;
+    // The log shares the limit: emptied, it has the room the store had.
+    ASSERT_TRUE(w.setAsideAgentLog());
+    ASSERT_TRUE(w.limitAgentFileSize(w.fileSize("state/data.mdb")));
+    ASSERT_LT(creates(w, "fin"), 4000) << "the load was over before the disk was full";
+    for (const auto until = std::chrono::steady_clock::now() + seconds(6);
+         std::chrono::steady_clock::now() < until;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      ASSERT_TRUE(w.agentRunning()) << w.agentLogTail();
+      ASSERT_TRUE(w.agentStatus()) << "the admin API stopped answering:\n" << w.agentLogTail();
+    }
+  }
+  const auto log_lines = [&w](std::string_view containing) {
+    const std::string tail = w.agentLogTail(100000, containing);
+    return std::count(tail.begin(), tail.end(), '\n');
+  };
+  EXPECT_GT(log_lines("File too large") + log_lines("Input/output error"), 0)
+      << "no error naming the failed write in the log:\n"
+      << w.agentLogTail();
+  EXPECT_LT(creates(w, "fin"), 4000) << "the store did not run out of room";
+  // A refill that fails is tried again a poll interval (200 ms) later, not at once: a few dozen
+  // attempts in 6 s, not thousands.
+  const auto refills = log_lines("due pushes not taken");
+  EXPECT_GT(refills, 0) << "no refill of finance's pushes failed:\n" << w.agentLogTail();
+  EXPECT_LE(refills, 60) << w.agentLogTail();
+  ASSERT_TRUE(w.limitAgentFileSize(std::nullopt));
+  ASSERT_TRUE(w.fixtures().setSettings("fin", R"({"latency_min_ms":0,"latency_max_ms":0})"));
+  ASSERT_EQ(w.waitConverged(seconds(180)), "");
+  EXPECT_EQ(creates(w, "crm"), 0);
+  EXPECT_EQ(creates(w, "erp"), 4000);
+  EXPECT_EQ(creates(w, "fin"), 4000);
+  auto code = w.stopAgent();
+  ASSERT_TRUE(code) << code.error().message;
+  EXPECT_EQ(*code, 0) << w.agentLogTail();
 }
 
 }  // namespace

@@ -3,11 +3,14 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -220,6 +223,43 @@ Status World::startAgent() {
     return fail("e2e: tandem run exited at once:\n" + agentLogTail());
   }
   return {};
+}
+
+Status World::limitAgentFileSize(std::optional<uint64_t> bytes) {
+  if (agent_pid_ <= 0) {
+    return fail("e2e: the agent is not running");
+  }
+  rlimit old{};
+  if (::prlimit(agent_pid_, RLIMIT_FSIZE, nullptr, &old) != 0) {
+    return fail(std::string("e2e: prlimit: ") + std::strerror(errno));
+  }
+  rlimit lim = old;
+  lim.rlim_cur = bytes ? std::min<rlim_t>(*bytes, old.rlim_max) : old.rlim_max;
+  if (::prlimit(agent_pid_, RLIMIT_FSIZE, &lim, nullptr) != 0) {
+    return fail(std::string("e2e: prlimit: ") + std::strerror(errno));
+  }
+  return {};
+}
+
+Status World::setAsideAgentLog() {
+  const std::string log = dir_ + "/agent.log";
+  std::error_code ec;
+  std::filesystem::copy_file(log, log + ".1", std::filesystem::copy_options::overwrite_existing,
+                             ec);
+  if (ec) {
+    return fail("e2e: copy " + log + ": " + ec.message());
+  }
+  std::filesystem::resize_file(log, 0, ec);
+  if (ec) {
+    return fail("e2e: empty " + log + ": " + ec.message());
+  }
+  return {};
+}
+
+uint64_t World::fileSize(const std::string& relative) const {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(dir_ + "/" + relative, ec);
+  return ec ? 0 : static_cast<uint64_t>(size);
 }
 
 Result<int> World::stopAgent(std::chrono::milliseconds timeout) {

@@ -104,6 +104,15 @@ class World {
   Result<std::string> counters();
   Result<int64_t> counter(const std::string& system, const std::string& name);
 
+  // The running agent's file-size limit (RLIMIT_FSIZE, set from outside with prlimit): a write
+  // past `bytes` fails with EFBIG, as a full disk fails it with ENOSPC. nullopt lifts it.
+  Status limitAgentFileSize(std::optional<uint64_t> bytes);
+  // Copies agent.log to agent.log.1 and empties it (the running agent appends on): a file-size
+  // limit then leaves the log room.
+  Status setAsideAgentLog();
+  // The size of a file under dir() ("state/data.mdb", "agent.log"); 0 when missing.
+  uint64_t fileSize(const std::string& relative) const;
+
   // Removes the agent's LMDB state directory (the agent must not be running): case 22.
   Status loseState();
 
