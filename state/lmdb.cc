@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 namespace tandem::state::lmdb {
@@ -81,6 +82,24 @@ const char* mdbName(int rc) {
     default:
       return nullptr;
   }
+}
+
+// What the file system says when a commit's write failed: LMDB reports a short write (a full disk,
+// the file-size limit) as EIO, so the figures that tell those apart go into the error.
+std::string writeFailureHint(int rc, MDB_env* env) {
+  if (rc != EIO && rc != ENOSPC && rc != EFBIG && rc != EDQUOT) {
+    return "";
+  }
+  const char* path = nullptr;
+  struct statvfs fs {};
+  if (env == nullptr || mdb_env_get_path(env, &path) != 0 || path == nullptr ||
+      ::statvfs(path, &fs) != 0) {
+    return " (writing the state file failed: check its disk's free space)";
+  }
+  const auto free_mb = static_cast<unsigned long long>(fs.f_bavail) * fs.f_frsize / (1024 * 1024);
+  return std::string(" (writing the state file failed: ") + path + " has " +
+         std::to_string(free_mb) + " MB free" +
+         (rc == EFBIG || rc == EIO ? "; a file-size limit (ulimit -f) fails writes too" : "") + ")";
 }
 
 }  // namespace
@@ -268,13 +287,14 @@ Status WriteTxn::commit() {
   if (txn_ == nullptr) {
     return fail("state: commit: transaction already ended");
   }
+  MDB_env* env = mdb_txn_env(txn_);
   int rc = mdb_txn_commit(txn_);  // frees the handle on success and on failure
   release();
   if (rc != 0) {
     if (rc == MDB_MAP_FULL) {
       map_full_ = true;
     }
-    return fail("state: commit: " + errorText(rc));
+    return fail("state: commit: " + errorText(rc) + writeFailureHint(rc, env));
   }
   return {};
 }
