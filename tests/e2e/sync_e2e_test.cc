@@ -54,6 +54,20 @@ int64_t creates(World& w, const std::string& system) {
   return n ? *n : -1;
 }
 
+// Each system received exactly this many creates through its API (none duplicated).
+void expectCreates(World& w, int64_t crm, int64_t erp, int64_t fin) {
+  EXPECT_EQ(creates(w, "crm"), crm);
+  EXPECT_EQ(creates(w, "erp"), erp);
+  EXPECT_EQ(creates(w, "fin"), fin);
+}
+
+// SIGTERM: the agent drains and exits 0.
+void expectCleanStop(World& w) {
+  auto code = w.stopAgent();
+  ASSERT_TRUE(code) << code.error().message;
+  EXPECT_EQ(*code, 0) << w.agentLogTail();
+}
+
 // 120 people: 60 only in the CRM, 20 in CRM+ERP, 20 in CRM+finance, 10 only in the ERP and 10
 // only in finance. After the first sync each is in every system exactly once, and each system
 // received exactly the creates it lacked (no duplicate create).
@@ -66,12 +80,8 @@ TEST(E2e, InitialSyncCreatesEveryCustomerOnceInEverySystem) {
   seed(w, 10, {"fin"});
   ASSERT_TRUE(w.startAgent());
   ASSERT_EQ(w.waitConverged(seconds(120)), "");
-  EXPECT_EQ(creates(w, "crm"), 20);
-  EXPECT_EQ(creates(w, "erp"), 90);
-  EXPECT_EQ(creates(w, "fin"), 90);
-  auto code = w.stopAgent();
-  ASSERT_TRUE(code) << code.error().message;
-  EXPECT_EQ(*code, 0) << w.agentLogTail();
+  expectCreates(w, 20, 90, 90);
+  expectCleanStop(w);
 }
 
 // Case 5 end to end: the CRM changes the city while the ERP changes the phone of one customer;
@@ -168,9 +178,7 @@ TEST(E2e, C22_StateLostRelinksByMatchKeyWithoutDuplicates) {
   ASSERT_TRUE(w.fixtures().humanEdit("crm", people[0].crm, R"({"properties":{"city":"Porto"}})"));
   ASSERT_TRUE(w.startAgent());
   ASSERT_EQ(w.waitConverged(seconds(90)), "");
-  EXPECT_EQ(creates(w, "crm"), crm);
-  EXPECT_EQ(creates(w, "erp"), erp);
-  EXPECT_EQ(creates(w, "fin"), fin);
+  expectCreates(w, crm, erp, fin);
   auto body = w.adminGet("/v1/conflicts?state=all");
   ASSERT_TRUE(body) << body.error().message;
   rapidjson::Document doc;
@@ -193,9 +201,7 @@ TEST(E2e, C21_KillNineDuringInitialSyncLosesAndDuplicatesNothing) {
   }
   ASSERT_TRUE(w.startAgent());
   ASSERT_EQ(w.waitConverged(seconds(120)), "");
-  EXPECT_EQ(creates(w, "crm"), 30);
-  EXPECT_EQ(creates(w, "erp"), 150);
-  EXPECT_EQ(creates(w, "fin"), 150);
+  expectCreates(w, 30, 150, 150);
 }
 
 // A full disk end to end: in the middle of a first sync of 4,000 customers the agent's store
@@ -250,12 +256,8 @@ TEST(E2e, FullDiskHoldsTheChangesUntilThereIsRoomAndLosesNoneOfThem) {
   ASSERT_TRUE(w.limitAgentFileSize(std::nullopt));
   ASSERT_TRUE(w.fixtures().setSettings("fin", R"({"latency_min_ms":0,"latency_max_ms":0})"));
   ASSERT_EQ(w.waitConverged(seconds(180)), "");
-  EXPECT_EQ(creates(w, "crm"), 0);
-  EXPECT_EQ(creates(w, "erp"), 4000);
-  EXPECT_EQ(creates(w, "fin"), 4000);
-  auto code = w.stopAgent();
-  ASSERT_TRUE(code) << code.error().message;
-  EXPECT_EQ(*code, 0) << w.agentLogTail();
+  expectCreates(w, 0, 4000, 4000);
+  expectCleanStop(w);
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "agent/clock.h"
 #include "agent/engine/engine.h"
 #include "state/store.h"
+#include "tests/agent/engine/three_systems.h"
 #include "tests/support/temp_dir.h"
 
 namespace tandem::engine::testing {
@@ -220,24 +221,8 @@ class SimSystem {
   std::function<std::optional<std::string>(const std::string&, const Value&)> reject_;
 };
 
-inline constexpr ActorId kAgent = 0;
-inline constexpr ActorId kCrm = 1;
-inline constexpr ActorId kErp = 2;
-inline constexpr ActorId kFin = 3;
-
 inline EngineConfig testConfig(conflict::EntityPolicy policy = {}) {
-  EngineConfig c;
-  c.agent = kAgent;
-  EntityConfig e;
-  e.name = "customer";
-  e.policy = std::move(policy);
-  for (ActorId s : {kCrm, kErp, kFin}) {
-    e.systems.push_back(conflict::SystemSpec{s, kFields});
-  }
-  e.match_keys = {"email"};
-  c.entities.push_back(std::move(e));
-  c.id_seed = 7;
-  return c;
+  return threeSystems(kFields, std::move(policy));
 }
 
 // The store, the engine and three systems, with the daemon's loop as explicit steps.

@@ -30,6 +30,7 @@
 #include "agent/clock.h"
 #include "agent/engine/engine.h"
 #include "state/store.h"
+#include "tests/agent/engine/three_systems.h"
 
 namespace {
 
@@ -37,10 +38,9 @@ using namespace tandem;  // a benchmark program, not a header
 using conflict::ActorId;
 using conflict::Value;
 
-constexpr ActorId kAgent = 0;
-constexpr ActorId kCrm = 1;
-constexpr ActorId kErp = 2;
-constexpr ActorId kFin = 3;
+using engine::testing::kCrm;
+using engine::testing::kErp;
+using engine::testing::kFin;
 constexpr size_t kPage = 200;
 constexpr size_t kRefill = 100;
 constexpr size_t kAnswerBatch = 50;
@@ -59,20 +59,6 @@ double cpuSeconds() {
   getrusage(RUSAGE_THREAD, &ru);  // the writer's own time, not the flusher's
   return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-engine::EngineConfig config() {
-  engine::EngineConfig c;
-  c.agent = kAgent;
-  engine::EntityConfig e;
-  e.name = "customer";
-  for (ActorId s : {kCrm, kErp, kFin}) {
-    e.systems.push_back(conflict::SystemSpec{s, kFields});
-  }
-  e.match_keys = {"email"};
-  c.entities.push_back(std::move(e));
-  c.id_seed = 7;
-  return c;
 }
 
 // What system `s` reports of customer `i`: the same canonical values everywhere.
@@ -132,7 +118,7 @@ int main() {
     return 1;
   }
   agent::SimulatedClock clock(1'796'000'000'000);
-  engine::SyncEngine eng(**store, clock, config());
+  engine::SyncEngine eng(**store, clock, engine::testing::threeSystems(kFields));
   const std::string cursor(cursor_bytes, 'c');
 
   Phase ingest_crm{"ingest, CRM page (new records)"};
