@@ -200,22 +200,28 @@ asio::awaitable<void> Pusher::refill(std::shared_ptr<SystemRuntime> keep, size_t
   held_ = std::set<std::string>(held.begin(), held.end());
   const size_t before = queue_.size();
   const auto create = [](const engine::PushJob& j) { return j.native_id.empty(); };
-  if (jobs && std::any_of(jobs->begin(), jobs->end(), create)) {
+  bool durable = true;
+  const bool creates = jobs && std::any_of(jobs->begin(), jobs->end(), create);
+  if (creates) {
     if (Status synced = co_await core_.durable(); !synced) {
       // Not known to be on disk: not sent now. Marked as sent, they come back when their lease
       // ends, read back by key first, as after a crash.
-      core_.log().error("pusher: creates not sent, their mark as sent is not durable",
-                        {{"system", sys_.name()}, {"error", synced.error().message}});
+      durable = false;
+      storeFailed("pusher: creates not sent, their mark as sent is not durable",
+                  synced.error().message);
       std::erase_if(*jobs, create);
     }
   }
-  // A store that cannot write (a full disk) fails every refill: the loop waits a poll interval
-  // before the next one instead of the 1 ms its due entries ask for, and says so once.
-  refill_failed_ = !jobs;
+  // A store that cannot write (a full disk, a disk whose fsync fails) fails every refill: the
+  // loop waits a poll interval before the next one instead of the 1 ms its due entries ask for,
+  // and says so once.
+  refill_failed_ = !jobs || !durable;
   if (!jobs) {
     storeFailed("pusher: due pushes not taken", jobs.error().message);
   } else {
-    storeWrote();
+    if (creates && durable) {
+      storeWrote();  // a commit made durable (a refill of updates alone may commit nothing)
+    }
     // A lookup per job, not a walk of the queue (up to a thousand jobs each way in a load).
     auto queued = queuedRecords();
     for (auto& job : *jobs) {

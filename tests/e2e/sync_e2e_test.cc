@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <random>
 #include <set>
 #include <string>
@@ -257,6 +260,43 @@ TEST(E2e, FullDiskHoldsTheChangesUntilThereIsRoomAndLosesNoneOfThem) {
   ASSERT_TRUE(w.fixtures().setSettings("fin", R"({"latency_min_ms":0,"latency_max_ms":0})"));
   ASSERT_EQ(w.waitConverged(seconds(180)), "");
   expectCreates(w, 0, 4000, 4000);
+  expectCleanStop(w);
+}
+
+// A disk whose fsync fails (write-back errors) while 1,000 customers are created in the CRM: a
+// create is sent only once its mark as sent is on disk (so that after a crash it is read back by
+// its key, not created twice), so while no fsync succeeds not one create goes out, and the agent
+// keeps running and says why. Once fsync works again the creates go out, the ones marked in the
+// failed window once their lease ends and they are read back by key: each customer reaches the
+// ERP and finance exactly once.
+TEST(E2e, FsyncFailuresSendNoCreateBeforeItsMarkIsDurableAndLoseNothing) {
+  World w;
+  const std::string flag = w.dir() + "/fail-fsync";
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  w.setAgentEnv(
+      {std::string("LD_PRELOAD=") + TANDEM_FAIL_FSYNC_LIB, "TANDEM_TEST_FAIL_FSYNC=" + flag,
+       // An ASan build's runtime must otherwise come first among preloaded libraries.
+       std::string("ASAN_OPTIONS=") + (asan != nullptr ? asan : "") + ":verify_asan_link_order=0"});
+  seed(w, 300, {"crm"});
+  ASSERT_TRUE(w.startAgent());
+  ASSERT_EQ(w.waitConverged(seconds(120)), "");
+  { std::ofstream(flag) << "fsync fails while this file exists\n"; }
+  seed(w, 1000, {"crm"});
+  for (const auto until = std::chrono::steady_clock::now() + seconds(5);
+       std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    ASSERT_TRUE(w.agentRunning()) << w.agentLogTail();
+    ASSERT_TRUE(w.agentStatus()) << "the admin API stopped answering:\n" << w.agentLogTail();
+  }
+  EXPECT_EQ(creates(w, "erp"), 300) << "a create went out while its mark could not be made durable";
+  EXPECT_EQ(creates(w, "fin"), 300) << "a create went out while its mark could not be made durable";
+  const std::string not_sent = w.agentLogTail(100000, "creates not sent");
+  EXPECT_NE(not_sent.find("ERROR"), std::string::npos) << w.agentLogTail();
+  // Tried again about every poll interval (200 ms) per system, not at once.
+  EXPECT_LE(std::count(not_sent.begin(), not_sent.end(), '\n'), 80) << not_sent;
+  std::filesystem::remove(flag);
+  ASSERT_EQ(w.waitConverged(seconds(180)), "");
+  expectCreates(w, 0, 1300, 1300);
   expectCleanStop(w);
 }
 

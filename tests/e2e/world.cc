@@ -202,6 +202,23 @@ Status World::startAgent() {
     return fail("e2e: the agent already runs (pid " + std::to_string(agent_pid_) + ")");
   }
   const std::string log = dir_ + "/agent.log";
+  // Built before the fork: the child only calls async-signal-safe functions until exec.
+  std::vector<std::string> env_entries;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    const auto name = entry.substr(0, entry.find('=') + 1);
+    if (std::none_of(agent_env_.begin(), agent_env_.end(),
+                     [&](const std::string& extra) { return extra.starts_with(name); })) {
+      env_entries.emplace_back(entry);
+    }
+  }
+  env_entries.insert(env_entries.end(), agent_env_.begin(), agent_env_.end());
+  std::vector<const char*> envp;
+  for (const auto& entry : env_entries) {
+    envp.push_back(entry.c_str());
+  }
+  envp.push_back(nullptr);
+  const std::vector<const char*> argv{"tandem", "run", config_path_.c_str(), nullptr};
   pid_t pid = ::fork();
   if (pid < 0) {
     return fail("e2e: fork failed");
@@ -212,7 +229,8 @@ Status World::startAgent() {
       ::dup2(fileno(f), STDOUT_FILENO);
       ::dup2(fileno(f), STDERR_FILENO);
     }
-    ::execl(TANDEM_BIN, "tandem", "run", config_path_.c_str(), static_cast<char*>(nullptr));
+    ::execve(TANDEM_BIN, const_cast<char* const*>(argv.data()),
+             const_cast<char* const*>(envp.data()));
     std::_Exit(127);
   }
   agent_pid_ = pid;

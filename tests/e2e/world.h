@@ -70,6 +70,8 @@ class World {
   // Starts `tandem run CONFIG` (stderr and stdout appended to dir()/agent.log). Error when the
   // agent already runs or exits within its first 100 ms.
   Status startAgent();
+  // "NAME=value" entries added to the environment of every agent started from now on.
+  void setAgentEnv(std::vector<std::string> env) { agent_env_ = std::move(env); }
   // SIGTERM and wait; the exit status (0 = drained cleanly).
   Result<int> stopAgent(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   // SIGKILL and reap: the crash.
@@ -133,6 +135,7 @@ class World {
   mappers::Config config_;
   std::map<std::string, mappers::MappingPlan> plans_;
   pid_t agent_pid_ = -1;
+  std::vector<std::string> agent_env_;
 };
 
 }  // namespace tandem::e2e
