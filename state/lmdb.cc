@@ -338,7 +338,11 @@ Status Env::flush() {
     rc = errno;
   }
   if (rc != 0) {
-    return fail("state: " + dir_ + ": sync: " + errorText(rc));
+    return fail("state: " + dir_ + ": sync: " + errorText(rc) +
+                (rc == EIO
+                     ? " (the disk reported a failed write-back: check it and the kernel log; "
+                       "nothing waiting for this fsync is taken as durable)"
+                     : ""));
   }
   return {};
 }
