@@ -218,7 +218,7 @@ TEST(E2e, FullDiskHoldsTheChangesUntilThereIsRoomAndLosesNoneOfThem) {
   World w;
   seed(w, 4000, {"crm"});
   // Finance answers slowly: its creates are still due when the disk fills.
-  ASSERT_TRUE(w.fixtures().setSettings("fin", R"({"latency_min_ms":300,"latency_max_ms":300})"));
+  ASSERT_TRUE(w.fixtures().setSettings("fin", R"({"latency_min_ms":1000,"latency_max_ms":1000})"));
   ASSERT_TRUE(w.startAgent());
   for (const auto until = std::chrono::steady_clock::now() + seconds(60);
        creates(w, "erp") < 4000 && std::chrono::steady_clock::now() < until;) {
