@@ -68,6 +68,24 @@ void StoredNames::rollback() {
 }
 
 Result<uint32_t> StoredNames::Writing::number(std::string_view name) {
+  if (next_ < asked_.size() && asked_[next_].first == name) {
+    return asked_[next_++].second;
+  }
+  for (size_t i = 0; i < asked_.size(); ++i) {
+    if (asked_[i].first == name) {
+      next_ = i + 1;
+      return asked_[i].second;
+    }
+  }
+  TANDEM_ASSIGN_OR_RETURN(uint32_t n, lookUp(name));
+  if (const std::string* stored = names_.find(n)) {
+    asked_.emplace_back(*stored, n);
+    next_ = asked_.size();
+  }
+  return n;
+}
+
+Result<uint32_t> StoredNames::Writing::lookUp(std::string_view name) {
   if (auto n = names_.numberOf(name)) {
     return *n;
   }

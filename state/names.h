@@ -20,6 +20,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "conflict/codec.h"
 #include "conflict/result.h"
@@ -43,10 +45,18 @@ class StoredNames {
     const std::string* name(uint32_t n) override { return names_.find(n); }
 
    private:
+    Result<uint32_t> lookUp(std::string_view name);  // the table, numbering a new name
+
     StoredNames& names_;
     lmdb::WriteTxn& txn_;
     const lmdb::Dbi& meta_;
     bool loaded_ = false;  // names of other processes taken in (once per transaction)
+    // The names this transaction asked for, in the order first asked, as views into the table
+    // (stable: a deque; names are taken back only after the transaction). Records and shadows
+    // name the same fields in the same order, so the name after the last one asked is tried
+    // first: most lookups then cost one comparison instead of the table's lock and a hash.
+    std::vector<std::pair<std::string_view, uint32_t>> asked_;
+    size_t next_ = 0;
   };
   // The transaction committed: its names stay. It did not: they are taken back.
   void commit();
