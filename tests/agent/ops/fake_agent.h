@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 
@@ -206,7 +207,16 @@ class FakeAgent : public runtime::Agent {
     }
     ASSERT_TRUE(done) << "drain was not called";
     if (drain_ioc != nullptr) {
-      boost::asio::post(*drain_ioc, std::move(done));
+      // `done` may end the daemon, which destroys the io_context: it waits until post() has
+      // returned here (post signals the io_context's condition variable after queueing, and
+      // ThreadSanitizer saw that signal race the io_context's destruction).
+      std::promise<void> posted;
+      std::shared_future<void> posted_done = posted.get_future().share();
+      boost::asio::post(*drain_ioc, [done = std::move(done), posted_done]() {
+        posted_done.wait();
+        done();
+      });
+      posted.set_value();
     } else {
       done();
     }
