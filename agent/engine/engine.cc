@@ -121,7 +121,10 @@ Result<IngestResult> SyncEngine::ingest(ActorId system, const std::string& entit
                     ": record with an empty native id");
       }
       in.report.system = system;
-      TANDEM_ASSIGN_OR_RETURN(std::optional<RecordId> id, ws.linkedRecord(system, in.native_id));
+      // Nothing below links this native id before addLink(): the lookup serves both uses.
+      TANDEM_ASSIGN_OR_RETURN(const std::optional<RecordId> linked,
+                              ws.linkedRecord(system, in.native_id));
+      std::optional<RecordId> id = linked;
       if (!id && !in.idempotency_key.empty()) {
         // The create tandem sent carried this key: the record is ours even if its link was lost.
         std::optional<RecordId> keyed = recordOfIdempotencyKey(in.idempotency_key);
@@ -168,8 +171,6 @@ Result<IngestResult> SyncEngine::ingest(ActorId system, const std::string& entit
         }
         ++out.new_records;
       }
-      TANDEM_ASSIGN_OR_RETURN(std::optional<RecordId> linked,
-                              ws.linkedRecord(system, in.native_id));
       if (!linked) {
         ws.addLink(system, in.native_id, *id);
       }
