@@ -24,7 +24,7 @@ std::string shapeOf(std::string_view what, std::string_view error, std::string_v
   return out;
 }
 
-// Kinds of failure remembered in one stretch; an older one seen again counts as new.
+// Kinds of failure remembered; an older one seen again counts as new.
 constexpr size_t kMaxKinds = 16;
 
 int64_t seconds(int64_t ms) {
@@ -39,22 +39,36 @@ void RepeatedFailures::failed(Logger& log, LogLevel first, std::string_view what
   std::string shape = shapeOf(what, error, ignore);
   if (failures_++ == 0) {
     since_ms_ = now_ms;
+    said_in_stretch_ = false;
   }
   fields.emplace_back("error", error);
   LogLevel level = first;
-  if (std::find(kinds_.begin(), kinds_.end(), shape) == kinds_.end()) {
+  auto kind = std::find_if(kinds_.begin(), kinds_.end(),
+                           [&shape](const Kind& k) { return k.shape == shape; });
+  if (kind == kinds_.end()) {
     if (kinds_.size() == kMaxKinds) {
       kinds_.erase(kinds_.begin());
     }
-    kinds_.push_back(std::move(shape));
+    kinds_.push_back(Kind{std::move(shape), now_ms, true});
+    last_said_ms_ = now_ms;
+  } else if (!kind->in_stretch && now_ms - kind->said_ms >= rewarn_ms) {
+    // Seen in an earlier stretch, long enough ago: said again, as new.
+    kind->said_ms = now_ms;
+    kind->in_stretch = true;
     last_said_ms_ = now_ms;
   } else if (now_ms - last_said_ms_ >= rewarn_ms) {
+    kind->said_ms = now_ms;
+    kind->in_stretch = true;
     last_said_ms_ = now_ms;
     fields.emplace_back("failures", failures_);
     fields.emplace_back("failing_for_s", seconds(now_ms - since_ms_));
   } else {
+    // A repeat, or a failure that comes back within rewarn_ms of being said in a stretch that
+    // then ended (a flapping store or feed): debug level.
+    kind->in_stretch = true;
     level = LogLevel::Debug;
   }
+  said_in_stretch_ = said_in_stretch_ || level != LogLevel::Debug;
   log.log(level, what, fields);
 }
 
@@ -65,9 +79,13 @@ void RepeatedFailures::succeeded(Logger& log, std::string_view what, std::vector
   }
   fields.emplace_back("failures", failures_);
   fields.emplace_back("failed_for_s", seconds(now_ms - since_ms_));
-  log.log(LogLevel::Info, what, fields);
+  // Said at the level its failures were: a stretch whose failures were all debug lines (they came
+  // back within rewarn_ms of being said) ends with a debug line too.
+  log.log(said_in_stretch_ ? LogLevel::Info : LogLevel::Debug, what, fields);
   failures_ = 0;
-  kinds_.clear();
+  for (auto& kind : kinds_) {
+    kind.in_stretch = false;
+  }
 }
 
 }  // namespace tandem::agent::runtime::detail
