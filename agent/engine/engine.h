@@ -170,6 +170,12 @@ class SyncEngine {
   // At start: creates an earlier run handed out and never heard back from (it crashed) are due
   // now instead of when their lease ends; the pusher reads back before sending them again.
   Result<size_t> reclaimSentCreates();
+  // Creates among `jobs` (from duePushes) that were not sent after all (their mark as sent could
+  // not be made durable): due now and not marked any more, as before duePushes. A create whose
+  // outcome was unknown already (sent by an earlier run, or its lease ran out) keeps its mark:
+  // it may exist in the system. A deferred commit: lost, the marks stay and the creates are read
+  // back by key when their lease ends. Returns the entries unmarked.
+  Result<size_t> unmarkUnsentCreates(ActorId system, const std::vector<PushJob>& jobs);
   Status resolveConflict(uint64_t conflict_id, const conflict::Value& chosen, std::string note);
   Status retryDeadLetter(ActorId system, const RecordId& record);
 

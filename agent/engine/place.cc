@@ -131,4 +131,31 @@ Result<size_t> SyncEngine::reclaimSentCreates() {
   return n;
 }
 
+Result<size_t> SyncEngine::unmarkUnsentCreates(ActorId system, const std::vector<PushJob>& jobs) {
+  state::Batch batch;
+  const int64_t now = clock_.nowMs();
+  {
+    TANDEM_ASSIGN_OR_RETURN(auto snap, store_.read());
+    for (const auto& job : jobs) {
+      if (!job.native_id.empty() || job.outcome_unknown) {
+        continue;
+      }
+      TANDEM_ASSIGN_OR_RETURN(auto entry, snap.outboxEntry(system, job.record));
+      // Gone (the record changed and its entry was dropped) or queued again since: left alone.
+      if (!entry || entry->last_error != kCreateSent) {
+        continue;
+      }
+      entry->last_error.clear();
+      entry->due_ms = now;
+      batch.outbox_removals.push_back(state::SystemRecord{system, job.record});
+      batch.outbox.push_back(std::move(*entry));
+    }
+  }
+  const size_t n = batch.outbox.size();
+  if (n > 0) {
+    TANDEM_RETURN_IF_ERROR(store_.apply(batch, state::Durability::Deferred));
+  }
+  return n;
+}
+
 }  // namespace tandem::engine

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <limits>
 #include <string_view>
 #include <unordered_set>
@@ -204,12 +205,23 @@ asio::awaitable<void> Pusher::refill(std::shared_ptr<SystemRuntime> keep, size_t
   const bool creates = jobs && std::any_of(jobs->begin(), jobs->end(), create);
   if (creates) {
     if (Status synced = co_await core_.durable(); !synced) {
-      // Not known to be on disk: not sent now. Marked as sent, they come back when their lease
-      // ends, read back by key first, as after a crash.
+      // Not known to be on disk: not sent now, and unmarked so they go as soon as the store can
+      // make a mark durable again. If the unmarking is lost or fails, they come back when their
+      // lease ends, read back by key first, as after a crash.
       durable = false;
       storeFailed("pusher: creates not sent, their mark as sent is not durable",
                   synced.error().message);
-      std::erase_if(*jobs, create);
+      const auto creates_from = std::stable_partition(
+          jobs->begin(), jobs->end(), [&create](const engine::PushJob& j) { return !create(j); });
+      std::vector<engine::PushJob> unsent(std::make_move_iterator(creates_from),
+                                          std::make_move_iterator(jobs->end()));
+      jobs->erase(creates_from, jobs->end());
+      auto unmarked = co_await core_.onWriter(
+          [this, &unsent] { return core_.engine().unmarkUnsentCreates(sys_.id, unsent); });
+      if (!unmarked) {
+        storeFailed("pusher: creates not sent stay marked until their lease ends",
+                    unmarked.error().message);
+      }
     }
   }
   // A store that cannot write (a full disk, a disk whose fsync fails) fails every refill: the

@@ -183,6 +183,41 @@ TEST(Convergence, C21_RestartReclaimsCreatesTheCrashedRunLeftUnanswered) {
   EXPECT_EQ(h.sim(kErp).creates(), 1u);
 }
 
+// A create marked as sent whose mark could not be made durable (fsync failed) was not sent: it
+// is due again at once, as a plain create, instead of waiting out its lease to be read back. One
+// whose outcome was unknown before keeps its mark: it may exist in the system.
+TEST(Convergence, C21_CreatesNotSentForWantOfADurableMarkAreDueAgainAtOnce) {
+  Harness h;
+  h.sim(kCrm).humanCreate({{"email", str("eve@example.com")}, {"name", str("Eve")}});
+  h.poll(kCrm);
+  auto jobs = h.engine().duePushes(kErp, 10);  // marked as sent
+  ASSERT_TRUE(jobs);
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_FALSE((*jobs)[0].outcome_unknown);
+  EXPECT_TRUE(h.engine().duePushes(kErp, 10)->empty());  // leased
+  auto unmarked = h.engine().unmarkUnsentCreates(kErp, *jobs);
+  ASSERT_TRUE(unmarked) << unmarked.error().message;
+  EXPECT_EQ(*unmarked, 1u);
+  jobs = h.engine().duePushes(kErp, 10);
+  ASSERT_TRUE(jobs);
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_FALSE((*jobs)[0].outcome_unknown) << "never sent: nothing to read back";
+
+  // Handed out, then the process died: reclaimed at restart with its outcome unknown, its mark
+  // stays even if that create is not sent either.
+  h.reopen();
+  ASSERT_EQ(*h.engine().reclaimSentCreates(), 1u);
+  jobs = h.engine().duePushes(kErp, 10);
+  ASSERT_TRUE(jobs);
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_TRUE((*jobs)[0].outcome_unknown);
+  EXPECT_EQ(*h.engine().unmarkUnsentCreates(kErp, *jobs), 0u);
+  EXPECT_TRUE(h.engine().duePushes(kErp, 10)->empty());
+  h.settle();
+  h.expectConverged();
+  EXPECT_EQ(h.sim(kErp).creates(), 1u);
+}
+
 TEST(Convergence, C21_LostCreateAnswerThenFeedLinksByKey) {
   Harness h;
   h.sim(kCrm).humanCreate({{"email", str("eve@example.com")}, {"name", str("Eve")}});
