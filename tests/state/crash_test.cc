@@ -19,6 +19,7 @@
 namespace tandem::state {
 namespace {
 
+using testing::openStore;
 using testing::outboxEntry;
 using testing::sampleRecord;
 using testing::sampleShadow;
@@ -165,19 +166,19 @@ TEST(StoreCrash, KilledWriterLosesNoDeferredCommitEither) {
 
 TEST(Store, DeferredCommitsAreVisibleAndFlushMakesThemDurable) {
   TempDir dir;
-  auto store = Store::open(dir.path(), crashOptions());
-  ASSERT_TRUE(store) << store.error().message;
-  ASSERT_TRUE((*store)->apply(crashBatch(1), Durability::Deferred));
-  ASSERT_TRUE((*store)->apply(crashBatch(2), Durability::Deferred));
+  auto store = openStore(dir, crashOptions());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->apply(crashBatch(1), Durability::Deferred));
+  ASSERT_TRUE(store->apply(crashBatch(2), Durability::Deferred));
   {
-    auto snap = (*store)->read();
+    auto snap = store->read();
     ASSERT_TRUE(snap);
     EXPECT_EQ(*snap->recordCount(), 2u);
   }
-  ASSERT_TRUE((*store)->flush());
-  ASSERT_TRUE((*store)->flush());  // nothing left: a no-op
-  ASSERT_TRUE((*store)->apply(crashBatch(3)));
-  store->reset();
+  ASSERT_TRUE(store->flush());
+  ASSERT_TRUE(store->flush());  // nothing left: a no-op
+  ASSERT_TRUE(store->apply(crashBatch(3)));
+  store.reset();
   expectConsistent(dir.path(), 3);
 }
 
@@ -185,29 +186,29 @@ TEST(Store, DeferredCommitsAreVisibleAndFlushMakesThemDurable) {
 // flush() and without holding up the writers (kMaxDeferMs is the bound a user is told).
 TEST(Store, DeferredCommitsBecomeDurableWithinTheBoundWithoutAnotherCommit) {
   TempDir dir;
-  auto store = Store::open(dir.path(), crashOptions());
-  ASSERT_TRUE(store) << store.error().message;
-  EXPECT_FALSE((*store)->awaitingFlush());
-  ASSERT_TRUE((*store)->apply(crashBatch(1), Durability::Deferred));
-  EXPECT_TRUE((*store)->awaitingFlush());
+  auto store = openStore(dir, crashOptions());
+  ASSERT_NE(store, nullptr);
+  EXPECT_FALSE(store->awaitingFlush());
+  ASSERT_TRUE(store->apply(crashBatch(1), Durability::Deferred));
+  EXPECT_TRUE(store->awaitingFlush());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kMaxDeferMs);
-  while ((*store)->awaitingFlush() && std::chrono::steady_clock::now() < deadline) {
+  while (store->awaitingFlush() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  EXPECT_FALSE((*store)->awaitingFlush()) << "not flushed within " << kMaxDeferMs << " ms";
+  EXPECT_FALSE(store->awaitingFlush()) << "not flushed within " << kMaxDeferMs << " ms";
   // A durable commit covers the deferred ones before it.
-  ASSERT_TRUE((*store)->apply(crashBatch(2), Durability::Deferred));
-  ASSERT_TRUE((*store)->apply(crashBatch(3)));
-  EXPECT_FALSE((*store)->awaitingFlush());
+  ASSERT_TRUE(store->apply(crashBatch(2), Durability::Deferred));
+  ASSERT_TRUE(store->apply(crashBatch(3)));
+  EXPECT_FALSE(store->awaitingFlush());
 }
 
 TEST(Store, WhenDurableAnswersAtOnceWhenNothingWaitsForAnFsync) {
   TempDir dir;
-  auto store = Store::open(dir.path(), crashOptions());
-  ASSERT_TRUE(store) << store.error().message;
-  ASSERT_TRUE((*store)->apply(crashBatch(1)));  // durable
+  auto store = openStore(dir, crashOptions());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->apply(crashBatch(1)));  // durable
   bool called = false;
-  (*store)->whenDurable([&](Status s) {
+  store->whenDurable([&](Status s) {
     EXPECT_TRUE(s) << s.error().message;
     called = true;
   });
@@ -219,14 +220,14 @@ TEST(Store, WhenDurableAnswersAtOnceWhenNothingWaitsForAnFsync) {
 // writer is not held meanwhile.
 TEST(Store, WhenDurableAnswersRightAfterTheFsyncCoveringTheCommitsBeforeIt) {
   TempDir dir;
-  auto store = Store::open(dir.path(), crashOptions());
-  ASSERT_TRUE(store) << store.error().message;
+  auto store = openStore(dir, crashOptions());
+  ASSERT_NE(store, nullptr);
   for (uint64_t round = 1; round <= 5; ++round) {
-    ASSERT_TRUE((*store)->apply(crashBatch(round), Durability::Deferred));
+    ASSERT_TRUE(store->apply(crashBatch(round), Durability::Deferred));
     std::promise<std::pair<Status, bool>> answered;
     const auto asked = std::chrono::steady_clock::now();
-    (*store)->whenDurable([&](Status s) {
-      answered.set_value({std::move(s), (*store)->awaitingFlush()});
+    store->whenDurable([&](Status s) {
+      answered.set_value({std::move(s), store->awaitingFlush()});
     });
     auto got = answered.get_future();
     ASSERT_EQ(got.wait_for(std::chrono::seconds(10)), std::future_status::ready);
@@ -237,24 +238,24 @@ TEST(Store, WhenDurableAnswersRightAfterTheFsyncCoveringTheCommitsBeforeIt) {
     EXPECT_LT(waited, std::chrono::milliseconds(kMaxDeferMs / 2))
         << "waited for the batching delay instead of an fsync at once";
   }
-  store->reset();
+  store.reset();
   expectConsistent(dir.path(), 5);
 }
 
 // Whoever still waits when the store closes hears back (its commit flushed) rather than never.
 TEST(Store, WhenDurableWaitersHearBackWhenTheStoreCloses) {
   TempDir dir;
-  auto store = Store::open(dir.path(), crashOptions());
-  ASSERT_TRUE(store) << store.error().message;
+  auto store = openStore(dir, crashOptions());
+  ASSERT_NE(store, nullptr);
   std::atomic<int> answers{0};
   for (uint64_t i = 1; i <= 20; ++i) {
-    ASSERT_TRUE((*store)->apply(crashBatch(i), Durability::Deferred));
-    (*store)->whenDurable([&](Status s) {
+    ASSERT_TRUE(store->apply(crashBatch(i), Durability::Deferred));
+    store->whenDurable([&](Status s) {
       EXPECT_TRUE(s) << s.error().message;
       ++answers;
     });
   }
-  store->reset();
+  store.reset();
   EXPECT_EQ(answers.load(), 20);
   expectConsistent(dir.path(), 20);
 }
