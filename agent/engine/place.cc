@@ -118,8 +118,7 @@ Result<size_t> SyncEngine::reclaimSentCreates() {
                                            std::numeric_limits<size_t>::max(), std::nullopt));
     for (auto& e : all) {
       if (e.last_error == kCreateSent && e.due_ms > now) {
-        batch.outbox_removals.push_back(state::SystemRecord{e.system, e.record});
-        e.due_ms = now;
+        e.due_ms = now;  // the entry put replaces the one under its old due time
         batch.outbox.push_back(std::move(e));
       }
     }
@@ -146,8 +145,7 @@ Result<size_t> SyncEngine::unmarkUnsentCreates(ActorId system, const std::vector
         continue;
       }
       entry->last_error.clear();
-      entry->due_ms = now;
-      batch.outbox_removals.push_back(state::SystemRecord{system, job.record});
+      entry->due_ms = now;  // the entry put replaces the one under its old due time
       batch.outbox.push_back(std::move(*entry));
     }
   }
