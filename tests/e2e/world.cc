@@ -202,7 +202,8 @@ Status World::startAgent() {
     return fail("e2e: the agent already runs (pid " + std::to_string(agent_pid_) + ")");
   }
   const std::string log = dir_ + "/agent.log";
-  // Built before the fork: the child only calls async-signal-safe functions until exec.
+  // Built before the fork, so the child sets no variable itself (setenv after fork in a
+  // threaded process can block on a lock another thread held).
   std::vector<std::string> env_entries;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string_view entry(*e);
