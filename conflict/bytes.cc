@@ -100,8 +100,16 @@ Result<std::string_view> ByteReader::strView(const char* what) {
     return fail(std::string("truncated value: ") + what + " claims " + std::to_string(*n) +
                 " bytes, " + std::to_string(remaining()) + " left");
   }
-  std::string_view s = in_.substr(pos_, *n);
-  pos_ += *n;
+  return raw(static_cast<size_t>(*n), what);
+}
+
+Result<std::string_view> ByteReader::raw(size_t n, const char* what) {
+  if (n > remaining()) {
+    return fail(std::string("truncated value: ") + what + " needs " + std::to_string(n) +
+                " bytes, " + std::to_string(remaining()) + " left");
+  }
+  std::string_view s = in_.substr(pos_, n);
+  pos_ += n;
   return s;
 }
 

@@ -39,6 +39,7 @@ class ByteReader {
   Result<uint64_t> fixed64be(const char* what);
   Result<std::string> str(const char* what);
   Result<std::string_view> strView(const char* what);
+  Result<std::string_view> raw(size_t n, const char* what);  // the next n bytes
   bool atEnd() const { return pos_ == in_.size(); }
   size_t remaining() const { return in_.size() - pos_; }
   size_t position() const { return pos_; }

@@ -25,7 +25,8 @@ constexpr uint8_t kRecordFormatV1 = 1;
 constexpr uint8_t kRecordFormat = 2;
 constexpr uint8_t kShadowFormatV1 = 1;
 constexpr uint8_t kShadowFormat = 2;
-constexpr uint8_t kNumberedNames = 3;  // records and shadows
+constexpr uint8_t kNumberedNames = 3;        // records and shadows
+constexpr uint8_t kShadowAgainstRecord = 4;  // shadows: the fields that differ from the record
 constexpr uint8_t kConflictFormat = 1;
 
 // Format 2 field flags: which optional parts follow, and how the previous-value hash is stored.
@@ -409,6 +410,131 @@ Result<Shadow> decodeShadow(std::string_view bytes, NameTable* names) {
     TANDEM_RETURN_IF_ERROR(readShadowFieldInto(r, v1 ? nullptr : prev_vv, f));
     prev_vv = &f.vv;
   }
+  TANDEM_RETURN_IF_ERROR(expectEnd(r, "shadow"));
+  return s;
+}
+
+ShadowBase ShadowBase::of(const Record& r) {
+  ShadowBase b;
+  b.fields.reserve(r.fields.size());
+  for (const auto& [name, f] : r.fields) {
+    b.fields.push_back(Field{name, f.value.hash(), &f.vv});
+  }
+  b.tombstone_hash = Value::boolean(r.tombstone.deleted).hash();
+  b.tombstone_vv = &r.tombstone.vv;
+  return b;
+}
+
+namespace {
+
+// Format 4 flags.
+constexpr uint8_t kTombstoneAsRecord = 1 << 0;
+
+bool sameAs(const ShadowField& f, uint64_t hash, const VersionVector& vv) {
+  return f.pending.empty() && f.hash == hash && f.vv == vv;
+}
+
+}  // namespace
+
+// Format 4: the format byte; flags; the tombstone unless it is the record's; version token and
+// time; the record's field count and a bitmap of its fields that the shadow holds as the record
+// does; then the shadow's other fields, each with its vectors as the difference from the
+// record field's (or whole, for a field the record lacks).
+Result<std::string> encodeShadowAgainst(const Shadow& s, const ShadowBase& base, NameTable& names) {
+  std::string out;
+  ByteWriter w(out);
+  w.u8(kShadowAgainstRecord);
+  const bool tomb_same = sameAs(s.tombstone, base.tombstone_hash, *base.tombstone_vv);
+  w.u8(tomb_same ? kTombstoneAsRecord : 0);
+  const VersionVector none;
+  if (!tomb_same) {
+    writeShadowField(w, s.tombstone, none);
+  }
+  w.str(s.version_token);
+  w.svarint(s.source_ts_ms);
+  const size_t n = base.fields.size();
+  std::string bitmap((n + 7) / 8, '\0');
+  std::vector<std::pair<const std::string*, std::pair<const ShadowField*, const VersionVector*>>>
+      explicit_fields;
+  size_t j = 0;
+  for (const auto& [name, f] : s.fields) {
+    while (j < n && base.fields[j].name < name) {
+      ++j;
+    }
+    const bool in_record = j < n && base.fields[j].name == name;
+    if (in_record && sameAs(f, base.fields[j].hash, *base.fields[j].vv)) {
+      bitmap[j / 8] = static_cast<char>(static_cast<uint8_t>(bitmap[j / 8]) | (1u << (j % 8)));
+      continue;
+    }
+    explicit_fields.push_back({&name, {&f, in_record ? base.fields[j].vv : &none}});
+  }
+  w.varint(n);
+  out += bitmap;
+  w.varint(explicit_fields.size());
+  for (const auto& [name, f] : explicit_fields) {
+    TANDEM_RETURN_IF_ERROR(writeName(w, *name, &names));
+    writeShadowField(w, *f.first, *f.second);
+  }
+  return out;
+}
+
+Result<Shadow> decodeShadowAgainst(std::string_view bytes, const ShadowBase& base,
+                                   NameTable* names) {
+  if (bytes.empty() || static_cast<uint8_t>(bytes[0]) != kShadowAgainstRecord) {
+    return decodeShadow(bytes, names);
+  }
+  if (names == nullptr) {
+    return fail("shadow format 4 names its fields by number, and no name table was given");
+  }
+  ByteReader r(bytes.substr(1));
+  TANDEM_ASSIGN_OR_RETURN(uint8_t flags, r.u8("shadow flags"));
+  if ((flags & ~kTombstoneAsRecord) != 0) {
+    return fail("corrupt value: shadow flags " + std::to_string(flags));
+  }
+  Shadow s;
+  const VersionVector none;
+  if ((flags & kTombstoneAsRecord) != 0) {
+    s.tombstone.hash = base.tombstone_hash;
+    s.tombstone.vv = *base.tombstone_vv;
+  } else {
+    TANDEM_RETURN_IF_ERROR(readShadowFieldInto(r, &none, s.tombstone));
+  }
+  TANDEM_ASSIGN_OR_RETURN(s.version_token, r.str("version token"));
+  TANDEM_ASSIGN_OR_RETURN(s.source_ts_ms, r.svarint("shadow time"));
+  TANDEM_ASSIGN_OR_RETURN(uint64_t n, r.varint("record field count"));
+  if (n != base.fields.size()) {
+    return fail("corrupt value: shadow written against a record of " + std::to_string(n) +
+                " fields, read against one of " + std::to_string(base.fields.size()));
+  }
+  TANDEM_ASSIGN_OR_RETURN(std::string_view bitmap, r.raw((n + 7) / 8, "shadow field bitmap"));
+  TANDEM_ASSIGN_OR_RETURN(uint64_t m, readCount(r, "shadow field count"));
+  s.fields.reserve(m + n);
+  size_t j = 0;  // the next record field to consider
+  auto held = [&](size_t i) { return (static_cast<uint8_t>(bitmap[i / 8]) >> (i % 8)) & 1u; };
+  auto takeHeldBefore = [&](std::string_view limit, bool all) {
+    for (; j < n && (all || base.fields[j].name < limit); ++j) {
+      if (held(j) != 0) {
+        ShadowField& f = s.fields.append(std::string(base.fields[j].name), ShadowField{});
+        f.hash = base.fields[j].hash;
+        f.vv = *base.fields[j].vv;
+      }
+    }
+  };
+  for (uint64_t i = 0; i < m; ++i) {
+    TANDEM_ASSIGN_OR_RETURN(std::string name, readName(r, names, "shadow field name"));
+    takeHeldBefore(name, false);
+    if (!s.fields.empty() && name <= s.fields.back().first) {
+      return fail("corrupt value: shadow field names out of order at \"" + name + "\"");
+    }
+    const bool in_record = j < n && base.fields[j].name == name;
+    if (in_record && held(j) != 0) {
+      return fail("corrupt value: shadow field \"" + name + "\" both as the record's and apart");
+    }
+    const VersionVector* vv_base = in_record ? base.fields[j].vv : &none;
+    ShadowField& f = s.fields.append(std::move(name), ShadowField{});
+    TANDEM_RETURN_IF_ERROR(readShadowFieldInto(r, vv_base, f));
+  }
+  takeHeldBefore({}, true);
   TANDEM_RETURN_IF_ERROR(expectEnd(r, "shadow"));
   return s;
 }

@@ -4,6 +4,7 @@
 #include "conflict/bytes.h"
 #include "conflict/codec.h"
 #include "conflict/value.h"
+#include "tests/conflict/memory_names.h"
 
 namespace tandem::conflict {
 namespace {
@@ -293,6 +294,96 @@ TEST(Codec, ExactErrorsForBadInput) {
   auto empty = decodeShadow("");
   ASSERT_FALSE(empty);
   EXPECT_EQ(empty.error().message, "truncated value: shadow format at byte 0");
+}
+
+// Format 4: a shadow written against its record. What each system holds as the record does is
+// a bit; the rest is written as it is; decoding against the same record gives the shadow back.
+Shadow settledShadowOf(const Record& r) {
+  Shadow s;
+  for (const auto& [name, f] : r.fields) {
+    s.fields[name] = {f.value.hash(), f.vv, {}};
+  }
+  s.tombstone = {Value::boolean(r.tombstone.deleted).hash(), r.tombstone.vv, {}};
+  s.version_token = "etag-9";
+  s.source_ts_ms = 1'700'000'000'999;
+  return s;
+}
+
+TEST(Codec, ShadowAgainstItsRecordRoundTripsAndIsSmallWhenSettled) {
+  testing::MemoryNames names;
+  const Record r = sampleRecord();
+  const ShadowBase base = ShadowBase::of(r);
+  Shadow settled = settledShadowOf(r);
+  auto bytes = encodeShadowAgainst(settled, base, names);
+  ASSERT_TRUE(bytes) << bytes.error().message;
+  // format, flags, token, time, field count, bitmap, no other fields
+  EXPECT_EQ(bytes->size(), 1 + 1 + 7 + 6 + 1 + 1 + 1);
+  auto back = decodeShadowAgainst(*bytes, base, &names);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, settled);
+
+  // Every way a field can differ from the record's, fields the record lacks, a system that
+  // holds fewer fields, a tombstone of its own.
+  Shadow mixed = settled;
+  VersionVector older;
+  older.set(0, 9);
+  mixed.fields["email"].vv = older;                                       // older vector
+  mixed.fields["country"].hash = Value::string("us").hash();              // another value
+  mixed.fields["tags"].pending.push_back({Value::null().hash(), older});  // a write pending
+  mixed.fields.erase("fax");                                              // not mapped there
+  mixed.fields["aaa_first"] = {Value::string("only here").hash(), older, {}};
+  mixed.fields["zzz_last"] = {Value::integer(3).hash(), {}, {{1, older}}};
+  mixed.tombstone = {Value::boolean(false).hash(), older, {}};
+  bytes = encodeShadowAgainst(mixed, base, names);
+  ASSERT_TRUE(bytes) << bytes.error().message;
+  back = decodeShadowAgainst(*bytes, base, &names);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, mixed);
+
+  // An empty shadow against an empty record, and a full one against a record of no fields.
+  Record bare;
+  bare.id = "r-2";
+  bare.entity = "customer";
+  const ShadowBase bare_base = ShadowBase::of(bare);
+  for (const Shadow& s : {Shadow{}, mixed}) {
+    bytes = encodeShadowAgainst(s, bare_base, names);
+    ASSERT_TRUE(bytes) << bytes.error().message;
+    back = decodeShadowAgainst(*bytes, bare_base, &names);
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(*back, s);
+  }
+}
+
+TEST(Codec, ShadowAgainstARecordReadsOlderFormatsAndRefusesAnotherRecordsBase) {
+  testing::MemoryNames names;
+  const Record r = sampleRecord();
+  const ShadowBase base = ShadowBase::of(r);
+  const Shadow s = settledShadowOf(r);
+  auto old = decodeShadowAgainst(encodeShadow(s), base, &names);  // format 2
+  ASSERT_TRUE(old) << old.error().message;
+  EXPECT_EQ(*old, s);
+
+  auto bytes = encodeShadowAgainst(s, base, names);
+  ASSERT_TRUE(bytes);
+  Record other = r;
+  other.fields.erase("fax");
+  auto wrong = decodeShadowAgainst(*bytes, ShadowBase::of(other), &names);
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().message,
+            "corrupt value: shadow written against a record of 7 fields, read against one of 6");
+  auto unnamed = decodeShadowAgainst(*bytes, base, nullptr);
+  ASSERT_FALSE(unnamed);
+  for (size_t n = 0; n < bytes->size(); ++n) {
+    EXPECT_FALSE(decodeShadowAgainst(std::string_view(*bytes).substr(0, n), base, &names))
+        << "prefix of " << n << " bytes decoded";
+  }
+  for (size_t i = 0; i < bytes->size(); ++i) {
+    for (int bit = 0; bit < 8; ++bit) {
+      std::string copy = *bytes;
+      copy[i] = static_cast<char>(copy[i] ^ (1 << bit));
+      (void)decodeShadowAgainst(copy, base, &names);  // must not crash or hang
+    }
+  }
 }
 
 }  // namespace

@@ -14,7 +14,7 @@
 //   ingest(erp|fin, echoes)         the feeds' reports of what tandem created there: same
 //                                   values, the system's own updated time and version token
 // Environment: TANDEM_BENCH_RECORDS (default 100000), TANDEM_BENCH_CURSOR_BYTES (default
-// 90000), TMPDIR for the store.
+// 90000), TMPDIR for the store, TANDEM_BENCH_KEEP=1 to leave the store there (for mdb_stat).
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -173,8 +173,11 @@ int main() {
   }
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_from).count();
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
+  const bool keep = envSize("TANDEM_BENCH_KEEP", 0) != 0;
+  if (!keep) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
 
   const double total = ingest_crm.cpu_s + due.cpu_s + complete.cpu_s + echo.cpu_s;
   std::printf("engine load: %zu records, %zu pushes, one core, LMDB under %s\n", n, pushed,
@@ -185,5 +188,8 @@ int main() {
   }
   std::printf("%-46s %12.1f\n", "total writer CPU", 1e6 * total / static_cast<double>(n));
   std::printf("%-46s %12.0f\n", "records/s (writer alone, wall)", static_cast<double>(n) / wall);
+  if (keep) {
+    std::printf("store kept in %s\n", dir.c_str());
+  }
   return pushed == 2 * n ? 0 : 1;
 }
