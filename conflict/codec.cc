@@ -1,5 +1,7 @@
 #include "conflict/codec.h"
 
+#include <xxhash.h>
+
 #include <bit>
 #include <cstdint>
 
@@ -418,62 +420,154 @@ ShadowBase ShadowBase::of(const Record& r) {
   ShadowBase b;
   b.fields.reserve(r.fields.size());
   for (const auto& [name, f] : r.fields) {
-    b.fields.push_back(Field{name, f.value.hash(), &f.vv});
+    b.fields.push_back(Field{name, f.value.hash(), f.vv});
   }
   b.tombstone_hash = Value::boolean(r.tombstone.deleted).hash();
-  b.tombstone_vv = &r.tombstone.vv;
+  b.tombstone_vv = r.tombstone.vv;
   return b;
 }
 
 namespace {
 
-// Format 4 flags.
-constexpr uint8_t kTombstoneAsRecord = 1 << 0;
-
-bool sameAs(const ShadowField& f, uint64_t hash, const VersionVector& vv) {
-  return f.pending.empty() && f.hash == hash && f.vv == vv;
+Result<std::string_view> readNameView(ByteReader& r, NameTable* numbered, const char* what) {
+  if (numbered == nullptr) {
+    return r.strView(what);
+  }
+  TANDEM_ASSIGN_OR_RETURN(uint64_t n, r.varint(what));
+  const std::string* name = n <= UINT32_MAX ? numbered->name(static_cast<uint32_t>(n)) : nullptr;
+  if (name == nullptr) {
+    return fail(std::string("corrupt value: ") + what + " number " + std::to_string(n) +
+                " is not in the name table");
+  }
+  return std::string_view(*name);
 }
 
 }  // namespace
 
-// Format 4: the format byte; flags; the tombstone unless it is the record's; version token and
-// time; the record's field count and a bitmap of its fields that the shadow holds as the record
-// does; then the shadow's other fields, each with its vectors as the difference from the
-// record field's (or whole, for a field the record lacks).
+// decodeRecord's reading, keeping of each field only its name, its value's hash and its vector.
+// The hash is of the value's bytes as stored, which are what Value::hash hashes: the encoding
+// the store wrote them in.
+Result<ShadowBase> ShadowBase::read(std::string_view bytes, NameTable* names) {
+  ByteReader r(bytes);
+  TANDEM_ASSIGN_OR_RETURN(uint8_t format, readFormat(r, names, "record format"));
+  NameTable* numbered = format == kNumberedNames ? names : nullptr;
+  ShadowBase b;
+  TANDEM_RETURN_IF_ERROR(r.strView("record id"));
+  TANDEM_RETURN_IF_ERROR(readNameView(r, numbered, "entity"));
+  TANDEM_ASSIGN_OR_RETURN(uint8_t del, r.u8("tombstone flag"));
+  if (del > 1) {
+    return fail("corrupt value: tombstone flag " + std::to_string(del));
+  }
+  b.tombstone_hash = Value::boolean(del == 1).hash();
+  TANDEM_ASSIGN_OR_RETURN(b.tombstone_vv, VersionVector::decode(r));
+  TANDEM_RETURN_IF_ERROR(readActor(r, "tombstone source"));
+  TANDEM_RETURN_IF_ERROR(r.svarint("tombstone time"));
+  TANDEM_RETURN_IF_ERROR(r.varint("tombstone open conflict id"));
+  TANDEM_ASSIGN_OR_RETURN(uint64_t n, readCount(r, "field count"));
+  b.fields.reserve(n);
+  const VersionVector none;
+  int64_t prev_ts = 0;
+  FieldState scratch;  // the parts of a field the base does not keep
+  for (uint64_t i = 0; i < n; ++i) {
+    TANDEM_ASSIGN_OR_RETURN(std::string_view name, readNameView(r, numbered, "field name"));
+    if (i > 0 && name <= b.fields.back().name) {
+      return fail("corrupt value: field names out of order at \"" + std::string(name) + "\"");
+    }
+    const size_t from = r.position();
+    TANDEM_RETURN_IF_ERROR(Value::skip(r));
+    const std::string_view value = bytes.substr(from, r.position() - from);
+    scratch = FieldState{};
+    if (format == kRecordFormatV1) {
+      TANDEM_RETURN_IF_ERROR(readFieldV1(r, scratch));
+    } else {
+      const VersionVector& prev_vv = i > 0 ? b.fields.back().vv : none;
+      TANDEM_RETURN_IF_ERROR(readFieldV2(r, scratch, prev_vv, prev_ts));
+      prev_ts = scratch.source_ts_ms;
+    }
+    b.fields.push_back(Field{name, XXH3_64bits(value.data(), value.size()), scratch.vv});
+  }
+  TANDEM_RETURN_IF_ERROR(expectEnd(r, "record"));
+  return b;
+}
+
+namespace {
+
+// How format 4 writes a shadow field (and the tombstone) against the record's: two bits each.
+enum class AsRecord : uint8_t {
+  No = 0,       // written apart in full (or, for a record field, not held by the shadow)
+  Settled = 1,  // the record's value at the record's vector, nothing pending
+  // Not confirmed yet (hash 0, no vector) with the record's value at its vector pending: what a
+  // create or re-create queues for every field it sends.
+  Sending = 2,
+};
+
+AsRecord asRecord(const ShadowField& f, uint64_t hash, const VersionVector& vv) {
+  if (f.pending.empty()) {
+    return f.hash == hash && f.vv == vv ? AsRecord::Settled : AsRecord::No;
+  }
+  if (f.pending.size() == 1 && f.hash == 0 && f.vv.empty() && f.pending[0].hash == hash &&
+      f.pending[0].vv == vv) {
+    return AsRecord::Sending;
+  }
+  return AsRecord::No;
+}
+
+void fillAsRecord(ShadowField& f, AsRecord code, uint64_t hash, const VersionVector& vv) {
+  if (code == AsRecord::Settled) {
+    f.hash = hash;
+    f.vv = vv;
+  } else {
+    f.pending.push_back(PendingWrite{hash, vv});
+  }
+}
+
+}  // namespace
+
+// Format 4: the format byte; the tombstone's code; the tombstone unless its code says it is the
+// record's; version token and time; the record's field count and a code per record field (two
+// bits, AsRecord); then the shadow's other fields, each with its vectors as the difference from
+// the record field's (or whole, for a field the record lacks).
 Result<std::string> encodeShadowAgainst(const Shadow& s, const ShadowBase& base, NameTable& names) {
   std::string out;
   ByteWriter w(out);
   w.u8(kShadowAgainstRecord);
-  const bool tomb_same = sameAs(s.tombstone, base.tombstone_hash, *base.tombstone_vv);
-  w.u8(tomb_same ? kTombstoneAsRecord : 0);
+  const AsRecord tomb = asRecord(s.tombstone, base.tombstone_hash, base.tombstone_vv);
+  w.u8(static_cast<uint8_t>(tomb));
   const VersionVector none;
-  if (!tomb_same) {
+  if (tomb == AsRecord::No) {
     writeShadowField(w, s.tombstone, none);
   }
   w.str(s.version_token);
   w.svarint(s.source_ts_ms);
   const size_t n = base.fields.size();
-  std::string bitmap((n + 7) / 8, '\0');
-  std::vector<std::pair<const std::string*, std::pair<const ShadowField*, const VersionVector*>>>
-      explicit_fields;
+  std::string codes((2 * n + 7) / 8, '\0');
+  struct Apart {
+    const std::string* name;
+    const ShadowField* field;
+    const VersionVector* vv_base;
+  };
+  std::vector<Apart> apart;
   size_t j = 0;
   for (const auto& [name, f] : s.fields) {
     while (j < n && base.fields[j].name < name) {
       ++j;
     }
     const bool in_record = j < n && base.fields[j].name == name;
-    if (in_record && sameAs(f, base.fields[j].hash, *base.fields[j].vv)) {
-      bitmap[j / 8] = static_cast<char>(static_cast<uint8_t>(bitmap[j / 8]) | (1u << (j % 8)));
+    const AsRecord code =
+        in_record ? asRecord(f, base.fields[j].hash, base.fields[j].vv) : AsRecord::No;
+    if (code != AsRecord::No) {
+      codes[j / 4] = static_cast<char>(static_cast<uint8_t>(codes[j / 4]) |
+                                       static_cast<uint8_t>(code) << (2 * (j % 4)));
       continue;
     }
-    explicit_fields.push_back({&name, {&f, in_record ? base.fields[j].vv : &none}});
+    apart.push_back({&name, &f, in_record ? &base.fields[j].vv : &none});
   }
   w.varint(n);
-  out += bitmap;
-  w.varint(explicit_fields.size());
-  for (const auto& [name, f] : explicit_fields) {
-    TANDEM_RETURN_IF_ERROR(writeName(w, *name, &names));
-    writeShadowField(w, *f.first, *f.second);
+  out += codes;
+  w.varint(apart.size());
+  for (const auto& a : apart) {
+    TANDEM_RETURN_IF_ERROR(writeName(w, *a.name, &names));
+    writeShadowField(w, *a.field, *a.vv_base);
   }
   return out;
 }
@@ -487,17 +581,16 @@ Result<Shadow> decodeShadowAgainst(std::string_view bytes, const ShadowBase& bas
     return fail("shadow format 4 names its fields by number, and no name table was given");
   }
   ByteReader r(bytes.substr(1));
-  TANDEM_ASSIGN_OR_RETURN(uint8_t flags, r.u8("shadow flags"));
-  if ((flags & ~kTombstoneAsRecord) != 0) {
-    return fail("corrupt value: shadow flags " + std::to_string(flags));
+  TANDEM_ASSIGN_OR_RETURN(uint8_t tomb, r.u8("shadow tombstone code"));
+  if (tomb > static_cast<uint8_t>(AsRecord::Sending)) {
+    return fail("corrupt value: shadow tombstone code " + std::to_string(tomb));
   }
   Shadow s;
   const VersionVector none;
-  if ((flags & kTombstoneAsRecord) != 0) {
-    s.tombstone.hash = base.tombstone_hash;
-    s.tombstone.vv = *base.tombstone_vv;
-  } else {
+  if (tomb == static_cast<uint8_t>(AsRecord::No)) {
     TANDEM_RETURN_IF_ERROR(readShadowFieldInto(r, &none, s.tombstone));
+  } else {
+    fillAsRecord(s.tombstone, static_cast<AsRecord>(tomb), base.tombstone_hash, base.tombstone_vv);
   }
   TANDEM_ASSIGN_OR_RETURN(s.version_token, r.str("version token"));
   TANDEM_ASSIGN_OR_RETURN(s.source_ts_ms, r.svarint("shadow time"));
@@ -506,17 +599,23 @@ Result<Shadow> decodeShadowAgainst(std::string_view bytes, const ShadowBase& bas
     return fail("corrupt value: shadow written against a record of " + std::to_string(n) +
                 " fields, read against one of " + std::to_string(base.fields.size()));
   }
-  TANDEM_ASSIGN_OR_RETURN(std::string_view bitmap, r.raw((n + 7) / 8, "shadow field bitmap"));
+  TANDEM_ASSIGN_OR_RETURN(std::string_view codes, r.raw((2 * n + 7) / 8, "shadow field codes"));
+  auto code = [&](size_t i) {
+    return static_cast<uint8_t>(static_cast<uint8_t>(codes[i / 4]) >> (2 * (i % 4)) & 3u);
+  };
+  for (size_t i = 0; i < n; ++i) {
+    if (code(i) > static_cast<uint8_t>(AsRecord::Sending)) {
+      return fail("corrupt value: shadow field code " + std::to_string(code(i)));
+    }
+  }
   TANDEM_ASSIGN_OR_RETURN(uint64_t m, readCount(r, "shadow field count"));
   s.fields.reserve(m + n);
   size_t j = 0;  // the next record field to consider
-  auto held = [&](size_t i) { return (static_cast<uint8_t>(bitmap[i / 8]) >> (i % 8)) & 1u; };
   auto takeHeldBefore = [&](std::string_view limit, bool all) {
     for (; j < n && (all || base.fields[j].name < limit); ++j) {
-      if (held(j) != 0) {
+      if (code(j) != 0) {
         ShadowField& f = s.fields.append(std::string(base.fields[j].name), ShadowField{});
-        f.hash = base.fields[j].hash;
-        f.vv = *base.fields[j].vv;
+        fillAsRecord(f, static_cast<AsRecord>(code(j)), base.fields[j].hash, base.fields[j].vv);
       }
     }
   };
@@ -527,10 +626,10 @@ Result<Shadow> decodeShadowAgainst(std::string_view bytes, const ShadowBase& bas
       return fail("corrupt value: shadow field names out of order at \"" + name + "\"");
     }
     const bool in_record = j < n && base.fields[j].name == name;
-    if (in_record && held(j) != 0) {
+    if (in_record && code(j) != 0) {
       return fail("corrupt value: shadow field \"" + name + "\" both as the record's and apart");
     }
-    const VersionVector* vv_base = in_record ? base.fields[j].vv : &none;
+    const VersionVector* vv_base = in_record ? &base.fields[j].vv : &none;
     ShadowField& f = s.fields.append(std::move(name), ShadowField{});
     TANDEM_RETURN_IF_ERROR(readShadowFieldInto(r, vv_base, f));
   }

@@ -37,23 +37,27 @@ Result<std::string> encodeShadow(const Shadow& s, NameTable& names);
 Result<Shadow> decodeShadow(std::string_view bytes, NameTable* names = nullptr);
 
 // What the store writes a shadow against (format 4): the record it belongs to. A shadow field
-// holding the record's value at the record's vector with nothing pending, which is every field
-// of a settled record in every system, is then one bit instead of ~11 bytes, and a settled
-// 12-field customer's shadow ~12 bytes instead of ~170. Such a shadow means nothing without
-// the very record it was written against: the store keeps the two in one value and writes the
-// shadows again whenever the record changes (state/row.h).
+// holding the record's value at the record's vector with nothing pending (every field of a
+// settled record, in every system), or one waiting for a create that sends the record's value
+// (every field of a new record, in the systems it goes to), is then two bits instead of ~11 or
+// ~21 bytes: such a 12-field customer's shadow is ~13 bytes instead of ~170 or ~270. Such a shadow
+// means nothing without the very record it was written against: the store keeps the two in one
+// value and writes the shadows again whenever the record changes (state/row.h).
 struct ShadowBase {
   struct Field {
     std::string_view name;
     uint64_t hash = 0;  // Value::hash of the record's value
-    const VersionVector* vv = nullptr;
+    VersionVector vv;
   };
   std::vector<Field> fields;  // in the record's order (by name)
   uint64_t tombstone_hash = 0;
-  const VersionVector* tombstone_vv = nullptr;
+  VersionVector tombstone_vv;
 
-  // Views into `r`: keep it alive and unchanged while the base is used.
+  // Names are views into `r`: keep it alive while the base is used.
   static ShadowBase of(const Record& r);
+  // From the record's encoding (any format decodeRecord reads), without decoding its values:
+  // each is hashed where it lies. Names are views into `bytes` or into `names`.
+  static Result<ShadowBase> read(std::string_view bytes, NameTable* names);
 };
 
 // Format 4, field names numbered in `names`.

@@ -215,6 +215,41 @@ void Value::encode(ByteWriter& w) const {
   encodeTo(*this, w);
 }
 
+Status Value::skip(ByteReader& r) {
+  TANDEM_ASSIGN_OR_RETURN(uint8_t tag, r.u8("value kind"));
+  switch (static_cast<Kind>(tag)) {
+    case Kind::Null:
+      return {};
+    case Kind::Bool: {
+      TANDEM_ASSIGN_OR_RETURN(uint8_t b, r.u8("bool value"));
+      if (b > 1) {
+        return fail("corrupt value: bool byte " + std::to_string(b));
+      }
+      return {};
+    }
+    case Kind::Int:
+      TANDEM_RETURN_IF_ERROR(r.svarint("integer value"));
+      return {};
+    case Kind::Number:
+      TANDEM_RETURN_IF_ERROR(r.fixed64("number value"));
+      return {};
+    case Kind::String:
+      TANDEM_RETURN_IF_ERROR(r.strView("string value"));
+      return {};
+    case Kind::StringSet: {
+      TANDEM_ASSIGN_OR_RETURN(uint64_t n, r.varint("string-set size"));
+      if (n > r.remaining()) {
+        return fail("corrupt value: string-set claims " + std::to_string(n) + " items");
+      }
+      for (uint64_t i = 0; i < n; ++i) {
+        TANDEM_RETURN_IF_ERROR(r.strView("string-set item"));
+      }
+      return {};
+    }
+  }
+  return fail("corrupt value: unknown value kind " + std::to_string(tag));
+}
+
 Result<Value> Value::decode(ByteReader& r) {
   auto tag = r.u8("value kind");
   if (!tag) {

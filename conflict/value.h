@@ -53,6 +53,8 @@ class Value {
 
   void encode(ByteWriter& w) const;
   static Result<Value> decode(ByteReader& r);
+  // Passes over one encoded value without building it (what decode() would read).
+  static Status skip(ByteReader& r);
 
  private:
   std::variant<std::monostate, bool, int64_t, double, std::string, StringSet> v_;

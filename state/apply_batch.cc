@@ -1,7 +1,12 @@
 #include "state/apply_batch.h"
 
+#include <array>
+#include <map>
+#include <optional>
+
 #include "conflict/codec.h"
 #include "state/keys.h"
+#include "state/row.h"
 
 namespace tandem::state {
 
@@ -201,6 +206,126 @@ class Writer {
   bool assigned_ = false;
 };
 
+// What a batch changes of one row: applied as the store's members are, removals first.
+struct RowChange {
+  bool remove_record = false;  // the stored row goes, its shadows with it
+  const conflict::Record* record = nullptr;
+  uint32_t shadow_removals = 0;  // bit s: system s's stored shadow goes
+  std::array<const conflict::Shadow*, conflict::kMaxActors> shadows{};
+};
+
+std::unexpected<Error> corruptRow(const Tables& t, std::string_view id, const Error& e) {
+  return fail("state: " + t.records.describe(id) + ": " + e.message);
+}
+
+// Writes one row: the batch's record or the stored one, the batch's shadows written against it,
+// and the stored shadows the batch keeps (copied when the record is unchanged, else decoded
+// against the old record and written again against the new).
+Status applyRow(lmdb::WriteTxn& txn, const Tables& t, std::string_view id, const RowChange& c,
+                conflict::NameTable& names) {
+  TANDEM_ASSIGN_OR_RETURN(auto stored_view, txn.get(t.records, id));
+  // A copy: a write in this transaction may move the page the view points into.
+  const std::string stored = stored_view && !c.remove_record ? std::string(*stored_view) : "";
+  RowView old;
+  if (!stored.empty()) {
+    auto parsed = parseRow(stored);
+    if (!parsed) {
+      return corruptRow(t, id, parsed.error());
+    }
+    old = *parsed;
+  }
+  uint32_t puts = 0;
+  for (size_t s = 0; s < conflict::kMaxActors; ++s) {
+    puts |= c.shadows[s] != nullptr ? 1u << s : 0;
+  }
+  const uint32_t keep = old.systems & ~c.shadow_removals & ~puts;
+  std::string record;
+  if (c.record != nullptr) {
+    TANDEM_ASSIGN_OR_RETURN(record, conflict::encodeRecord(*c.record, names));
+  } else {
+    record = std::string(old.record);
+  }
+  if (record.empty()) {
+    if (puts != 0) {
+      return invalid("shadow of record " + keys::formatRaw(id) + ", which is not stored");
+    }
+    if (stored_view) {
+      TANDEM_RETURN_IF_ERROR(txn.del(t.records, id));
+    }
+    return {};
+  }
+  const bool same_record = !stored.empty() && record == old.record;
+  std::array<std::string, conflict::kMaxActors> shadows;
+  if ((puts | keep) != 0) {
+    auto base = c.record != nullptr
+                    ? Result<conflict::ShadowBase>(conflict::ShadowBase::of(*c.record))
+                    : conflict::ShadowBase::read(old.record, &names);
+    if (!base) {
+      return corruptRow(t, id, base.error());
+    }
+    std::optional<conflict::ShadowBase> old_base;
+    if (keep != 0 && !same_record) {
+      auto read = conflict::ShadowBase::read(old.record, &names);
+      if (!read) {
+        return corruptRow(t, id, read.error());
+      }
+      old_base = std::move(*read);
+    }
+    for (size_t s = 0; s < conflict::kMaxActors; ++s) {
+      if ((puts >> s & 1u) != 0) {
+        TANDEM_ASSIGN_OR_RETURN(shadows[s],
+                                conflict::encodeShadowAgainst(*c.shadows[s], *base, names));
+      } else if ((keep >> s & 1u) != 0 && same_record) {
+        shadows[s] = std::string(old.shadows[s]);
+      } else if ((keep >> s & 1u) != 0) {
+        auto shadow = conflict::decodeShadowAgainst(old.shadows[s], *old_base, &names);
+        if (!shadow) {
+          return corruptRow(
+              t, id,
+              Error{"shadow of system " + std::to_string(s) + ": " + shadow.error().message});
+        }
+        TANDEM_ASSIGN_OR_RETURN(shadows[s], conflict::encodeShadowAgainst(*shadow, *base, names));
+      }
+    }
+  }
+  TANDEM_RETURN_IF_ERROR(
+      txn.putIfChanged(t.records, id, assembleRow(record, shadows, puts | keep)));
+  return {};
+}
+
+Status applyRows(lmdb::WriteTxn& txn, const Tables& t, const Batch& b, conflict::NameTable& names) {
+  if (b.record_removals.empty() && b.records.empty() && b.shadow_removals.empty() &&
+      b.shadows.empty()) {
+    return {};
+  }
+  std::map<std::string_view, RowChange> rows;
+  for (const auto& id : b.record_removals) {
+    RowChange& c = rows[id];
+    c = RowChange{};
+    c.remove_record = true;
+  }
+  for (const auto& r : b.records) {
+    if (r.id.empty()) {
+      return invalid("record with an empty id");
+    }
+    rows[r.id].record = &r;
+  }
+  for (const auto& s : b.shadow_removals) {
+    TANDEM_RETURN_IF_ERROR(checkSystem(s.system, "shadow removal", s.record));
+    RowChange& c = rows[s.record];
+    c.shadow_removals |= 1u << s.system;
+    c.shadows[s.system] = nullptr;
+  }
+  for (const auto& s : b.shadows) {
+    TANDEM_RETURN_IF_ERROR(checkSystem(s.system, "shadow", s.record));
+    rows[s.record].shadows[s.system] = &s.shadow;
+  }
+  for (const auto& [id, c] : rows) {
+    TANDEM_RETURN_IF_ERROR(applyRow(txn, t, id, c, names));
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<Applied> applyBatch(lmdb::WriteTxn& txn, const Tables& t, const Batch& b,
@@ -210,25 +335,7 @@ Result<Applied> applyBatch(lmdb::WriteTxn& txn, const Tables& t, const Batch& b,
   for (const auto& [name, id] : b.actors) {
     TANDEM_RETURN_IF_ERROR(w.actor(name, id));
   }
-  for (const auto& id : b.record_removals) {
-    TANDEM_RETURN_IF_ERROR(txn.del(t.records, id));
-  }
-  for (const auto& r : b.records) {
-    if (r.id.empty()) {
-      return invalid("record with an empty id");
-    }
-    TANDEM_ASSIGN_OR_RETURN(std::string value, conflict::encodeRecord(r, names));
-    TANDEM_RETURN_IF_ERROR(txn.putIfChanged(t.records, r.id, value));
-  }
-  for (const auto& s : b.shadow_removals) {
-    TANDEM_RETURN_IF_ERROR(txn.del(t.shadows, keys::recordSystem(s.record, s.system)));
-  }
-  for (const auto& s : b.shadows) {
-    TANDEM_RETURN_IF_ERROR(checkSystem(s.system, "shadow", s.record));
-    TANDEM_ASSIGN_OR_RETURN(std::string value, conflict::encodeShadow(s.shadow, names));
-    TANDEM_RETURN_IF_ERROR(
-        txn.putIfChanged(t.shadows, keys::recordSystem(s.record, s.system), value));
-  }
+  TANDEM_RETURN_IF_ERROR(applyRows(txn, t, b, names));
   for (const auto& l : b.link_removals) {
     TANDEM_RETURN_IF_ERROR(w.unlink(l.system, l.native_id));
   }

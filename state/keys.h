@@ -7,11 +7,11 @@
 // ends with 00 01. That keeps tuple order equal to byte order and makes every string part
 // prefix-free, so ("r-1", x) never falls inside a scan of ("r-10", ...).
 //
-//   records          record id (raw bytes)
+//   records          record id (raw bytes)       -> the record and its shadows (state/row.h)
 //   links            system | native id          -> record id
 //   links_by_record  record id | system          -> native id
 //   matchkeys        entity | key name | value   -> record id
-//   shadows          record id | system          -> encoded Shadow
+//   shadows          record id | system          -> encoded Shadow (schema 3 and 4; empty since)
 //   cursors          system | entity             -> opaque bytes
 //   outbox           due ms BE | system | record -> OutboxEntry value
 //   outbox_index     system | record id          -> due ms BE
@@ -20,10 +20,8 @@
 //   conflicts_by_rec record id | id BE           -> ""
 //   deadletters      system | record id          -> DeadLetter value
 //
-// shadows lead with the record id (since schema 3; before, system | record id): a record's
-// shadows share a leaf page, and time-ordered new ids append at the right edge of the tree
-// instead of splitting pages mid-way at one insertion point per system (which left them ~50%
-// full).
+// Shadows led with the record id in schemas 3 and 4 (before, system | record id), so a record's
+// shadows shared a leaf page; since schema 5 they are in the record's own value.
 
 #include <cstdint>
 #include <string>

@@ -8,6 +8,8 @@
 
 #include "conflict/bytes.h"
 #include "state/keys.h"
+#include "state/names.h"
+#include "state/row.h"
 #include "state/store.h"
 
 namespace tandem::state {
@@ -19,6 +21,7 @@ namespace {
 //   2  records and shadows written in value format 2.
 //   3  shadows keyed record id | system.
 //   4  records and shadows written in value format 3 (names numbered in meta).
+//   5  a record and its shadows in one row of records (state/row.h); shadows empty.
 
 // 1 -> 2: records and shadows are written in value format 2 (conflict/codec.cc). Format 1
 // values are still read and each is rewritten when it next changes, so nothing needs
@@ -108,9 +111,99 @@ Status migrate3to4(lmdb::WriteTxn& /*txn*/, const Tables& /*tables*/) {
   return {};
 }
 
+// Copies out up to `limit` entries of `dbi` from the first key >= `from` for which `want`
+// holds (no view into the map is held across the writes that follow).
+template <class Want>
+Result<std::vector<std::pair<std::string, std::string>>> copyOut(lmdb::WriteTxn& txn,
+                                                                 const lmdb::Dbi& dbi,
+                                                                 std::string_view from,
+                                                                 size_t limit, Want want) {
+  std::vector<std::pair<std::string, std::string>> out;
+  TANDEM_ASSIGN_OR_RETURN(auto cur, txn.cursor(dbi));
+  TANDEM_ASSIGN_OR_RETURN(auto kv, cur.seek(from));
+  while (kv && out.size() < limit) {
+    if (want(kv->first, kv->second)) {
+      out.emplace_back(std::string(kv->first), std::string(kv->second));
+    }
+    TANDEM_ASSIGN_OR_RETURN(kv, cur.next());
+  }
+  return out;
+}
+
+// 4 -> 5: each record and its shadows become one row of records (state/row.h), each shadow
+// written against its record (shadow format 4): a settled shadow shrinks from ~170 bytes and
+// its own key to ~18 bytes in the row, and the engine reads a record and its shadows at once.
+// The record's bytes are kept as they are. In place, a chunk of records at a time (as 2 -> 3);
+// keys already holding a row are passed over. Shadows of a record that is not stored, which no
+// build writes, are dropped with the table's other entries at the end.
+Status migrate4to5(lmdb::WriteTxn& txn, const Tables& tables) {
+  StoredNames stored;
+  TANDEM_RETURN_IF_ERROR(stored.load(txn, tables.meta));
+  StoredNames::Writing names(stored, txn, tables.meta);
+  auto wrap = [](const lmdb::Dbi& dbi, std::string_view key, const Error& e) {
+    return fail("state: " + dbi.describe(key) + ": " + e.message);
+  };
+  constexpr size_t kChunk = 512;
+  std::string from;
+  for (;;) {
+    TANDEM_ASSIGN_OR_RETURN(
+        auto chunk, copyOut(txn, tables.records, from, kChunk,
+                            [](std::string_view, std::string_view v) { return !isRow(v); }));
+    if (chunk.empty()) {
+      break;
+    }
+    for (const auto& [id, record_bytes] : chunk) {
+      auto record = conflict::decodeRecord(record_bytes, &names);
+      if (!record) {
+        return wrap(tables.records, id, record.error());
+      }
+      const conflict::ShadowBase base = conflict::ShadowBase::of(*record);
+      std::string prefix = keys::recordSystem(id, 0);
+      prefix.pop_back();
+      TANDEM_ASSIGN_OR_RETURN(
+          auto old_shadows, copyOut(txn, tables.shadows, prefix, conflict::kMaxActors + 1,
+                                    [&](std::string_view k, std::string_view) {
+                                      return k.size() == prefix.size() + 1 && k.starts_with(prefix);
+                                    }));
+      std::array<std::string, conflict::kMaxActors> shadows;
+      uint32_t systems = 0;
+      for (const auto& [key, value] : old_shadows) {
+        const auto system = static_cast<uint8_t>(key.back());
+        auto shadow = conflict::decodeShadow(value, &names);
+        if (!shadow) {
+          return wrap(tables.shadows, key, shadow.error());
+        }
+        if (system >= conflict::kMaxActors) {
+          return wrap(tables.shadows, key, Error{"corrupt key: system out of range"});
+        }
+        TANDEM_ASSIGN_OR_RETURN(shadows[system],
+                                conflict::encodeShadowAgainst(*shadow, base, names));
+        systems |= 1u << system;
+        TANDEM_RETURN_IF_ERROR(txn.del(tables.shadows, key));
+      }
+      TANDEM_RETURN_IF_ERROR(
+          txn.put(tables.records, id, assembleRow(record_bytes, shadows, systems)));
+    }
+    from = chunk.back().first;
+  }
+  for (;;) {
+    TANDEM_ASSIGN_OR_RETURN(auto rest,
+                            copyOut(txn, tables.shadows, "", 1024,
+                                    [](std::string_view, std::string_view) { return true; }));
+    if (rest.empty()) {
+      break;
+    }
+    for (const auto& kv : rest) {
+      TANDEM_RETURN_IF_ERROR(txn.del(tables.shadows, kv.first));
+    }
+  }
+  stored.commit();
+  return {};
+}
+
 // A change of layout adds {n, &migrateNtoN+1} here and bumps kSchemaVersion.
-constexpr std::array<MigrationStep, 3> kMigrations{
-    {{1, &migrate1to2}, {2, &migrate2to3}, {3, &migrate3to4}}};
+constexpr std::array<MigrationStep, 4> kMigrations{
+    {{1, &migrate1to2}, {2, &migrate2to3}, {3, &migrate3to4}, {4, &migrate4to5}}};
 
 std::string encodeVersion(uint32_t v) {
   std::string out;

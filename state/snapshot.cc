@@ -4,6 +4,7 @@
 #include "state/keys.h"
 #include "state/lmdb.h"
 #include "state/names.h"
+#include "state/row.h"
 #include "state/store.h"
 #include "state/tables.h"
 
@@ -96,29 +97,36 @@ Snapshot::Snapshot(Snapshot&&) noexcept = default;
 Snapshot& Snapshot::operator=(Snapshot&&) noexcept = default;
 Snapshot::~Snapshot() = default;
 
-Result<std::optional<conflict::Record>> Snapshot::record(std::string_view id) const {
+Result<std::optional<RecordRow>> Snapshot::row(std::string_view id, uint32_t systems) const {
   TANDEM_ASSIGN_OR_RETURN(auto v, txn_->get(tables_->records, id));
   if (!v) {
     return std::nullopt;
   }
   StoredNames::Reading names(*names_, *txn_, tables_->meta);
-  TANDEM_ASSIGN_OR_RETURN(auto rec, at(tables_->records, id, conflict::decodeRecord(*v, &names)));
-  if (rec.id != id) {
+  TANDEM_ASSIGN_OR_RETURN(auto row, at(tables_->records, id, decodeRow(*v, systems, &names)));
+  if (row.record.id != id) {
     return corrupt(tables_->records, id,
-                   Error{"corrupt value: holds record " + keys::formatRaw(rec.id)});
+                   Error{"corrupt value: holds record " + keys::formatRaw(row.record.id)});
   }
-  return rec;
+  return row;
+}
+
+Result<std::optional<conflict::Record>> Snapshot::record(std::string_view id) const {
+  TANDEM_ASSIGN_OR_RETURN(auto row, this->row(id, 0));
+  if (!row) {
+    return std::nullopt;
+  }
+  return std::move(row->record);
 }
 
 Result<std::optional<conflict::Shadow>> Snapshot::shadow(ActorId system,
                                                          std::string_view id) const {
-  std::string key = keys::recordSystem(id, system);
-  TANDEM_ASSIGN_OR_RETURN(auto v, txn_->get(tables_->shadows, key));
+  TANDEM_ASSIGN_OR_RETURN(auto v, txn_->get(tables_->records, id));
   if (!v) {
     return std::nullopt;
   }
   StoredNames::Reading names(*names_, *txn_, tables_->meta);
-  return at(tables_->shadows, key, conflict::decodeShadow(*v, &names));
+  return at(tables_->records, id, decodeRowShadow(*v, system, &names));
 }
 
 Result<std::optional<RecordId>> Snapshot::linkedRecord(ActorId system,

@@ -20,6 +20,7 @@
 // calling thread itself can never end, so apply() then fails with an error saying so. Keep
 // snapshots short and never hold one across apply().
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -48,7 +49,7 @@ class ReadTxn;
 struct Tables;
 class StoredNames;
 
-inline constexpr uint32_t kSchemaVersion = 4;
+inline constexpr uint32_t kSchemaVersion = 5;
 
 // Deferred suits commits whose loss on a power failure costs only work done again: a detector
 // batch (its cursor is lost with it, so the feed is read again) or push answers (a create whose
@@ -72,6 +73,12 @@ struct ShadowPut {
   ActorId system = 0;
   RecordId record;
   conflict::Shadow shadow;
+};
+
+// A record with the shadows asked for (the others nullopt), read together.
+struct RecordRow {
+  conflict::Record record;
+  std::array<std::optional<conflict::Shadow>, conflict::kMaxActors> shadows;
 };
 
 struct SystemRecord {  // key of an outbox entry or a dead letter
@@ -126,6 +133,9 @@ class Snapshot {
 
   Result<std::optional<conflict::Record>> record(std::string_view id) const;
   Result<std::optional<conflict::Shadow>> shadow(ActorId system, std::string_view id) const;
+  // The record and the shadows of `systems` (bit s: system s) in one read and one decode of the
+  // record, which reading a shadow needs anyway (state/row.h).
+  Result<std::optional<RecordRow>> row(std::string_view id, uint32_t systems = ~0u) const;
   Result<std::optional<RecordId>> linkedRecord(ActorId system, std::string_view native_id) const;
   Result<std::optional<std::string>> nativeId(std::string_view id, ActorId system) const;
   // Links of one system in native id order, starting after `after_native` ("" = from the start).

@@ -29,14 +29,16 @@ Result<std::vector<PushJob>> SyncEngine::duePushes(ActorId system, size_t limit,
       if (jobs.size() >= limit) {
         break;
       }
-      TANDEM_ASSIGN_OR_RETURN(auto record, snap.record(e.record));
-      const EntityConfig* ent = record ? entity(record->entity) : nullptr;
+      // The record and the system's shadow in one read (state/row.h).
+      TANDEM_ASSIGN_OR_RETURN(auto row, snap.row(e.record, 1u << system));
+      const conflict::Record* record = row ? &row->record : nullptr;
+      const EntityConfig* ent = record != nullptr ? entity(record->entity) : nullptr;
       const conflict::SystemSpec* spec = ent != nullptr ? specOf(*ent, system) : nullptr;
       if (spec == nullptr) {
         batch.outbox_removals.push_back(state::SystemRecord{system, e.record});
         continue;
       }
-      TANDEM_ASSIGN_OR_RETURN(auto shadow, snap.shadow(system, e.record));
+      const std::optional<conflict::Shadow>& shadow = row->shadows[system];
       TANDEM_ASSIGN_OR_RETURN(auto native, snap.nativeId(e.record, system));
       if (!native && std::find(filter.hold_creates.begin(), filter.hold_creates.end(),
                                record->entity) != filter.hold_creates.end()) {

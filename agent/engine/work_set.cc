@@ -77,18 +77,16 @@ conflict::MergeContext WorkSet::context() {
   return conflict::MergeContext{entity_.policy, clock_, now_ms_, agent_, entity_.systems, seq_};
 }
 
-Status WorkSet::loadShadow(conflict::RecordState& st, ActorId system, const RecordId& id) {
+void WorkSet::takeLone(conflict::RecordState& st, ActorId system, const RecordId& id) {
   auto lone = lone_.find({system, id});
   if (lone == lone_.end()) {
-    TANDEM_ASSIGN_OR_RETURN(st.shadows[system], snap_.shadow(system, id));
-    return {};
+    return;
   }
   st.shadows[system] = std::move(lone->second.shadow);
   if (lone->second.dirty) {
     touched_[id] = true;  // written with the record
   }
   lone_.erase(lone);
-  return {};
 }
 
 bool WorkSet::holds(const RecordId& id, ActorId system) const {
@@ -114,9 +112,15 @@ Result<conflict::RecordState*> WorkSet::load(const RecordId& id, bool create) {
   if (p != partial_.end()) {
     const ActorId held = p->second;
     partial_.erase(p);
+    uint32_t rest = 0;
+    for (const auto& spec : entity_.systems) {
+      rest |= spec.id != held ? 1u << spec.id : 0;
+    }
+    TANDEM_ASSIGN_OR_RETURN(auto row, snap_.row(id, rest));
     for (const auto& spec : entity_.systems) {
       if (spec.id != held) {
-        TANDEM_RETURN_IF_ERROR(loadShadow(it->second, spec.id, id));
+        it->second.shadows[spec.id] = row ? std::move(row->shadows[spec.id]) : std::nullopt;
+        takeLone(it->second, spec.id, id);
       }
     }
   }
@@ -125,20 +129,29 @@ Result<conflict::RecordState*> WorkSet::load(const RecordId& id, bool create) {
 
 Result<conflict::RecordState*> WorkSet::read(const RecordId& id, bool create,
                                              std::optional<ActorId> only) {
-  TANDEM_ASSIGN_OR_RETURN(auto rec, snap_.record(id));
+  // The record and the shadows wanted in one read (state/row.h); a shadow this set already
+  // holds apart (lone_) replaces the stored one.
+  uint32_t wanted = 0;
+  for (const auto& spec : entity_.systems) {
+    wanted |= !only || *only == spec.id ? 1u << spec.id : 0;
+  }
+  TANDEM_ASSIGN_OR_RETURN(auto row, snap_.row(id, wanted));
   conflict::RecordState st;
-  if (rec) {
-    if (rec->entity != entity_.name) {
-      return fail("engine: record " + id + " is a " + rec->entity + ", not a " + entity_.name);
+  if (row) {
+    if (row->record.entity != entity_.name) {
+      return fail("engine: record " + id + " is a " + row->record.entity + ", not a " +
+                  entity_.name);
     }
-    st.record = std::move(*rec);
-    if (only) {
-      TANDEM_RETURN_IF_ERROR(loadShadow(st, *only, id));
-      partial_[id] = *only;
-    } else {
-      for (const auto& spec : entity_.systems) {
-        TANDEM_RETURN_IF_ERROR(loadShadow(st, spec.id, id));
+    st.record = std::move(row->record);
+    for (const auto& spec : entity_.systems) {
+      if ((wanted >> spec.id & 1u) == 0) {
+        continue;
       }
+      st.shadows[spec.id] = std::move(row->shadows[spec.id]);
+      takeLone(st, spec.id, id);
+    }
+    if (only) {
+      partial_[id] = *only;
     }
   } else if (create) {
     st.record.id = id;

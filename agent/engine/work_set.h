@@ -97,7 +97,8 @@ class WorkSet {
   // is partial); a missing record is created when `create` is set.
   Result<conflict::RecordState*> read(const RecordId& id, bool create, std::optional<ActorId> only);
   // The stored shadow of (system, id), or the lone one loaded before (taken over).
-  Status loadShadow(conflict::RecordState& st, ActorId system, const RecordId& id);
+  // Moves a shadow held apart (lone_) for the record into `st`, if there is one.
+  void takeLone(conflict::RecordState& st, ActorId system, const RecordId& id);
   // Whether finish() weighs and writes `system` for the record.
   bool holds(const RecordId& id, ActorId system) const;
 };

@@ -316,11 +316,25 @@ TEST(Codec, ShadowAgainstItsRecordRoundTripsAndIsSmallWhenSettled) {
   Shadow settled = settledShadowOf(r);
   auto bytes = encodeShadowAgainst(settled, base, names);
   ASSERT_TRUE(bytes) << bytes.error().message;
-  // format, flags, token, time, field count, bitmap, no other fields
-  EXPECT_EQ(bytes->size(), 1 + 1 + 7 + 6 + 1 + 1 + 1);
+  // format, tombstone code, token, time, field count, two bits a field, no other fields
+  EXPECT_EQ(bytes->size(), 1 + 1 + 7 + 6 + 1 + 2 + 1);
   auto back = decodeShadowAgainst(*bytes, base, &names);
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(*back, settled);
+
+  // What a create queues in a system that does not hold the record yet: every field sent, at
+  // the record's value and vector, nothing confirmed.
+  Shadow sending;
+  for (const auto& [name, f] : r.fields) {
+    sending.fields[name].pending.push_back({f.value.hash(), f.vv});
+  }
+  sending.tombstone.pending.push_back({Value::boolean(true).hash(), r.tombstone.vv});
+  bytes = encodeShadowAgainst(sending, base, names);
+  ASSERT_TRUE(bytes) << bytes.error().message;
+  EXPECT_EQ(bytes->size(), 1 + 1 + 1 + 1 + 1 + 2 + 1);
+  back = decodeShadowAgainst(*bytes, base, &names);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, sending);
 
   // Every way a field can differ from the record's, fields the record lacks, a system that
   // holds fewer fields, a tombstone of its own.
@@ -330,7 +344,9 @@ TEST(Codec, ShadowAgainstItsRecordRoundTripsAndIsSmallWhenSettled) {
   mixed.fields["email"].vv = older;                                       // older vector
   mixed.fields["country"].hash = Value::string("us").hash();              // another value
   mixed.fields["tags"].pending.push_back({Value::null().hash(), older});  // a write pending
-  mixed.fields.erase("fax");                                              // not mapped there
+  mixed.fields["active"].pending.push_back(  // the record's value pending, an older one held
+      {r.fields.find("active")->value.hash(), r.fields.find("active")->vv});
+  mixed.fields.erase("fax");  // not mapped there
   mixed.fields["aaa_first"] = {Value::string("only here").hash(), older, {}};
   mixed.fields["zzz_last"] = {Value::integer(3).hash(), {}, {{1, older}}};
   mixed.tombstone = {Value::boolean(false).hash(), older, {}};
@@ -382,6 +398,33 @@ TEST(Codec, ShadowAgainstARecordReadsOlderFormatsAndRefusesAnotherRecordsBase) {
       std::string copy = *bytes;
       copy[i] = static_cast<char>(copy[i] ^ (1 << bit));
       (void)decodeShadowAgainst(copy, base, &names);  // must not crash or hang
+    }
+  }
+}
+
+// The store reads a shadow's base from the record's bytes, hashing each value where it lies;
+// the writer builds it from the record. Both must agree, or a settled field would read back as
+// another value.
+TEST(Codec, ShadowBaseReadFromTheRecordsBytesIsTheRecordsOwn) {
+  testing::MemoryNames names;
+  Record r = sampleRecord();
+  r.fields["long"] = {Value::string(std::string(1000, 'x')), {}, 0, 0, 0};  // hashed from the heap
+  const ShadowBase want = ShadowBase::of(r);
+  auto numbered = encodeRecord(r, names);
+  ASSERT_TRUE(numbered);
+  for (const std::string& bytes : {encodeRecord(r), *numbered}) {
+    auto got = ShadowBase::read(bytes, &names);
+    ASSERT_TRUE(got) << got.error().message;
+    ASSERT_EQ(got->fields.size(), want.fields.size());
+    for (size_t i = 0; i < want.fields.size(); ++i) {
+      EXPECT_EQ(got->fields[i].name, want.fields[i].name);
+      EXPECT_EQ(got->fields[i].hash, want.fields[i].hash) << want.fields[i].name;
+      EXPECT_EQ(got->fields[i].vv, want.fields[i].vv) << want.fields[i].name;
+    }
+    EXPECT_EQ(got->tombstone_hash, want.tombstone_hash);
+    EXPECT_EQ(got->tombstone_vv, want.tombstone_vv);
+    for (size_t n = 0; n < bytes.size(); ++n) {
+      EXPECT_FALSE(ShadowBase::read(std::string_view(bytes).substr(0, n), &names)) << n;
     }
   }
 }

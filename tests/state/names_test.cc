@@ -13,6 +13,7 @@
 #include "state/keys.h"
 #include "state/lmdb.h"
 #include "state/names.h"
+#include "state/row.h"
 #include "state/tables.h"
 #include "tests/conflict/memory_names.h"
 #include "tests/state/test_util.h"
@@ -105,8 +106,12 @@ TEST(Names, EachNameIsStoredOnceAndEveryValueReadsBackAfterAReopen) {
     EXPECT_TRUE(stored.contains(name)) << name;
   }
   for (const auto& [key, value] : rawTable(dir, "records")) {
-    EXPECT_EQ(value[0], 3) << "record format";
+    auto row = parseRow(value);
+    ASSERT_TRUE(row) << row.error().message;
+    EXPECT_EQ(row->record[0], 3) << "record format";
+    EXPECT_EQ(row->shadows[key == "r-1" ? 1 : 2][0], 4) << "shadow format";
     EXPECT_EQ(value.find("tags"), std::string::npos);
+    EXPECT_EQ(value.find("email"), std::string::npos);
   }
   auto store = openStore(dir);
   auto snap = store->read();

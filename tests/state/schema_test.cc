@@ -15,6 +15,7 @@
 #include "conflict/codec.h"
 #include "state/keys.h"
 #include "state/names.h"
+#include "state/row.h"
 #include "state/store.h"
 #include "test_util.h"
 
@@ -194,7 +195,8 @@ Opened openRaw(const TempDir& dir) {
   return {std::move(*env), *tables};
 }
 
-// A store as a version-`version` build left it: stamped so, its shadows under system | record id.
+// A store as a version-`version` build left it: stamped so, the record of each id (value format
+// 2) in records, its shadows under system | record id.
 void writeOldLayout(const TempDir& dir, uint32_t version, const Shadows& shadows) {
   auto [env, tables] = openRaw(dir);
   auto txn = env.beginWrite();
@@ -203,6 +205,8 @@ void writeOldLayout(const TempDir& dir, uint32_t version, const Shadows& shadows
   ByteWriter(v).varint(version);
   ASSERT_TRUE(txn->put(tables.meta, kMetaSchema, v));
   for (const auto& [k, shadow] : shadows) {
+    ASSERT_TRUE(txn->put(tables.records, k.second,
+                         conflict::encodeRecord(testing::sampleRecord(k.second))));
     ASSERT_TRUE(txn->put(tables.shadows, keys::systemRecord(k.first, k.second),
                          conflict::encodeShadow(shadow)));
   }
@@ -282,38 +286,33 @@ void expectShadows(Store& store, const Shadows& want) {
   }
 }
 
-// The table holds exactly `want`, each under record id | system (the values as moved, in
-// format 2, or as the store wrote them since, in format 3 with the store's name table).
+// The store holds exactly `want`: the shadows table is empty, and each record's row (state/row.h)
+// holds its record and the shadows of it in `want`, written against it.
 void expectNewLayout(const TempDir& dir, const Shadows& want) {
   auto [env, tables] = openRaw(dir);
-  std::vector<std::string> expected;
-  for (const auto& [k, shadow] : want) {
-    expected.push_back(keys::recordSystem(k.second, k.first));
-  }
-  std::sort(expected.begin(), expected.end());
+  EXPECT_TRUE(dumpTable(env, tables.shadows).empty());
   auto txn = env.beginRead();
   ASSERT_TRUE(txn);
   StoredNames names;
   StoredNames::Reading reading(names, *txn, tables.meta);
-  std::vector<std::string> got;
-  for (const auto& [key, value] : dumpTable(env, tables.shadows)) {
-    got.push_back(key);
-    std::string_view rest = key;
-    auto id = keys::takeOrdered(rest);
-    auto system = keys::takeActor(rest);
-    ASSERT_TRUE(id && system && rest.empty()) << keys::formatRaw(key);
-    auto it = want.find({*system, *id});
-    ASSERT_NE(it, want.end()) << keys::formatRaw(key);
-    auto shadow = conflict::decodeShadow(value, &reading);
-    ASSERT_TRUE(shadow) << shadow.error().message;
-    EXPECT_EQ(*shadow, it->second) << keys::formatRaw(key);
+  Shadows got;
+  for (const auto& [key, value] : dumpTable(env, tables.records)) {
+    ASSERT_TRUE(isRow(value)) << keys::formatRaw(key);
+    auto row = decodeRow(value, ~0u, &reading);
+    ASSERT_TRUE(row) << row.error().message;
+    EXPECT_EQ(row->record, testing::sampleRecord(key));
+    for (size_t s = 0; s < conflict::kMaxActors; ++s) {
+      if (row->shadows[s]) {
+        got[{static_cast<ActorId>(s), key}] = *row->shadows[s];
+      }
+    }
   }
-  EXPECT_EQ(got, expected);
+  EXPECT_EQ(got, want);
   EXPECT_EQ(**txn->get(tables.meta, kMetaSchema), stamp(kSchemaVersion));
 }
 
-TEST(Schema, ThisBuildIsVersionFour) {
-  EXPECT_EQ(kSchemaVersion, 4u);
+TEST(Schema, ThisBuildIsVersionFive) {
+  EXPECT_EQ(kSchemaVersion, 5u);
 }
 
 TEST(Schema, VersionTwoStoreMovesShadowsToRecordSystemKeys) {
@@ -382,11 +381,11 @@ TEST(Schema, ReopeningAMigratedStoreChangesNothing) {
   const Shadows want = sampleShadows();
   writeOldLayout(dir, 2, want);
   { ASSERT_TRUE(Store::open(dir.path(), testing::testOptions())); }
-  Entries shadows_before, meta_before;
+  Entries records_before, meta_before;
   uint64_t txn_before = 0;
   {
     auto [env, tables] = openRaw(dir);
-    shadows_before = dumpTable(env, tables.shadows);
+    records_before = dumpTable(env, tables.records);
     meta_before = dumpTable(env, tables.meta);
     txn_before = lastTxnId(env);
   }
@@ -397,8 +396,76 @@ TEST(Schema, ReopeningAMigratedStoreChangesNothing) {
   }
   auto [env, tables] = openRaw(dir);
   EXPECT_EQ(lastTxnId(env), txn_before);  // nothing was committed
-  EXPECT_EQ(dumpTable(env, tables.shadows), shadows_before);
+  EXPECT_EQ(dumpTable(env, tables.records), records_before);
   EXPECT_EQ(dumpTable(env, tables.meta), meta_before);
+}
+
+// --- 4 -> 5: a record and its shadows become one row ---------------------------------------
+
+// A store as a version-4 build left it: records and shadows (under record id | system) in value
+// format 3, names numbered in meta; one shadow of a record that is not stored.
+TEST(Schema, VersionFourStoreJoinsEachRecordAndItsShadowsInOneRowAndShrinks) {
+  TempDir dir;
+  Shadows want;
+  size_t old_bytes = 0;
+  size_t settled_bytes = 0;  // of the settled shadows
+  {
+    auto [env, tables] = openRaw(dir);
+    auto txn = env.beginWrite();
+    ASSERT_TRUE(txn);
+    ASSERT_TRUE(txn->put(tables.meta, kMetaSchema, stamp(4)));
+    StoredNames stored;
+    ASSERT_TRUE(stored.load(*txn, tables.meta));
+    StoredNames::Writing names(stored, *txn, tables.meta);
+    for (int i = 0; i < 1500; ++i) {  // more than one chunk of the migration
+      const std::string id = "r-" + std::to_string(i);
+      const conflict::Record r = testing::sampleRecord(id, i);
+      auto rec = conflict::encodeRecord(r, names);
+      ASSERT_TRUE(rec && txn->put(tables.records, id, *rec));
+      old_bytes += rec->size();
+      for (ActorId system : {0, 1, 2}) {
+        conflict::Shadow sh;  // settled in systems 0 and 1; system 2 has a write pending
+        for (const auto& [name, f] : r.fields) {
+          sh.fields[name] = {f.value.hash(), f.vv, {}};
+        }
+        sh.version_token = std::to_string(i);
+        if (system == 2) {
+          sh = testing::sampleShadow(static_cast<uint64_t>(i));
+        }
+        auto bytes = conflict::encodeShadow(sh, names);
+        ASSERT_TRUE(bytes && txn->put(tables.shadows, keys::recordSystem(id, system), *bytes));
+        old_bytes += bytes->size();
+        settled_bytes += system == 2 ? 0 : bytes->size();
+        want[{system, id}] = sh;
+      }
+    }
+    auto orphan = conflict::encodeShadow(testing::sampleShadow(1), names);
+    ASSERT_TRUE(orphan && txn->put(tables.shadows, keys::recordSystem("gone", 1), *orphan));
+    ASSERT_TRUE(txn->commit());
+    stored.commit();
+  }
+  {
+    auto store = Store::open(dir.path(), testing::testOptions());
+    ASSERT_TRUE(store) << store.error().message;
+    auto snap = (*store)->read();
+    ASSERT_TRUE(snap);
+    for (const auto& [k, shadow] : want) {
+      auto row = snap->row(k.second);
+      ASSERT_TRUE(row && *row) << k.second;
+      ASSERT_EQ((*row)->shadows[k.first], shadow) << k.second;
+    }
+    EXPECT_FALSE(snap->shadow(1, "gone")->has_value());
+    EXPECT_EQ(*snap->recordCount(), 1500u);
+  }
+  auto [env, tables] = openRaw(dir);
+  EXPECT_TRUE(dumpTable(env, tables.shadows).empty());
+  size_t new_bytes = 0;
+  for (const auto& [key, value] : dumpTable(env, tables.records)) {
+    new_bytes += value.size();
+  }
+  // The settled shadows shrink to a few bytes each (their token, time and the bitmap).
+  EXPECT_LT(new_bytes, old_bytes - settled_bytes / 2)
+      << new_bytes << " vs " << old_bytes << ", settled " << settled_bytes;
 }
 
 TEST(Schema, StoreAtThisVersionRunsNoStep) {

@@ -10,6 +10,7 @@
 #include "conflict/codec.h"
 #include "state/keys.h"
 #include "state/lmdb.h"
+#include "state/row.h"
 #include "state/store.h"
 #include "test_util.h"
 
@@ -200,7 +201,7 @@ TEST(StoreFailure, NewerSchemaIsRefusedAndLeftAlone) {
   auto s = Store::open(dir.path(), testOptions());
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().message, "state: " + dir.path() +
-                                   ": schema version 7 is newer than this build (4); refusing "
+                                   ": schema version 7 is newer than this build (5); refusing "
                                    "to open");
   s = Store::open(dir.path(), testOptions());  // still 7: not overwritten by the first try
   ASSERT_FALSE(s);
@@ -221,9 +222,14 @@ TEST(StoreFailure, CorruptSchemaVersionIsReported) {
 TEST(StoreFailure, CorruptValuesNameTableAndKey) {
   TempDir dir;
   { ASSERT_NE(openStore(dir), nullptr); }
-  rawPut(dir, "records", "r-1", "\x01\x05r-");
-  rawPut(dir, "records", "r-2", conflict::encodeRecord(sampleRecord("r-3")));
-  rawPut(dir, "shadows", keys::recordSystem("r-1", 2), "\x07");
+  const std::array<std::string, conflict::kMaxActors> none;
+  rawPut(dir, "records", "r-1", assembleRow("\x01\x05r-", none, 0));
+  rawPut(dir, "records", "r-2", assembleRow(conflict::encodeRecord(sampleRecord("r-3")), none, 0));
+  std::array<std::string, conflict::kMaxActors> bad_shadow;
+  bad_shadow[2] = "\x07";
+  rawPut(dir, "records", "r-4",
+         assembleRow(conflict::encodeRecord(sampleRecord("r-4")), bad_shadow, 1u << 2));
+  rawPut(dir, "records", "r-5", conflict::encodeRecord(sampleRecord("r-5")));  // not a row
   Batch b;
   b.outbox = {outboxEntry(1, "r-1", 50)};
   b.dead_letters = {{1, "r-1", "x", 1, 1, PushKind::Update}};
@@ -240,10 +246,16 @@ TEST(StoreFailure, CorruptValuesNameTableAndKey) {
   rec = snap->record("r-2");
   ASSERT_FALSE(rec);
   EXPECT_EQ(rec.error().message, "state: records[\"r-2\"]: corrupt value: holds record \"r-3\"");
-  auto sh = snap->shadow(2, "r-1");
+  auto sh = snap->shadow(2, "r-4");
   ASSERT_FALSE(sh);
   EXPECT_EQ(sh.error().message,
-            "state: shadows[\"r-1\",2]: unknown shadow format 7 (this build reads 1 to 3)");
+            "state: records[\"r-4\"]: shadow of system 2: unknown shadow format 7 (this build "
+            "reads 1 to 3)");
+  EXPECT_TRUE(snap->record("r-4"));  // the record alone still reads
+  rec = snap->record("r-5");
+  ASSERT_FALSE(rec);
+  EXPECT_EQ(rec.error().message,
+            "state: records[\"r-5\"]: unknown row format 2 (this build reads 16)");
   auto due = snap->dueOutbox(100, 10);
   ASSERT_FALSE(due);
   EXPECT_EQ(due.error().message,

@@ -178,6 +178,7 @@ TEST(Store, PushDoneRemovesOutboxAndUpdatesShadowTogether) {
   TempDir dir;
   auto store = openStore(dir);
   Batch enqueue;
+  enqueue.records = {sampleRecord("r-1")};
   enqueue.outbox = {outboxEntry(1, "r-1", 100)};
   applyOk(*store, enqueue);
   Batch done;
@@ -188,6 +189,76 @@ TEST(Store, PushDoneRemovesOutboxAndUpdatesShadowTogether) {
   EXPECT_FALSE(snap->outboxEntry(1, "r-1")->has_value());
   EXPECT_EQ(*snap->outboxSize(), 0u);
   EXPECT_EQ(**snap->shadow(1, "r-1"), sampleShadow(5));
+}
+
+// A record and its shadows are one row, each shadow written against the record (state/row.h):
+// a batch that changes the record and only some shadows keeps the others as they were, and
+// each shadow comes back as written whichever way it differs from the record.
+TEST(Store, ChangingARecordKeepsTheShadowsTheBatchDoesNotWrite) {
+  TempDir dir;
+  auto store = openStore(dir);
+  conflict::Record r = sampleRecord("r-1");
+  // Settled in system 0 (every field as the record holds it), behind in system 1, and system
+  // 2's own shadow with fields the record lacks.
+  conflict::Shadow settled;
+  for (const auto& [name, f] : r.fields) {
+    settled.fields[name] = {f.value.hash(), f.vv, {}};
+  }
+  settled.tombstone = {conflict::Value::boolean(false).hash(), r.tombstone.vv, {}};
+  settled.version_token = "v-1";
+  Batch b;
+  b.records = {r};
+  b.shadows = {{0, "r-1", settled}, {1, "r-1", sampleShadow(3)}, {2, "r-1", sampleShadow(4)}};
+  applyOk(*store, b);
+
+  conflict::Record edited = r;
+  for (auto& [name, f] : edited.fields) {
+    f.value = conflict::Value::string("edited " + name);
+    f.vv.set(0, f.vv.get(0) + 1);
+  }
+  edited.fields["added"] = {conflict::Value::string("new"), {}, 0, 0, 0};
+  conflict::Shadow caught_up = sampleShadow(9);
+  Batch change;
+  change.records = {edited};
+  change.shadows = {{1, "r-1", caught_up}};
+  applyOk(*store, change);
+  {
+    auto snap = store->read();
+    EXPECT_EQ(**snap->record("r-1"), edited);
+    EXPECT_EQ(**snap->shadow(0, "r-1"), settled);  // now behind the record: no longer its
+    EXPECT_EQ(**snap->shadow(1, "r-1"), caught_up);
+    EXPECT_EQ(**snap->shadow(2, "r-1"), sampleShadow(4));
+    auto row = snap->row("r-1", 0b101);
+    ASSERT_TRUE(row && *row) << (row ? "no row" : row.error().message);
+    EXPECT_EQ((*row)->record, edited);
+    EXPECT_EQ((*row)->shadows[0], settled);
+    EXPECT_FALSE((*row)->shadows[1]);  // not asked for
+    EXPECT_EQ((*row)->shadows[2], sampleShadow(4));
+  }
+  // A shadow alone, against the stored record; a removal; the record unchanged.
+  Batch lone;
+  lone.shadows = {{0, "r-1", sampleShadow(10)}};
+  lone.shadow_removals = {{2, "r-1"}};
+  applyOk(*store, lone);
+  auto snap = store->read();
+  EXPECT_EQ(**snap->record("r-1"), edited);
+  EXPECT_EQ(**snap->shadow(0, "r-1"), sampleShadow(10));
+  EXPECT_EQ(**snap->shadow(1, "r-1"), caught_up);
+  EXPECT_FALSE(snap->shadow(2, "r-1")->has_value());
+  EXPECT_FALSE(snap->shadow(99, "r-1")->has_value());
+  EXPECT_FALSE(snap->row("r-2")->has_value());
+}
+
+TEST(Store, AShadowOfARecordNotStoredIsRefusedAndTheBatchWithIt) {
+  TempDir dir;
+  auto store = openStore(dir);
+  Batch b;
+  b.records = {sampleRecord("r-1")};
+  b.shadows = {{1, "r-2", sampleShadow(1)}};
+  auto r = store->apply(b);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "state: apply: shadow of record \"r-2\", which is not stored");
+  EXPECT_FALSE(store->read()->record("r-1")->has_value());
 }
 
 TEST(Store, RelinkingReplacesBothDirections) {
