@@ -73,7 +73,7 @@ int runMap(const std::string& config_path, const std::string& system, const std:
     return 1;
   }
   const auto& create = cfg->findSystem(*out_system)->findEntity(entity)->connector.create.write;
-  auto rendered = renderBody(create.request.body, create.record_at, *body);
+  auto rendered = renderBody(create.request.body, create.record_at, body->doc());
   if (!rendered) {
     err << "tandem map: " << rendered.error().message << "\n";
     return 1;

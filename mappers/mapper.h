@@ -71,14 +71,34 @@ Result<MappingPlan> compilePlan(const Config& cfg, std::string_view system,
 std::expected<CanonicalValues, FieldErrors> toCanonical(const MappingPlan& plan,
                                                         const rapidjson::Value& record);
 
+// A body for a system: a document in a pool of its own whose chunks fit a record or two. A
+// rapidjson::Document's own pool starts with a 64 KiB chunk, and the pushers hold every body of
+// the batches in flight: after a 100,000-record load that was 36 MB of the agent's ~46 MB heap
+// peak (heaptrack), for bodies of ~1 KB.
+class SystemBody {
+ public:
+  SystemBody();
+  SystemBody(SystemBody&&) noexcept = default;
+  SystemBody& operator=(SystemBody&&) noexcept = default;
+  ~SystemBody();
+
+  rapidjson::Document& doc() { return *doc_; }
+  const rapidjson::Document& doc() const { return *doc_; }
+
+ private:
+  std::unique_ptr<rapidjson::MemoryPoolAllocator<>> pool_;
+  std::unique_ptr<rapidjson::Document> doc_;  // allocates from *pool_ (ends first)
+};
+
 // The body for the system: every writable field (or only `fields`, for partial updates), with
 // constants and defaults on create; read-only fields are left out.
-std::expected<rapidjson::Document, FieldErrors> toSystemDocument(const MappingPlan& plan,
-                                                                 const CanonicalValues& values,
-                                                                 WriteMode mode);
-std::expected<rapidjson::Document, FieldErrors> toSystemDocument(
-    const MappingPlan& plan, const CanonicalValues& values, WriteMode mode,
-    std::span<const std::string> fields);
+std::expected<SystemBody, FieldErrors> toSystemDocument(const MappingPlan& plan,
+                                                        const CanonicalValues& values,
+                                                        WriteMode mode);
+std::expected<SystemBody, FieldErrors> toSystemDocument(const MappingPlan& plan,
+                                                        const CanonicalValues& values,
+                                                        WriteMode mode,
+                                                        std::span<const std::string> fields);
 std::expected<std::string, FieldErrors> toSystem(const MappingPlan& plan,
                                                  const CanonicalValues& values, WriteMode mode);
 std::expected<std::string, FieldErrors> toSystem(const MappingPlan& plan,

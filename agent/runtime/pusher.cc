@@ -377,7 +377,7 @@ asio::awaitable<void> Pusher::sendBatch(std::shared_ptr<SystemRuntime> keep,
 asio::awaitable<void> Pusher::batchOutcomes(
     EntityRuntime& ent, const std::vector<engine::PushJob>& jobs,
     std::vector<std::optional<engine::PushOutcome>>& outcomes) {
-  std::vector<rapidjson::Document> docs;
+  std::vector<mappers::SystemBody> docs;
   std::vector<size_t> at;  // the job of each doc
   for (size_t i = 0; i < jobs.size(); ++i) {
     auto body = createBody(ent, jobs[i]);
@@ -385,13 +385,13 @@ asio::awaitable<void> Pusher::batchOutcomes(
       outcomes[i] = std::move(*refused);
       continue;
     }
-    docs.push_back(std::move(std::get<rapidjson::Document>(body)));
+    docs.push_back(std::move(std::get<mappers::SystemBody>(body)));
     at.push_back(i);
   }
   std::vector<const rapidjson::Value*> bodies;
   std::vector<std::string> keys;
   for (size_t k = 0; k < docs.size(); ++k) {
-    bodies.push_back(&docs[k]);
+    bodies.push_back(&docs[k].doc());
     keys.push_back(jobs[at[k]].idempotency_key);
   }
   // (No co_await inside a conditional expression: GCC 12 destroys its temporary too early.)
@@ -412,7 +412,7 @@ asio::awaitable<void> Pusher::batchOutcomes(
            {"error", many ? std::string("wrong number of outcomes") : many.error().message}});
     }
     for (size_t k = 0; k < at.size(); ++k) {
-      outcomes[at[k]] = co_await ent.connector->create(docs[k], jobs[at[k]].idempotency_key);
+      outcomes[at[k]] = co_await ent.connector->create(docs[k].doc(), jobs[at[k]].idempotency_key);
     }
   }
 }
@@ -489,7 +489,7 @@ Result<mappers::CanonicalValues> Pusher::valuesFor(const engine::PushJob& job) {
   return values;
 }
 
-std::variant<rapidjson::Document, engine::PushOutcome> Pusher::createBody(
+std::variant<mappers::SystemBody, engine::PushOutcome> Pusher::createBody(
     EntityRuntime& ent, const engine::PushJob& job) {
   auto values = valuesFor(job);
   if (!values) {
@@ -567,13 +567,13 @@ asio::awaitable<std::optional<engine::PushOutcome>> Pusher::perform(EntityRuntim
     if (auto* refused = std::get_if<engine::PushOutcome>(&body)) {
       co_return std::move(*refused);
     }
-    co_return co_await conn.create(std::get<rapidjson::Document>(body), job.idempotency_key);
+    co_return co_await conn.create(std::get<mappers::SystemBody>(body).doc(), job.idempotency_key);
   }
   auto values = valuesFor(job);
   if (!values) {
     co_return engine::PushRetryable{"push to " + sys_.name() + ": " + values.error().message, 0};
   }
-  std::expected<rapidjson::Document, mappers::FieldErrors> doc;
+  std::expected<mappers::SystemBody, mappers::FieldErrors> doc;
   if (plan.op == conflict::PushOp::Update && ent.spec->connector.update.partial) {
     doc = mappers::toSystemDocument(ent.plan, *values, mappers::WriteMode::Update, namesOf(plan));
   } else {
@@ -584,9 +584,9 @@ asio::awaitable<std::optional<engine::PushOutcome>> Pusher::perform(EntityRuntim
     co_return mappingFailed(sys_, ent, job, doc.error());
   }
   if (plan.op != conflict::PushOp::Update) {
-    addRevive(ent.spec->connector.del, *doc);
+    addRevive(ent.spec->connector.del, doc->doc());
   }
-  co_return co_await conn.update(job.native_id, *doc, plan.version_token);
+  co_return co_await conn.update(job.native_id, doc->doc(), plan.version_token);
 }
 
 asio::awaitable<Result<std::optional<engine::IngestResult>>> Pusher::readAndIngest(

@@ -81,7 +81,7 @@ class Pusher {
   Result<mappers::CanonicalValues> valuesFor(const engine::PushJob& job);
   // The create body of a job, or the outcome that stops it (values unreadable: retryable; the
   // mapping refuses them: permanent). One piece for single and batch creates.
-  std::variant<rapidjson::Document, engine::PushOutcome> createBody(EntityRuntime& ent,
+  std::variant<mappers::SystemBody, engine::PushOutcome> createBody(EntityRuntime& ent,
                                                                     const engine::PushJob& job);
   asio::awaitable<void> reread(EntityRuntime& ent, const engine::PushJob& job);
   // get() the record and ingest it as this system's report; none when the system answers that
