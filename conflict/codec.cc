@@ -72,9 +72,10 @@ Status writeName(ByteWriter& w, std::string_view name, NameTable* names) {
   return {};
 }
 
-Result<std::string> readName(ByteReader& r, NameTable* numbered, const char* what) {
+// A name as a view into the value (format 2) or into the name table (format 3).
+Result<std::string_view> readNameView(ByteReader& r, NameTable* numbered, const char* what) {
   if (numbered == nullptr) {
-    return r.str(what);
+    return r.strView(what);
   }
   TANDEM_ASSIGN_OR_RETURN(uint64_t n, r.varint(what));
   const std::string* name = n <= UINT32_MAX ? numbered->name(static_cast<uint32_t>(n)) : nullptr;
@@ -82,7 +83,12 @@ Result<std::string> readName(ByteReader& r, NameTable* numbered, const char* wha
     return fail(std::string("corrupt value: ") + what + " number " + std::to_string(n) +
                 " is not in the name table");
   }
-  return *name;
+  return std::string_view(*name);
+}
+
+Result<std::string> readName(ByteReader& r, NameTable* numbered, const char* what) {
+  TANDEM_ASSIGN_OR_RETURN(std::string_view name, readNameView(r, numbered, what));
+  return std::string(name);
 }
 
 uint64_t nullHash() {
@@ -427,23 +433,6 @@ ShadowBase ShadowBase::of(const Record& r) {
   return b;
 }
 
-namespace {
-
-Result<std::string_view> readNameView(ByteReader& r, NameTable* numbered, const char* what) {
-  if (numbered == nullptr) {
-    return r.strView(what);
-  }
-  TANDEM_ASSIGN_OR_RETURN(uint64_t n, r.varint(what));
-  const std::string* name = n <= UINT32_MAX ? numbered->name(static_cast<uint32_t>(n)) : nullptr;
-  if (name == nullptr) {
-    return fail(std::string("corrupt value: ") + what + " number " + std::to_string(n) +
-                " is not in the name table");
-  }
-  return std::string_view(*name);
-}
-
-}  // namespace
-
 // decodeRecord's reading, keeping of each field only its name, its value's hash and its vector.
 // The hash is of the value's bytes as stored, which are what Value::hash hashes: the encoding
 // the store wrote them in.
@@ -574,8 +563,12 @@ Result<std::string> encodeShadowAgainst(const Shadow& s, const ShadowBase& base,
 
 Result<Shadow> decodeShadowAgainst(std::string_view bytes, const ShadowBase& base,
                                    NameTable* names) {
+  if (!bytes.empty() && (bytes[0] == 0 || static_cast<uint8_t>(bytes[0]) > kShadowAgainstRecord)) {
+    return fail("unknown shadow format " + std::to_string(static_cast<uint8_t>(bytes[0])) +
+                " (this build reads 1 to 4)");
+  }
   if (bytes.empty() || static_cast<uint8_t>(bytes[0]) != kShadowAgainstRecord) {
-    return decodeShadow(bytes, names);
+    return decodeShadow(bytes, names);  // formats 1 to 3; its errors name the rest
   }
   if (names == nullptr) {
     return fail("shadow format 4 names its fields by number, and no name table was given");

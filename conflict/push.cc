@@ -36,6 +36,7 @@ void takeOver(ShadowField& sf, uint64_t hash, const VersionVector& vv) {
 // Every mapped field for a body that must stand on its own (create, re-create).
 void addWholeBody(PushPlan& plan, const Record& record, const Shadow* shadow,
                   const SystemSpec& spec) {
+  plan.fields.reserve(plan.fields.size() + record.fields.size());
   for (const auto& [name, f] : record.fields) {
     if (!spec.maps(name)) {
       continue;
@@ -161,6 +162,7 @@ void recordPending(std::optional<Shadow>& shadow, const PushPlan& plan) {
   }
   if (!shadow) {
     shadow.emplace();
+    shadow->fields.reserve(plan.fields.size());  // a create: every field is new, in order
   }
   for (const auto& f : plan.fields) {
     addPending(shadow->fields[f.name], f.hash, f.vv);

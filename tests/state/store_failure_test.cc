@@ -250,7 +250,7 @@ TEST(StoreFailure, CorruptValuesNameTableAndKey) {
   ASSERT_FALSE(sh);
   EXPECT_EQ(sh.error().message,
             "state: records[\"r-4\"]: shadow of system 2: unknown shadow format 7 (this build "
-            "reads 1 to 3)");
+            "reads 1 to 4)");
   EXPECT_TRUE(snap->record("r-4"));  // the record alone still reads
   rec = snap->record("r-5");
   ASSERT_FALSE(rec);
