@@ -249,6 +249,28 @@ TEST(Store, ChangingARecordKeepsTheShadowsTheBatchDoesNotWrite) {
   EXPECT_FALSE(snap->row("r-2")->has_value());
 }
 
+// Removals come first in a batch: a record removed and put again in one batch starts a new row,
+// with the shadows that batch puts and none of the old ones.
+TEST(Store, ARecordRemovedAndPutInOneBatchKeepsOnlyTheNewShadows) {
+  TempDir dir;
+  auto store = openStore(dir);
+  Batch b;
+  b.records = {sampleRecord("r-1")};
+  b.shadows = {{0, "r-1", sampleShadow(1)}, {1, "r-1", sampleShadow(2)}};
+  applyOk(*store, b);
+  Batch again;
+  again.record_removals = {"r-1"};
+  again.records = {sampleRecord("r-1", 7)};
+  again.shadows = {{2, "r-1", sampleShadow(3)}};
+  applyOk(*store, again);
+  auto snap = store->read();
+  EXPECT_EQ(**snap->record("r-1"), sampleRecord("r-1", 7));
+  EXPECT_FALSE(snap->shadow(0, "r-1")->has_value());
+  EXPECT_FALSE(snap->shadow(1, "r-1")->has_value());
+  EXPECT_EQ(**snap->shadow(2, "r-1"), sampleShadow(3));
+  EXPECT_EQ(*snap->recordCount(), 1u);
+}
+
 TEST(Store, AShadowOfARecordNotStoredIsRefusedAndTheBatchWithIt) {
   TempDir dir;
   auto store = openStore(dir);
