@@ -219,6 +219,38 @@ TEST(StoreFailure, CorruptSchemaVersionIsReported) {
                                    "at byte 1");
 }
 
+// A batch that writes into a row it cannot read (the record, or a shadow it would keep) is
+// refused whole, naming the row, and leaves it as it was.
+TEST(StoreFailure, ABatchOverACorruptRowIsRefusedAndChangesNothing) {
+  TempDir dir;
+  { ASSERT_NE(openStore(dir), nullptr); }
+  std::array<std::string, conflict::kMaxActors> bad_shadow;
+  bad_shadow[1] = "\x04";  // format 4, cut short
+  const std::string row =
+      assembleRow(conflict::encodeRecord(sampleRecord("r-1")), bad_shadow, 1u << 1);
+  rawPut(dir, "records", "r-1", row);
+  rawPut(dir, "records", "r-2", "\x10\x05r-");  // a row whose record is cut short
+  auto store = openStore(dir);
+  Batch edit;  // a new record: the shadow of system 1 would be written again against it
+  edit.records = {sampleRecord("r-1", 2)};
+  edit.outbox = {outboxEntry(1, "r-1", 50)};
+  auto r = store->apply(edit);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message,
+            "state: records[\"r-1\"]: shadow of system 1: truncated value: shadow tombstone code "
+            "at byte 0");
+  Batch lone;  // a shadow against a record that cannot be read
+  lone.shadows = {{0, "r-2", sampleShadow(1)}};
+  r = store->apply(lone);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message,
+            "state: records[\"r-2\"]: truncated value: row record claims 5 "
+            "bytes, 2 left");
+  auto snap = store->read();
+  EXPECT_EQ(**snap->record("r-1"), sampleRecord("r-1"));
+  EXPECT_FALSE(snap->outboxEntry(1, "r-1")->has_value());
+}
+
 TEST(StoreFailure, CorruptValuesNameTableAndKey) {
   TempDir dir;
   { ASSERT_NE(openStore(dir), nullptr); }
