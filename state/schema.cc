@@ -111,17 +111,19 @@ Status migrate3to4(lmdb::WriteTxn& /*txn*/, const Tables& /*tables*/) {
   return {};
 }
 
-// Copies out up to `limit` entries of `dbi` from the first key >= `from` for which `want`
-// holds (no view into the map is held across the writes that follow).
+// Copies out up to `limit` entries of `dbi` for which `want` holds, from the first key >= `from`
+// and no further than the keys starting with `prefix` (no view into the map is held across the
+// writes that follow).
 template <class Want>
 Result<std::vector<std::pair<std::string, std::string>>> copyOut(lmdb::WriteTxn& txn,
                                                                  const lmdb::Dbi& dbi,
                                                                  std::string_view from,
+                                                                 std::string_view prefix,
                                                                  size_t limit, Want want) {
   std::vector<std::pair<std::string, std::string>> out;
   TANDEM_ASSIGN_OR_RETURN(auto cur, txn.cursor(dbi));
   TANDEM_ASSIGN_OR_RETURN(auto kv, cur.seek(from));
-  while (kv && out.size() < limit) {
+  while (kv && out.size() < limit && kv->first.starts_with(prefix)) {
     if (want(kv->first, kv->second)) {
       out.emplace_back(std::string(kv->first), std::string(kv->second));
     }
@@ -147,7 +149,7 @@ Status migrate4to5(lmdb::WriteTxn& txn, const Tables& tables) {
   std::string from;
   for (;;) {
     TANDEM_ASSIGN_OR_RETURN(
-        auto chunk, copyOut(txn, tables.records, from, kChunk,
+        auto chunk, copyOut(txn, tables.records, from, "", kChunk,
                             [](std::string_view, std::string_view v) { return !isRow(v); }));
     if (chunk.empty()) {
       break;
@@ -160,11 +162,11 @@ Status migrate4to5(lmdb::WriteTxn& txn, const Tables& tables) {
       const conflict::ShadowBase base = conflict::ShadowBase::of(*record);
       std::string prefix = keys::recordSystem(id, 0);
       prefix.pop_back();
-      TANDEM_ASSIGN_OR_RETURN(
-          auto old_shadows, copyOut(txn, tables.shadows, prefix, conflict::kMaxActors + 1,
-                                    [&](std::string_view k, std::string_view) {
-                                      return k.size() == prefix.size() + 1 && k.starts_with(prefix);
-                                    }));
+      TANDEM_ASSIGN_OR_RETURN(auto old_shadows,
+                              copyOut(txn, tables.shadows, prefix, prefix, conflict::kMaxActors + 1,
+                                      [&](std::string_view k, std::string_view) {
+                                        return k.size() == prefix.size() + 1;
+                                      }));
       std::array<std::string, conflict::kMaxActors> shadows;
       uint32_t systems = 0;
       for (const auto& [key, value] : old_shadows) {
@@ -188,7 +190,7 @@ Status migrate4to5(lmdb::WriteTxn& txn, const Tables& tables) {
   }
   for (;;) {
     TANDEM_ASSIGN_OR_RETURN(auto rest,
-                            copyOut(txn, tables.shadows, "", 1024,
+                            copyOut(txn, tables.shadows, "", "", 1024,
                                     [](std::string_view, std::string_view) { return true; }));
     if (rest.empty()) {
       break;
