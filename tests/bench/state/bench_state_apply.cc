@@ -1,12 +1,14 @@
 // bench_state_apply: batched apply of merged records to LMDB with fsync on every commit, as in
 // production, against raw mdb_put of exactly the same key/value bytes in the same batch sizes.
-// Per record: a 12-field Record, 3 Shadows (one per system) and an outbox entry (+ its index).
+// Per record: a 12-field Record and its 3 Shadows (one per system) in one row, and an outbox
+// entry (+ its index).
 // Prints one table. Only the apply / put+commit time is measured; building and encoding the
 // input happens outside the clock (the Store path encodes inside apply, the raw path does not).
 
 #include <lmdb.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -16,7 +18,9 @@
 #include "conflict/codec.h"
 #include "state/entries.h"
 #include "state/keys.h"
+#include "state/row.h"
 #include "state/store.h"
+#include "tests/conflict/memory_names.h"
 
 namespace tandem::state {
 namespace {
@@ -115,21 +119,29 @@ Batch makeBatch(uint64_t first, size_t n) {
 
 using Pairs = std::vector<std::pair<std::string, std::string>>;
 struct RawBatch {
-  Pairs records, shadows, outbox, outbox_index;
+  Pairs records, outbox, outbox_index;
   size_t bytes = 0;
 };
 
-RawBatch encodeBatch(const Batch& b) {
+// The values the store writes (state/row.h): per record one row, the record in value format 3
+// and each shadow in format 4 against it, names numbered in a table of the raw path's own.
+RawBatch encodeBatch(const Batch& b, conflict::NameTable& names) {
   RawBatch raw;
   auto add = [&](Pairs& into, std::string k, std::string v) {
     raw.bytes += k.size() + v.size();
     into.emplace_back(std::move(k), std::move(v));
   };
   for (const auto& r : b.records) {
-    add(raw.records, r.id, conflict::encodeRecord(r));
-  }
-  for (const auto& s : b.shadows) {
-    add(raw.shadows, keys::recordSystem(s.record, s.system), conflict::encodeShadow(s.shadow));
+    const conflict::ShadowBase base = conflict::ShadowBase::of(r);
+    std::array<std::string, conflict::kMaxActors> shadows;
+    uint32_t systems = 0;
+    for (const auto& s : b.shadows) {
+      if (s.record == r.id) {
+        shadows[s.system] = *conflict::encodeShadowAgainst(s.shadow, base, names);
+        systems |= 1u << s.system;
+      }
+    }
+    add(raw.records, r.id, assembleRow(*conflict::encodeRecord(r, names), shadows, systems));
   }
   for (const auto& e : b.outbox) {
     auto due = static_cast<uint64_t>(e.due_ms);
@@ -149,7 +161,7 @@ int check(int rc, const char* what) {
 
 struct RawEnv {
   MDB_env* env = nullptr;
-  MDB_dbi records = 0, shadows = 0, outbox = 0, outbox_index = 0;
+  MDB_dbi records = 0, outbox = 0, outbox_index = 0;
 
   explicit RawEnv(const std::string& dir) {
     check(mdb_env_create(&env), "create");
@@ -159,7 +171,6 @@ struct RawEnv {
     MDB_txn* t = nullptr;
     check(mdb_txn_begin(env, nullptr, 0, &t), "begin");
     check(mdb_dbi_open(t, "records", MDB_CREATE, &records), "dbi");
-    check(mdb_dbi_open(t, "shadows", MDB_CREATE, &shadows), "dbi");
     check(mdb_dbi_open(t, "outbox", MDB_CREATE, &outbox), "dbi");
     check(mdb_dbi_open(t, "outbox_index", MDB_CREATE, &outbox_index), "dbi");
     check(mdb_txn_commit(t), "commit");
@@ -177,7 +188,6 @@ struct RawEnv {
       }
     };
     put(records, b.records);
-    put(shadows, b.shadows);
     put(outbox, b.outbox);
     put(outbox_index, b.outbox_index);
     check(mdb_txn_commit(t), "commit");
@@ -207,11 +217,12 @@ Row run(size_t batch, size_t batches, const std::string& root) {
     std::exit(1);
   }
   RawEnv raw(raw_dir);
+  conflict::testing::MemoryNames names;
   Clock::duration store_time{}, raw_time{};
   size_t bytes = 0;
   for (size_t k = 0; k < batches; ++k) {
     Batch b = makeBatch(k * batch, batch);
-    RawBatch rb = encodeBatch(b);
+    RawBatch rb = encodeBatch(b, names);
     bytes += rb.bytes;
     auto t0 = Clock::now();
     auto applied = (*store)->apply(b);
