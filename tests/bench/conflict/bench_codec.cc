@@ -2,9 +2,11 @@
 // decodes a record's shadows several times per synced record (the echo check, recording a push
 // answer, planning the next push), so this is on the agent's serial path.
 //
-// Values as the store writes them (format 3, names numbered): customer records of 12 fields,
-// 3 systems plus the agent in the version vectors, shadows without pending writes. Prints one
-// table: nanoseconds per decode and per encode of each.
+// Values as the store writes them: customer records of 12 fields (format 3, names numbered), 3
+// systems plus the agent in the version vectors, shadows without pending writes, in format 3
+// (whole, as the store wrote them up to schema 4) and in format 4 (against their record, as in
+// a row since schema 5: settled, so two bits a field). Prints one table: nanoseconds per decode
+// and per encode of each, and of reading a shadow's base from its record's bytes.
 
 #include <chrono>
 #include <cstdio>
@@ -79,11 +81,17 @@ int main() {
   std::vector<Shadow> shadows;
   std::vector<std::string> record_bytes;
   std::vector<std::string> shadow_bytes;
+  std::vector<ShadowBase> bases;
+  std::vector<std::string> against_bytes;  // format 4
   for (size_t i = 0; i < kValues; ++i) {
     records.push_back(record(i));
     shadows.push_back(shadow(i));
     record_bytes.push_back(*encodeRecord(records.back(), names));
     shadow_bytes.push_back(*encodeShadow(shadows.back(), names));
+  }
+  for (size_t i = 0; i < kValues; ++i) {
+    bases.push_back(ShadowBase::of(records[i]));
+    against_bytes.push_back(*encodeShadowAgainst(shadows[i], bases.back(), names));
   }
   size_t sink = 0;
   const double dec_shadow = nsPer(kValues, [&] {
@@ -106,9 +114,25 @@ int main() {
       sink += encodeRecord(r, names)->size();
     }
   });
+  const double read_base = nsPer(kValues, [&] {
+    for (const auto& b : record_bytes) {
+      sink += ShadowBase::read(b, &names)->fields.size();
+    }
+  });
+  const double dec_against = nsPer(kValues, [&] {
+    for (size_t i = 0; i < kValues; ++i) {
+      sink += decodeShadowAgainst(against_bytes[i], bases[i], &names)->fields.size();
+    }
+  });
+  const double enc_against = nsPer(kValues, [&] {
+    for (size_t i = 0; i < kValues; ++i) {
+      sink += encodeShadowAgainst(shadows[i], bases[i], names)->size();
+    }
+  });
   // Every value must come back as it went in, or the figures mean nothing.
   for (size_t i = 0; i < kValues; ++i) {
     if (*decodeShadow(shadow_bytes[i], &names) != shadows[i] ||
+        *decodeShadowAgainst(against_bytes[i], bases[i], &names) != shadows[i] ||
         *decodeRecord(record_bytes[i], &names) != records[i]) {
       std::fprintf(stderr, "bench_codec: value %zu does not round-trip\n", i);
       return 1;
@@ -119,6 +143,10 @@ int main() {
   std::printf("%-34s %10.0f %8zu\n", "decode record", dec_record, record_bytes[0].size());
   std::printf("%-34s %10.0f\n", "encode shadow", enc_shadow);
   std::printf("%-34s %10.0f\n", "encode record", enc_record);
+  std::printf("%-34s %10.0f %8zu\n", "decode shadow, format 4", dec_against,
+              against_bytes[0].size());
+  std::printf("%-34s %10.0f\n", "encode shadow, format 4", enc_against);
+  std::printf("%-34s %10.0f\n", "shadow base from record bytes", read_base);
   std::printf("(checksum %zu)\n", sink);
   return 0;
 }
