@@ -33,14 +33,11 @@ std::unexpected<Error> truncated(const char* what, size_t pos) {
 }
 }  // namespace
 
-Result<uint8_t> ByteReader::u8(const char* what) {
-  if (pos_ >= in_.size()) {
-    return truncated(what, pos_);
-  }
-  return static_cast<uint8_t>(in_[pos_++]);
+std::unexpected<Error> ByteReader::truncatedHere(const char* what) const {
+  return truncated(what, pos_);
 }
 
-Result<uint64_t> ByteReader::varint(const char* what) {
+Result<uint64_t> ByteReader::longVarint(const char* what) {
   uint64_t v = 0;
   for (int shift = 0; shift < 64; shift += 7) {
     if (pos_ >= in_.size()) {
@@ -57,14 +54,6 @@ Result<uint64_t> ByteReader::varint(const char* what) {
     }
   }
   return fail(std::string("corrupt value: varint too long in ") + what);
-}
-
-Result<int64_t> ByteReader::svarint(const char* what) {
-  auto u = varint(what);
-  if (!u) {
-    return std::unexpected(u.error());
-  }
-  return static_cast<int64_t>((*u >> 1) ^ (~(*u & 1) + 1));
 }
 
 Result<uint64_t> ByteReader::fixed64(const char* what) {

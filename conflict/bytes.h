@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "conflict/result.h"
 
@@ -32,9 +33,27 @@ class ByteWriter {
 class ByteReader {
  public:
   explicit ByteReader(std::string_view in) : in_(in) {}
-  Result<uint8_t> u8(const char* what);
-  Result<uint64_t> varint(const char* what);
-  Result<int64_t> svarint(const char* what);
+  // u8, varint and svarint are inline: the store's decoders call them a few hundred times per
+  // record, and a byte or a one-byte varint should not cost a call and an out-of-line Result.
+  Result<uint8_t> u8(const char* what) {
+    if (pos_ < in_.size()) [[likely]] {
+      return static_cast<uint8_t>(in_[pos_++]);
+    }
+    return truncatedHere(what);
+  }
+  Result<uint64_t> varint(const char* what) {
+    if (pos_ < in_.size() && static_cast<uint8_t>(in_[pos_]) < 0x80) [[likely]] {
+      return static_cast<uint8_t>(in_[pos_++]);
+    }
+    return longVarint(what);
+  }
+  Result<int64_t> svarint(const char* what) {
+    auto u = varint(what);
+    if (!u) [[unlikely]] {
+      return std::unexpected(std::move(u).error());
+    }
+    return static_cast<int64_t>((*u >> 1) ^ (~(*u & 1) + 1));
+  }
   Result<uint64_t> fixed64(const char* what);
   Result<uint64_t> fixed64be(const char* what);
   Result<std::string> str(const char* what);
@@ -45,6 +64,9 @@ class ByteReader {
   size_t position() const { return pos_; }
 
  private:
+  std::unexpected<Error> truncatedHere(const char* what) const;
+  Result<uint64_t> longVarint(const char* what);  // two bytes or more, or an error
+
   std::string_view in_;
   size_t pos_ = 0;
 };

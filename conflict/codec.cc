@@ -465,7 +465,7 @@ Result<ShadowBase> ShadowBase::read(std::string_view bytes, NameTable* names) {
     const size_t from = r.position();
     TANDEM_RETURN_IF_ERROR(Value::skip(r));
     const std::string_view value = bytes.substr(from, r.position() - from);
-    scratch = FieldState{};
+    scratch.vv = VersionVector{};  // read into whole (format 1) or as a delta (all zero)
     if (format == kRecordFormatV1) {
       TANDEM_RETURN_IF_ERROR(readFieldV1(r, scratch));
     } else {
