@@ -2,7 +2,7 @@
 
 namespace tandem {
 
-void ByteWriter::varint(uint64_t v) {
+void ByteWriter::longVarint(uint64_t v) {
   while (v >= 0x80) {
     out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
     v >>= 7;
@@ -11,9 +11,11 @@ void ByteWriter::varint(uint64_t v) {
 }
 
 void ByteWriter::fixed64(uint64_t v) {
+  char b[8];
   for (int i = 0; i < 8; ++i) {
-    out_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
   }
+  out_.append(b, sizeof b);
 }
 
 void ByteWriter::fixed64be(uint64_t v) {

@@ -17,7 +17,13 @@ class ByteWriter {
  public:
   explicit ByteWriter(std::string& out) : out_(out) {}
   void u8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
-  void varint(uint64_t v);
+  void varint(uint64_t v) {
+    if (v < 0x80) [[likely]] {
+      out_.push_back(static_cast<char>(v));
+      return;
+    }
+    longVarint(v);
+  }
   void svarint(int64_t v) {
     varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
   }
@@ -27,6 +33,8 @@ class ByteWriter {
   void raw(std::string_view s) { out_.append(s); }
 
  private:
+  void longVarint(uint64_t v);  // two bytes or more
+
   std::string& out_;
 };
 
