@@ -215,7 +215,7 @@ struct RowChange {
 };
 
 std::unexpected<Error> corruptRow(const Tables& t, std::string_view id, const Error& e) {
-  return fail("state: " + t.records.describe(id) + ": " + e.message);
+  return failWith("state: " + t.records.describe(id), e);
 }
 
 // Writes one row: the batch's record or the stored one, the batch's shadows written against it,
@@ -278,11 +278,9 @@ Status applyRow(lmdb::WriteTxn& txn, const Tables& t, std::string_view id, const
       } else if ((keep >> s & 1u) != 0 && same_record) {
         shadows[s] = std::string(old.shadows[s]);
       } else if ((keep >> s & 1u) != 0) {
-        auto shadow = conflict::decodeShadowAgainst(old.shadows[s], *old_base, &names);
+        auto shadow = decodeRowShadowOf(old, s, *old_base, &names);
         if (!shadow) {
-          return corruptRow(
-              t, id,
-              Error{"shadow of system " + std::to_string(s) + ": " + shadow.error().message});
+          return corruptRow(t, id, shadow.error());
         }
         TANDEM_ASSIGN_OR_RETURN(shadows[s], conflict::encodeShadowAgainst(*shadow, *base, names));
       }

@@ -55,6 +55,16 @@ std::string assembleRow(std::string_view record,
   return out;
 }
 
+Result<conflict::Shadow> decodeRowShadowOf(const RowView& row, size_t system,
+                                           const conflict::ShadowBase& base,
+                                           conflict::NameTable* names) {
+  auto shadow = conflict::decodeShadowAgainst(row.shadows[system], base, names);
+  if (!shadow) {
+    return failWith("shadow of system " + std::to_string(system), shadow.error());
+  }
+  return shadow;
+}
+
 Result<RecordRow> decodeRow(std::string_view bytes, uint32_t systems, conflict::NameTable* names) {
   TANDEM_ASSIGN_OR_RETURN(RowView view, parseRow(bytes));
   RecordRow row;
@@ -66,11 +76,7 @@ Result<RecordRow> decodeRow(std::string_view bytes, uint32_t systems, conflict::
   const conflict::ShadowBase base = conflict::ShadowBase::of(row.record);
   for (size_t s = 0; s < conflict::kMaxActors; ++s) {
     if ((systems >> s & 1u) != 0) {
-      auto shadow = conflict::decodeShadowAgainst(view.shadows[s], base, names);
-      if (!shadow) {
-        return fail("shadow of system " + std::to_string(s) + ": " + shadow.error().message);
-      }
-      row.shadows[s] = std::move(*shadow);
+      TANDEM_ASSIGN_OR_RETURN(row.shadows[s], decodeRowShadowOf(view, s, base, names));
     }
   }
   return row;
@@ -83,11 +89,7 @@ Result<std::optional<conflict::Shadow>> decodeRowShadow(std::string_view bytes, 
     return std::nullopt;
   }
   TANDEM_ASSIGN_OR_RETURN(auto base, conflict::ShadowBase::read(view.record, names));
-  auto shadow = conflict::decodeShadowAgainst(view.shadows[system], base, names);
-  if (!shadow) {
-    return fail("shadow of system " + std::to_string(system) + ": " + shadow.error().message);
-  }
-  return std::move(*shadow);
+  return decodeRowShadowOf(view, system, base, names);
 }
 
 }  // namespace tandem::state

@@ -39,6 +39,11 @@ std::string assembleRow(std::string_view record,
                         const std::array<std::string, conflict::kMaxActors>& shadows,
                         uint32_t systems);
 
+// The shadow of `system` the row holds, read against `base` (its record's); errors name the
+// system.
+Result<conflict::Shadow> decodeRowShadowOf(const RowView& row, size_t system,
+                                           const conflict::ShadowBase& base,
+                                           conflict::NameTable* names);
 // The record of a row, and the shadows of `systems` (bit s) it holds; nullopt for the others.
 Result<RecordRow> decodeRow(std::string_view bytes, uint32_t systems, conflict::NameTable* names);
 // Only the shadow of `system`, if the row holds one: the record is read for its base, not built.

@@ -142,9 +142,6 @@ Status migrate4to5(lmdb::WriteTxn& txn, const Tables& tables) {
   StoredNames stored;
   TANDEM_RETURN_IF_ERROR(stored.load(txn, tables.meta));
   StoredNames::Writing names(stored, txn, tables.meta);
-  auto wrap = [](const lmdb::Dbi& dbi, std::string_view key, const Error& e) {
-    return fail("state: " + dbi.describe(key) + ": " + e.message);
-  };
   constexpr size_t kChunk = 512;
   std::string from;
   for (;;) {
@@ -157,7 +154,7 @@ Status migrate4to5(lmdb::WriteTxn& txn, const Tables& tables) {
     for (const auto& [id, record_bytes] : chunk) {
       auto record = conflict::decodeRecord(record_bytes, &names);
       if (!record) {
-        return wrap(tables.records, id, record.error());
+        return failWith("state: " + tables.records.describe(id), record.error());
       }
       const conflict::ShadowBase base = conflict::ShadowBase::of(*record);
       std::string prefix = keys::recordSystem(id, 0);
@@ -173,10 +170,11 @@ Status migrate4to5(lmdb::WriteTxn& txn, const Tables& tables) {
         const auto system = static_cast<uint8_t>(key.back());
         auto shadow = conflict::decodeShadow(value, &names);
         if (!shadow) {
-          return wrap(tables.shadows, key, shadow.error());
+          return failWith("state: " + tables.shadows.describe(key), shadow.error());
         }
         if (system >= conflict::kMaxActors) {
-          return wrap(tables.shadows, key, Error{"corrupt key: system out of range"});
+          return fail("state: " + tables.shadows.describe(key) +
+                      ": corrupt key: system out of range");
         }
         TANDEM_ASSIGN_OR_RETURN(shadows[system],
                                 conflict::encodeShadowAgainst(*shadow, base, names));

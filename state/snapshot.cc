@@ -14,7 +14,7 @@ namespace {
 
 // Adds table and key to an error from decoding a stored value or key.
 std::unexpected<Error> corrupt(const lmdb::Dbi& dbi, std::string_view key, const Error& e) {
-  return fail("state: " + dbi.describe(key) + ": " + e.message);
+  return failWith("state: " + dbi.describe(key), e);
 }
 
 template <class T>
