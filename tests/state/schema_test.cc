@@ -468,6 +468,32 @@ TEST(Schema, VersionFourStoreJoinsEachRecordAndItsShadowsInOneRowAndShrinks) {
       << new_bytes << " vs " << old_bytes << ", settled " << settled_bytes;
 }
 
+// A shadow the migration cannot read stops it with its table and key; nothing is committed, and
+// the store stays at version 4 for the next try.
+TEST(Schema, UnreadableShadowFailsTheFourToFiveMigrationAndChangesNothing) {
+  TempDir dir;
+  const std::string record = conflict::encodeRecord(testing::sampleRecord("r-1"));
+  {
+    auto [env, tables] = openRaw(dir);
+    auto txn = env.beginWrite();
+    ASSERT_TRUE(txn);
+    ASSERT_TRUE(txn->put(tables.meta, kMetaSchema, stamp(4)));
+    ASSERT_TRUE(txn->put(tables.records, "r-1", record));
+    ASSERT_TRUE(txn->put(tables.shadows, keys::recordSystem("r-1", 2), "\x09"));
+    ASSERT_TRUE(txn->commit());
+  }
+  auto s = Store::open(dir.path(), testing::testOptions());
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message, "state: " + dir.path() +
+                                   ": migrate schema 4 -> 5: state: shadows[\"r-1\",2]: unknown "
+                                   "shadow format 9 (this build reads 1 to 3)");
+  auto [env, tables] = openRaw(dir);
+  auto txn = env.beginRead();
+  EXPECT_EQ(**txn->get(tables.meta, kMetaSchema), stamp(4));
+  EXPECT_EQ(**txn->get(tables.records, "r-1"), record);
+  EXPECT_EQ(dumpTable(env, tables.shadows).size(), 1u);
+}
+
 TEST(Schema, StoreAtThisVersionRunsNoStep) {
   TempDir dir;
   auto [env, tables] = openAtVersion(dir, kSchemaVersion);
