@@ -12,7 +12,7 @@ endif
 
 DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libboost1.81-dev rapidjson-dev liblmdb-dev libxxhash-dev libssl-dev libgtest-dev \
-  libgmock-dev libbenchmark-dev libcli11-dev
+  libgmock-dev libbenchmark-dev libcli11-dev libjemalloc-dev
 
 # The demo drives the fixture systems' control API with curl and reads the answers with jq.
 demo: DEB_PACKAGES += curl jq

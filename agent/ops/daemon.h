@@ -46,6 +46,8 @@ struct RunOptions {
   // leaves tens of MB free in malloc's arenas that an idle daemon would otherwise keep.
   std::chrono::milliseconds quiet_check{500};
   std::function<void()> release_heap;  // null: malloc_trim(0) (glibc), else nothing
+  // Named in the "tandem running" line when set (the program's heap::allocatorName()).
+  std::string allocator;
 };
 
 // Returns the exit code: 0 after a clean drain, 1 when it could not start (reason on `err` and

@@ -1,7 +1,6 @@
 // The `tandem` program: parses the command line and wires objects (STYLE.md item 3). Every
 // behaviour is in tandem_ops (agent/ops/cli.h, daemon.h) or mappers/cli.h, reachable from tests.
 
-#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -12,6 +11,7 @@
 
 #include "agent/ops/cli.h"
 #include "agent/ops/daemon.h"
+#include "agent/ops/heap.h"
 #include "agent/runtime/agent.h"
 #include "mappers/cli.h"
 
@@ -54,6 +54,8 @@ int run(const std::string& config) {
   };
 #endif
   options.log_out = &std::cerr;
+  options.allocator = ops::heap::allocatorName();
+  options.release_heap = ops::heap::releaseFree;
   options.log_is_tty = isatty(STDERR_FILENO) != 0;
   return ops::runDaemon(config, options, std::cerr);
 }
@@ -76,29 +78,10 @@ int plan(const std::string& config) {
   return ops::runPlan(config, fn, std::cout, std::cerr, cliContext());
 }
 
-// glibc raises its mmap threshold to the largest block freed so far (up to 32 MiB): after the
-// first feed page or large HTTP body, such buffers come from the heap and, freed between
-// longer-lived allocations, stay with the process, so a daemon's anonymous memory grows with
-// the work it has done rather than with what it holds. A fixed threshold keeps buffers above
-// 256 KiB in their own mappings, given back when freed. Not lower: every RapidJSON document
-// starts with a 64 KiB chunk (three per record pushed), and at a 64 KiB threshold each was an
-// mmap and a munmap, whose TLB shootdown interrupts both cores (a third of the agent's CPU
-// was in the kernel during a load; 30k load: 2,316 -> 2,890 records/s, peak RssAnon 42.8 ->
-// 32.9 MB). Two arenas are enough for the agent's few threads. MALLOC_MMAP_THRESHOLD_ /
-// MALLOC_ARENA_MAX in the environment win.
-void tuneMalloc() {
-  if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) {
-    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-  }
-  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) {
-    mallopt(M_ARENA_MAX, 2);
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  tuneMalloc();
+  ops::heap::tune();
   CLI::App app{"tandem: two-way sync of business records between CRM, ERP and finance systems"};
   app.require_subcommand(1);
   std::string config;

@@ -84,6 +84,13 @@ TEST(E2e, InitialSyncCreatesEveryCustomerOnceInEverySystem) {
   ASSERT_TRUE(w.startAgent());
   ASSERT_EQ(w.waitConverged(seconds(120)), "");
   expectCreates(w, 20, 90, 90);
+  // The program runs on the heap allocator it was built with (agent/ops/heap.h).
+  const std::string running = w.agentLogTail(100000, "tandem running");
+#ifdef TANDEM_EXPECT_JEMALLOC
+  EXPECT_NE(running.find("allocator=\"jemalloc 5."), std::string::npos) << running;
+#else
+  EXPECT_NE(running.find("allocator=\"glibc malloc\""), std::string::npos) << running;
+#endif
   expectCleanStop(w);
 }
 

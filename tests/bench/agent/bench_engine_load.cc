@@ -29,6 +29,7 @@
 
 #include "agent/clock.h"
 #include "agent/engine/engine.h"
+#include "agent/ops/heap.h"
 #include "state/store.h"
 #include "tests/agent/engine/three_systems.h"
 
@@ -180,8 +181,8 @@ int main() {
   }
 
   const double total = ingest_crm.cpu_s + due.cpu_s + complete.cpu_s + echo.cpu_s;
-  std::printf("engine load: %zu records, %zu pushes, one core, LMDB under %s\n", n, pushed,
-              dir.parent_path().c_str());
+  std::printf("engine load: %zu records, %zu pushes, one core, LMDB under %s, heap: %s\n", n,
+              pushed, dir.parent_path().c_str(), agent::ops::heap::allocatorName().c_str());
   std::printf("%-46s %12s %10s\n", "writer call", "us/record", "calls");
   for (const Phase* p : {&ingest_crm, &due, &complete, &echo}) {
     std::printf("%-46s %12.1f %10zu\n", p->name, 1e6 * p->cpu_s / static_cast<double>(n), p->calls);
