@@ -6,6 +6,32 @@
 
 namespace tandem::mappers {
 
+Status placeRecord(rapidjson::Value& body, rapidjson::MemoryPoolAllocator<>& alloc,
+                   const std::string& record_at, const rapidjson::Value& record) {
+  rapidjson::Value* target = &body;
+  if (!record_at.empty()) {
+    rapidjson::Pointer p(record_at.c_str());
+    if (!p.IsValid()) {
+      return fail("record_at \"" + record_at + "\" is not a JSON pointer");
+    }
+    target = &p.Create(body, alloc);
+  }
+  if (!target->IsObject()) {
+    target->SetObject();
+  }
+  for (auto it = record.MemberBegin(); it != record.MemberEnd(); ++it) {
+    rapidjson::Value key(it->name, alloc);
+    rapidjson::Value value(it->value, alloc);
+    auto existing = target->FindMember(key);
+    if (existing != target->MemberEnd()) {
+      existing->value = std::move(value);
+    } else {
+      target->AddMember(std::move(key), std::move(value), alloc);
+    }
+  }
+  return {};
+}
+
 Result<std::string> renderBody(const std::string& body_template, const std::string& record_at,
                                const rapidjson::Value& record) {
   rapidjson::Document doc;
@@ -13,28 +39,7 @@ Result<std::string> renderBody(const std::string& body_template, const std::stri
   if (doc.HasParseError()) {
     return fail("body template is not JSON: " + body_template);
   }
-  rapidjson::Value* target = &doc;
-  if (!record_at.empty()) {
-    rapidjson::Pointer p(record_at.c_str());
-    if (!p.IsValid()) {
-      return fail("record_at \"" + record_at + "\" is not a JSON pointer");
-    }
-    target = &p.Create(doc);
-  }
-  if (!target->IsObject()) {
-    target->SetObject();
-  }
-  auto& a = doc.GetAllocator();
-  for (auto it = record.MemberBegin(); it != record.MemberEnd(); ++it) {
-    rapidjson::Value key(it->name, a);
-    rapidjson::Value value(it->value, a);
-    auto existing = target->FindMember(key);
-    if (existing != target->MemberEnd()) {
-      existing->value = std::move(value);
-    } else {
-      target->AddMember(std::move(key), std::move(value), a);
-    }
-  }
+  TANDEM_RETURN_IF_ERROR(placeRecord(doc, doc.GetAllocator(), record_at, record));
   return toJson(doc, true);
 }
 

@@ -15,4 +15,10 @@ namespace tandem::mappers {
 Result<std::string> renderBody(const std::string& body_template, const std::string& record_at,
                                const rapidjson::Value& record);
 
+// The same on a body in hand: `record`'s members are copied into `body` at `record_at` (created
+// where missing, made an object where it is not one) with `alloc`, the allocator of `body`'s
+// document. The agent builds its request bodies so, without printing and parsing them again.
+Status placeRecord(rapidjson::Value& body, rapidjson::MemoryPoolAllocator<>& alloc,
+                   const std::string& record_at, const rapidjson::Value& record);
+
 }  // namespace tandem::mappers

@@ -110,14 +110,9 @@ boost::asio::awaitable<Result<std::vector<engine::PushOutcome>>> ConnectorImpl::
     if (!shape) {
       co_return every(engine::PushPermanent{context + ": item: " + shape.error().message});
     }
-    auto text = mappers::renderBody(mappers::toJson(*shape), batch->record_at, *records[i]);
-    if (!text) {
-      co_return every(engine::PushPermanent{context + ": item: " + text.error().message});
-    }
-    rapidjson::Document item(&alloc);
-    item.Parse(text->c_str());
-    if (item.HasParseError()) {
-      co_return every(engine::PushPermanent{context + ": item is not JSON: " + *text});
+    rapidjson::Value item(*shape, alloc);  // in the body's own allocator
+    if (auto placed = mappers::placeRecord(item, alloc, batch->record_at, *records[i]); !placed) {
+      co_return every(engine::PushPermanent{context + ": item: " + placed.error().message});
     }
     if (!batch->correlate_item.empty()) {
       const rapidjson::Value* key = valueAt(item, batch->correlate_item);
@@ -147,10 +142,7 @@ boost::asio::awaitable<Result<std::vector<engine::PushOutcome>>> ConnectorImpl::
             (doc ? "no results array at \"" + batch->results_pointer + "\"" : doc.error().message),
         0});
   }
-  std::vector<engine::PushOutcome> out = every(engine::PushRetryable{
-      context + ": the answer has no result for this record (HTTP " +
-          std::to_string(answer->status) + ": " + systemErrorText(*answer) + ")",
-      0});
+  std::vector<std::optional<engine::PushOutcome>> got(records.size());
   std::vector<bool> taken(records.size(), false);
   for (rapidjson::SizeType r = 0; r < results->Size(); ++r) {
     const rapidjson::Value& result = (*results)[r];
@@ -173,7 +165,7 @@ boost::asio::awaitable<Result<std::vector<engine::PushOutcome>>> ConnectorImpl::
       const rapidjson::Value* error = valueAt(result, batch->error_pointer);
       if (error != nullptr && !error->IsNull() && !error->IsFalse()) {
         taken[index] = true;
-        out[index] = resultFailure(context, system_, result, *error);
+        got[index] = resultFailure(context, system_, result, *error);
         continue;
       }
     }
@@ -183,8 +175,22 @@ boost::asio::awaitable<Result<std::vector<engine::PushOutcome>>> ConnectorImpl::
       continue;  // stays retryable: read back before it is tried again
     }
     taken[index] = true;
-    out[index] =
+    got[index] =
         successOf(valueAt(result, batch->response_record_pointer), std::move(*text), *answer);
+  }
+  // A record the answer has no result for, or one without an id, may have been created: it is
+  // read back before it is tried again. The answer's own text is looked for only then.
+  std::vector<engine::PushOutcome> out;
+  out.reserve(records.size());
+  std::optional<engine::PushOutcome> missing;
+  for (auto& outcome : got) {
+    if (!outcome && !missing) {
+      missing = engine::PushRetryable{
+          context + ": the answer has no result for this record (HTTP " +
+              std::to_string(answer->status) + ": " + systemErrorText(*answer) + ")",
+          0};
+    }
+    out.push_back(outcome ? std::move(*outcome) : *missing);
   }
   co_return out;
 }

@@ -303,11 +303,11 @@ Result<net::HttpRequest> renderRequest(const mappers::SystemConfig& system,
     request.body = mappers::toJson(*body);
     return request;
   }
-  auto merged = mappers::renderBody(mappers::toJson(*body), record_at, *record);
-  if (!merged) {
-    return std::unexpected(merged.error());
+  if (auto placed = mappers::placeRecord(*body, body->GetAllocator(), record_at, *record);
+      !placed) {
+    return std::unexpected(placed.error());
   }
-  request.body = std::move(*merged);
+  request.body = mappers::toJson(*body);
   return request;
 }
 
