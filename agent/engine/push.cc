@@ -152,10 +152,15 @@ Result<FollowUp> SyncEngine::completeOne(WorkSet& ws, const state::Snapshot& sna
   const PushJob& job = done.job;
   const PushOutcome& outcome = done.outcome;
   FollowUp follow = FollowUp::None;
-  TANDEM_ASSIGN_OR_RETURN(auto entry, snap.outboxEntry(system, job.record));
+  const bool success = std::holds_alternative<PushSuccess>(outcome);
+  // Read for a failure's bookkeeping (attempts, backoff, the dead letter's kind); a success
+  // drops the entry without reading it.
+  std::optional<state::OutboxEntry> entry;
+  if (!success) {
+    TANDEM_ASSIGN_OR_RETURN(entry, snap.outboxEntry(system, job.record));
+  }
   // A success changes the system's shadow alone: the other systems' are not loaded.
-  auto loaded = std::holds_alternative<PushSuccess>(outcome) ? ws.loadFor(job.record, system)
-                                                             : ws.load(job.record, false);
+  auto loaded = success ? ws.loadFor(job.record, system) : ws.load(job.record, false);
   if (!loaded) {
     return failWith("engine: complete push to system " + sys(system), loaded.error());
   }
