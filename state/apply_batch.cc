@@ -89,18 +89,27 @@ class Writer {
     return {};
   }
 
-  Status removeOutbox(ActorId system, std::string_view record) {
-    std::string idx = keys::systemRecord(system, record);
+  // The due time the entry of (system, record) is filed under, if there is one.
+  Result<std::optional<uint64_t>> indexedDue(const std::string& idx) {
     TANDEM_ASSIGN_OR_RETURN(auto due, txn_.get(t_.outbox_index, idx));
     if (!due) {
-      return {};
+      return std::nullopt;
     }
     std::string_view in = *due;
     auto due_ms = keys::takeBe64(in);
     if (!due_ms) {
       return fail("state: " + t_.outbox_index.describe(idx) + ": " + due_ms.error().message);
     }
-    TANDEM_RETURN_IF_ERROR(txn_.del(t_.outbox, keys::outbox(*due_ms, system, record)));
+    return *due_ms;
+  }
+
+  Status removeOutbox(ActorId system, std::string_view record) {
+    std::string idx = keys::systemRecord(system, record);
+    TANDEM_ASSIGN_OR_RETURN(auto due, indexedDue(idx));
+    if (!due) {
+      return {};
+    }
+    TANDEM_RETURN_IF_ERROR(txn_.del(t_.outbox, keys::outbox(*due, system, record)));
     TANDEM_RETURN_IF_ERROR(txn_.del(t_.outbox_index, idx));
     return {};
   }
@@ -115,11 +124,20 @@ class Writer {
       return invalid("outbox entry " + std::to_string(e.system) + "," + keys::formatRaw(e.record) +
                      ": push kind " + std::to_string(static_cast<int>(e.kind)) + " out of range");
     }
-    TANDEM_RETURN_IF_ERROR(removeOutbox(e.system, e.record));
-    auto due = static_cast<uint64_t>(e.due_ms);
+    // An entry filed again: the old key goes when its due time changes, the index entry is
+    // written over (the refill's "sent" mark moves every create it hands out).
+    std::string idx = keys::systemRecord(e.system, e.record);
+    TANDEM_ASSIGN_OR_RETURN(auto old_due, indexedDue(idx));
+    const auto due = static_cast<uint64_t>(e.due_ms);
+    if (old_due && *old_due != due) {
+      TANDEM_RETURN_IF_ERROR(txn_.del(t_.outbox, keys::outbox(*old_due, e.system, e.record)));
+    }
     TANDEM_RETURN_IF_ERROR(
         txn_.put(t_.outbox, keys::outbox(due, e.system, e.record), encodeOutboxValue(e)));
-    return txn_.put(t_.outbox_index, keys::systemRecord(e.system, e.record), keys::be64(due));
+    if (old_due == due) {
+      return {};
+    }
+    return txn_.put(t_.outbox_index, idx, keys::be64(due));
   }
 
   Status loadNextConflict() {
