@@ -190,7 +190,7 @@ int main() {
   row("load " + N + ": ratio of each round", round_ratios);
   row("load " + N + ": HTTP requests/record, tandem", fmt("%.2f", agent.requests_per_record));
   row("load " + N + ": HTTP requests/record, null copier", fmt("%.2f", copier.requests_per_record));
-  row("load " + N + ": feed records read/record, tandem", agent.records_read);
+  row("load " + N + ": feed reports/record (end / rest)", agent.records_read);
   // Where the time goes: the fixture server answers all three systems on one thread, so when it
   // is busy all the time it bounds the rate, and the work asked of it per record bounds the ratio.
   const auto busy = [](const LoadResult& r) {

@@ -172,6 +172,7 @@ LoadResult runAgentLoad(const LoadOptions& options) {
   out.fixture_cpu_s = w.fixtureCpuSeconds() - fixture_cpu_start;
   out.agent_cpu_s = readCpuSeconds(*pid).value_or(0);
   out.writer_busy_s = static_cast<double>(w.statusNumber("writer_busy_ms").value_or(0)) / 1000;
+  const std::string read_by_end = recordsRead(w, options.records);
   // At rest: once the last creates are answered the agent still reads their echoes from the
   // targets' feeds for a while. Sampled 2 s after it last read a record (at most a minute on).
   waitUntilQuiet(
@@ -184,7 +185,7 @@ LoadResult runAgentLoad(const LoadOptions& options) {
     out.peak_kb = m->peak_kb;
     out.rest = *m;
   }
-  out.records_read = recordsRead(w, options.records);
+  out.records_read = read_by_end + " / " + recordsRead(w, options.records);
   out.error = countCheck(w, options.records);
   out.requests_per_record = requestsPerRecord(w, options.records);
   (void)w.stopAgent();

@@ -39,9 +39,10 @@ struct LoadResult {
   double fixture_cpu_s = 0;
   double agent_cpu_s = 0;
   double writer_busy_s = 0;  // the agent's store writer (status writer_busy_ms)
-  // Records the agent's detectors read from each system's feed per record loaded, at rest: the
-  // CRM's records and the targets' echoes of the creates, with every re-read of a feed's
-  // overlap window ("crm 1.00 erp 1.00 fin 1.00" when each was read once).
+  // Records the agent's detectors reported from each system's feed per record loaded, when the
+  // last create was answered / at rest: the CRM's records and the targets' echoes of the
+  // creates, with every report again from a feed's overlap window ("crm 1.00 erp 1.00 fin 1.00"
+  // at rest when each was reported once).
   std::string records_read;
 };
 
