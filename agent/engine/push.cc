@@ -29,8 +29,10 @@ Result<std::vector<PushJob>> SyncEngine::duePushes(ActorId system, size_t limit,
       if (jobs.size() >= limit) {
         break;
       }
-      // The record and the system's shadow in one read (state/row.h).
-      TANDEM_ASSIGN_OR_RETURN(auto row, snap.row(e.record, 1u << system));
+      TANDEM_ASSIGN_OR_RETURN(auto native, snap.nativeId(e.record, system));
+      // The record and the system's shadow in one read (state/row.h). A create is planned from
+      // the record alone (planFor): its shadow is not decoded.
+      TANDEM_ASSIGN_OR_RETURN(auto row, snap.row(e.record, native ? 1u << system : 0u));
       const conflict::Record* record = row ? &row->record : nullptr;
       const EntityConfig* ent = record != nullptr ? entity(record->entity) : nullptr;
       const conflict::SystemSpec* spec = ent != nullptr ? specOf(*ent, system) : nullptr;
@@ -39,7 +41,6 @@ Result<std::vector<PushJob>> SyncEngine::duePushes(ActorId system, size_t limit,
         continue;
       }
       const std::optional<conflict::Shadow>& shadow = row->shadows[system];
-      TANDEM_ASSIGN_OR_RETURN(auto native, snap.nativeId(e.record, system));
       if (!native && std::find(filter.hold_creates.begin(), filter.hold_creates.end(),
                                record->entity) != filter.hold_creates.end()) {
         if (filter.held != nullptr) {
