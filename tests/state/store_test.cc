@@ -128,49 +128,6 @@ TEST(Store, DueOutboxIsOldestFirstAndFiltersBySystem) {
   EXPECT_EQ(*snap->outboxSize(), 6u);
 }
 
-// An entry filed again (the refill's "sent" mark, a retry's backoff) is one entry, due at its
-// latest time only, with its latest value; removed after a move, nothing of it is left.
-TEST(Store, AnOutboxEntryFiledAgainMovesToItsNewDueTime) {
-  TempDir dir;
-  auto store = openStore(dir);
-  Batch first;
-  first.outbox = {outboxEntry(1, "r-a", 100), outboxEntry(1, "r-b", 150)};
-  applyOk(*store, first);
-  OutboxEntry later = outboxEntry(1, "r-a", 500);
-  later.attempts = 2;
-  Batch moved;
-  moved.outbox = {later};
-  applyOk(*store, moved);
-  auto snap = store->read();
-  EXPECT_EQ(*snap->outboxSize(), 2u);
-  auto due = snap->dueOutbox(400, 10);
-  ASSERT_TRUE(due);
-  ASSERT_EQ(due->size(), 1u);
-  EXPECT_EQ((*due)[0].record, "r-b");
-  auto all = snap->dueOutbox(1000, 10);
-  ASSERT_TRUE(all);
-  ASSERT_EQ(all->size(), 2u);
-  EXPECT_EQ((*all)[1].record, "r-a");
-  EXPECT_EQ((*all)[1].attempts, 2u);
-  // Filed again at the same time: still one entry, its value replaced.
-  later.attempts = 3;
-  Batch same;
-  same.outbox = {later};
-  applyOk(*store, same);
-  auto entry = store->read()->outboxEntry(1, "r-a");
-  ASSERT_TRUE(entry && *entry);
-  EXPECT_EQ((*entry)->attempts, 3u);
-  EXPECT_EQ((*entry)->due_ms, 500);
-  EXPECT_EQ(*store->read()->outboxSize(), 2u);
-  Batch gone;
-  gone.outbox_removals = {{1, "r-a"}, {1, "r-b"}};
-  applyOk(*store, gone);
-  auto after = store->read();
-  EXPECT_EQ(*after->outboxSize(), 0u);
-  EXPECT_TRUE(after->dueOutbox(1000, 10)->empty());
-  EXPECT_FALSE(*after->outboxEntry(1, "r-a"));
-}
-
 TEST(Store, DueOutboxOfOneSystemSkipsOtherSystemsBacklog) {
   TempDir dir;
   auto store = openStore(dir);
@@ -215,6 +172,25 @@ TEST(Store, ReEnqueueReplacesTheEntryOfThatSystemAndRecord) {
   auto due = snap->dueOutbox(500, 10);
   ASSERT_EQ(due->size(), 1u);
   EXPECT_EQ((*due)[0].system, 2);
+  // Filed again at the same time: still one entry, its value replaced.
+  later.attempts = 2;
+  Batch same;
+  same.outbox = {later};
+  applyOk(*store, same);
+  snap = store->read();
+  EXPECT_EQ(*snap->outboxSize(), 2u);
+  EXPECT_EQ(**snap->outboxEntry(1, "r-1"), later);
+  ASSERT_EQ(snap->dueOutbox(1000, 10)->size(), 2u);
+  // Removed after its move: nothing of it is left, at either time.
+  Batch gone;
+  gone.outbox_removals = {{1, "r-1"}};
+  applyOk(*store, gone);
+  snap = store->read();
+  EXPECT_EQ(*snap->outboxSize(), 1u);
+  EXPECT_FALSE(*snap->outboxEntry(1, "r-1"));
+  auto left = snap->dueOutbox(1000, 10);
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0].system, 2);
 }
 
 TEST(Store, PushDoneRemovesOutboxAndUpdatesShadowTogether) {
