@@ -215,106 +215,70 @@ void Value::encode(ByteWriter& w) const {
   encodeTo(*this, w);
 }
 
-Status Value::skip(ByteReader& r) {
+namespace {
+
+// One reading of an encoded value for decode() and skip(): the same checks in the same order,
+// the value built only when `kBuild` (skip() returns a null in its place).
+template <bool kBuild>
+Result<Value> readValue(ByteReader& r) {
   TANDEM_ASSIGN_OR_RETURN(uint8_t tag, r.u8("value kind"));
-  switch (static_cast<Kind>(tag)) {
-    case Kind::Null:
-      return {};
-    case Kind::Bool: {
+  switch (static_cast<Value::Kind>(tag)) {
+    case Value::Kind::Null:
+      return Value{};
+    case Value::Kind::Bool: {
       TANDEM_ASSIGN_OR_RETURN(uint8_t b, r.u8("bool value"));
       if (b > 1) {
         return fail("corrupt value: bool byte " + std::to_string(b));
       }
-      return {};
+      return kBuild ? Value::boolean(b == 1) : Value{};
     }
-    case Kind::Int:
-      TANDEM_RETURN_IF_ERROR(r.svarint("integer value"));
-      return {};
-    case Kind::Number:
-      TANDEM_RETURN_IF_ERROR(r.fixed64("number value"));
-      return {};
-    case Kind::String:
-      TANDEM_RETURN_IF_ERROR(r.strView("string value"));
-      return {};
-    case Kind::StringSet: {
+    case Value::Kind::Int: {
+      TANDEM_ASSIGN_OR_RETURN(int64_t i, r.svarint("integer value"));
+      return kBuild ? Value::integer(i) : Value{};
+    }
+    case Value::Kind::Number: {
+      TANDEM_ASSIGN_OR_RETURN(uint64_t bits, r.fixed64("number value"));
+      double d = 0;
+      std::memcpy(&d, &bits, sizeof d);
+      if (!std::isfinite(d)) {
+        return fail("corrupt value: non-finite number");
+      }
+      return kBuild ? Value::number(d) : Value{};
+    }
+    case Value::Kind::String: {
+      TANDEM_ASSIGN_OR_RETURN(std::string_view s, r.strView("string value"));
+      return kBuild ? Value::string(std::string(s)) : Value{};
+    }
+    case Value::Kind::StringSet: {
       TANDEM_ASSIGN_OR_RETURN(uint64_t n, r.varint("string-set size"));
       if (n > r.remaining()) {
         return fail("corrupt value: string-set claims " + std::to_string(n) + " items");
       }
-      for (uint64_t i = 0; i < n; ++i) {
-        TANDEM_RETURN_IF_ERROR(r.strView("string-set item"));
+      Value::StringSet items;
+      if constexpr (kBuild) {
+        items.reserve(n);
       }
-      return {};
+      for (uint64_t i = 0; i < n; ++i) {
+        TANDEM_ASSIGN_OR_RETURN(std::string_view item, r.strView("string-set item"));
+        if constexpr (kBuild) {
+          items.emplace_back(item);
+        }
+      }
+      return kBuild ? Value::stringSet(std::move(items)) : Value{};
     }
   }
   return fail("corrupt value: unknown value kind " + std::to_string(tag));
 }
 
+}  // namespace
+
+Status Value::skip(ByteReader& r) {
+  TANDEM_RETURN_IF_ERROR(readValue<false>(r));
+  return {};
+}
+
 Result<Value> Value::decode(ByteReader& r) {
-  auto tag = r.u8("value kind");
-  if (!tag) {
-    return std::unexpected(tag.error());
-  }
-  switch (static_cast<Kind>(*tag)) {
-    case Kind::Null:
-      return Value{};
-    case Kind::Bool: {
-      auto b = r.u8("bool value");
-      if (!b) {
-        return std::unexpected(b.error());
-      }
-      if (*b > 1) {
-        return fail("corrupt value: bool byte " + std::to_string(*b));
-      }
-      return boolean(*b == 1);
-    }
-    case Kind::Int: {
-      auto i = r.svarint("integer value");
-      if (!i) {
-        return std::unexpected(i.error());
-      }
-      return integer(*i);
-    }
-    case Kind::Number: {
-      auto bits = r.fixed64("number value");
-      if (!bits) {
-        return std::unexpected(bits.error());
-      }
-      double d = 0;
-      std::memcpy(&d, &*bits, sizeof d);
-      if (!std::isfinite(d)) {
-        return fail("corrupt value: non-finite number");
-      }
-      return number(d);
-    }
-    case Kind::String: {
-      auto s = r.str("string value");
-      if (!s) {
-        return std::unexpected(s.error());
-      }
-      return string(std::move(*s));
-    }
-    case Kind::StringSet: {
-      auto n = r.varint("string-set size");
-      if (!n) {
-        return std::unexpected(n.error());
-      }
-      if (*n > r.remaining()) {
-        return fail("corrupt value: string-set claims " + std::to_string(*n) + " items");
-      }
-      StringSet items;
-      items.reserve(*n);
-      for (uint64_t i = 0; i < *n; ++i) {
-        auto s = r.str("string-set item");
-        if (!s) {
-          return std::unexpected(s.error());
-        }
-        items.push_back(std::move(*s));
-      }
-      return stringSet(std::move(items));
-    }
-  }
-  return fail("corrupt value: unknown value kind " + std::to_string(*tag));
+  return readValue<true>(r);
 }
 
 uint64_t Value::hash() const {

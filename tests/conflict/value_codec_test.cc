@@ -429,5 +429,23 @@ TEST(Codec, ShadowBaseReadFromTheRecordsBytesIsTheRecordsOwn) {
   }
 }
 
+// A value the record's decoder refuses, reading the base refuses too, with the same error:
+// one reading of a value serves both (a non-finite number was once passed over by the base).
+TEST(Codec, ShadowBaseReadRefusesWhatDecodingTheRecordRefuses) {
+  Record r = sampleRecord();
+  r.fields["n"] = {Value::number(1.5), {}, 0, 0, 0};
+  std::string bytes = encodeRecord(r);
+  const std::string one_and_a_half("\0\0\0\0\0\0\xf8\x3f", 8);
+  const size_t at = bytes.find(one_and_a_half);
+  ASSERT_NE(at, std::string::npos);
+  bytes.replace(at, 8, std::string("\0\0\0\0\0\0\xf8\x7f", 8));  // a NaN
+  auto decoded = decodeRecord(bytes);
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.error().message, "corrupt value: non-finite number");
+  auto base = ShadowBase::read(bytes, nullptr);
+  ASSERT_FALSE(base);
+  EXPECT_EQ(base.error().message, decoded.error().message);
+}
+
 }  // namespace
 }  // namespace tandem::conflict
