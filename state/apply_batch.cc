@@ -98,7 +98,7 @@ class Writer {
     std::string_view in = *due;
     auto due_ms = keys::takeBe64(in);
     if (!due_ms) {
-      return fail("state: " + t_.outbox_index.describe(idx) + ": " + due_ms.error().message);
+      return storedError(t_.outbox_index, idx, due_ms.error());
     }
     return *due_ms;
   }
@@ -232,10 +232,6 @@ struct RowChange {
   std::array<const conflict::Shadow*, conflict::kMaxActors> shadows{};
 };
 
-std::unexpected<Error> corruptRow(const Tables& t, std::string_view id, const Error& e) {
-  return failWith("state: " + t.records.describe(id), e);
-}
-
 // Writes one row: the batch's record or the stored one, the batch's shadows written against it,
 // and the stored shadows the batch keeps (copied when the record is unchanged, else decoded
 // against the old record and written again against the new).
@@ -248,7 +244,7 @@ Status applyRow(lmdb::WriteTxn& txn, const Tables& t, std::string_view id, const
   if (!stored.empty()) {
     auto parsed = parseRow(stored);
     if (!parsed) {
-      return corruptRow(t, id, parsed.error());
+      return storedError(t.records, id, parsed.error());
     }
     old = *parsed;
   }
@@ -279,13 +275,13 @@ Status applyRow(lmdb::WriteTxn& txn, const Tables& t, std::string_view id, const
                     ? Result<conflict::ShadowBase>(conflict::ShadowBase::of(*c.record))
                     : conflict::ShadowBase::read(old.record, &names);
     if (!base) {
-      return corruptRow(t, id, base.error());
+      return storedError(t.records, id, base.error());
     }
     std::optional<conflict::ShadowBase> old_base;
     if (keep != 0 && !same_record) {
       auto read = conflict::ShadowBase::read(old.record, &names);
       if (!read) {
-        return corruptRow(t, id, read.error());
+        return storedError(t.records, id, read.error());
       }
       old_base = std::move(*read);
     }
@@ -298,7 +294,7 @@ Status applyRow(lmdb::WriteTxn& txn, const Tables& t, std::string_view id, const
       } else if ((keep >> s & 1u) != 0) {
         auto shadow = decodeRowShadowOf(old, s, *old_base, &names);
         if (!shadow) {
-          return corruptRow(t, id, shadow.error());
+          return storedError(t.records, id, shadow.error());
         }
         TANDEM_ASSIGN_OR_RETURN(shadows[s], conflict::encodeShadowAgainst(*shadow, *base, names));
       }

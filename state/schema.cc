@@ -82,7 +82,7 @@ Status migrate2to3(lmdb::WriteTxn& txn, const Tables& tables) {
         if (!isRecordSystemKey(key)) {
           auto parts = takeSystemRecord(key);
           if (!parts) {
-            return failWith("state: " + dbi.describe(key), parts.error());
+            return storedError(dbi, key, parts.error());
           }
           chunk.push_back({std::string(key), keys::recordSystem(parts->second, parts->first),
                            std::string(value)});
@@ -154,7 +154,7 @@ Status migrate4to5(lmdb::WriteTxn& txn, const Tables& tables) {
     for (const auto& [id, record_bytes] : chunk) {
       auto record = conflict::decodeRecord(record_bytes, &names);
       if (!record) {
-        return failWith("state: " + tables.records.describe(id), record.error());
+        return storedError(tables.records, id, record.error());
       }
       const conflict::ShadowBase base = conflict::ShadowBase::of(*record);
       std::string prefix = keys::recordSystem(id, 0);
@@ -170,11 +170,10 @@ Status migrate4to5(lmdb::WriteTxn& txn, const Tables& tables) {
         const auto system = static_cast<uint8_t>(key.back());
         auto shadow = conflict::decodeShadow(value, &names);
         if (!shadow) {
-          return failWith("state: " + tables.shadows.describe(key), shadow.error());
+          return storedError(tables.shadows, key, shadow.error());
         }
         if (system >= conflict::kMaxActors) {
-          return fail("state: " + tables.shadows.describe(key) +
-                      ": corrupt key: system out of range");
+          return storedError(tables.shadows, key, Error{"corrupt key: system out of range"});
         }
         TANDEM_ASSIGN_OR_RETURN(shadows[system],
                                 conflict::encodeShadowAgainst(*shadow, base, names));

@@ -12,15 +12,10 @@ namespace tandem::state {
 
 namespace {
 
-// Adds table and key to an error from decoding a stored value or key.
-std::unexpected<Error> corrupt(const lmdb::Dbi& dbi, std::string_view key, const Error& e) {
-  return failWith("state: " + dbi.describe(key), e);
-}
-
 template <class T>
 Result<T> at(const lmdb::Dbi& dbi, std::string_view key, Result<T>&& r) {
   if (!r) {
-    return corrupt(dbi, key, r.error());
+    return storedError(dbi, key, r.error());
   }
   return std::move(r);
 }
@@ -50,14 +45,14 @@ Result<OutboxEntry> decodeOutbox(const lmdb::Dbi& dbi, std::string_view key,
   auto sys = due ? keys::takeActor(in) : Result<ActorId>(std::unexpected(due.error()));
   auto rec = sys ? keys::takeOrdered(in) : Result<std::string>(std::unexpected(sys.error()));
   if (!rec) {
-    return corrupt(dbi, key, rec.error());
+    return storedError(dbi, key, rec.error());
   }
   e.due_ms = static_cast<int64_t>(*due);
   e.system = *sys;
   e.record = std::move(*rec);
   auto ok = decodeOutboxValue(value, e);
   if (!ok) {
-    return corrupt(dbi, key, ok.error());
+    return storedError(dbi, key, ok.error());
   }
   return e;
 }
@@ -69,13 +64,13 @@ Result<DeadLetter> decodeDeadLetter(const lmdb::Dbi& dbi, std::string_view key,
   auto sys = keys::takeActor(in);
   auto rec = sys ? keys::takeOrdered(in) : Result<std::string>(std::unexpected(sys.error()));
   if (!rec) {
-    return corrupt(dbi, key, rec.error());
+    return storedError(dbi, key, rec.error());
   }
   d.system = *sys;
   d.record = std::move(*rec);
   auto ok = decodeDeadLetterValue(value, d);
   if (!ok) {
-    return corrupt(dbi, key, ok.error());
+    return storedError(dbi, key, ok.error());
   }
   return d;
 }
@@ -105,8 +100,8 @@ Result<std::optional<RecordRow>> Snapshot::row(std::string_view id, uint32_t sys
   StoredNames::Reading names(*names_, *txn_, tables_->meta);
   TANDEM_ASSIGN_OR_RETURN(auto row, at(tables_->records, id, decodeRow(*v, systems, &names)));
   if (row.record.id != id) {
-    return corrupt(tables_->records, id,
-                   Error{"corrupt value: holds record " + keys::formatRaw(row.record.id)});
+    return storedError(tables_->records, id,
+                       Error{"corrupt value: holds record " + keys::formatRaw(row.record.id)});
   }
   return row;
 }
@@ -148,7 +143,7 @@ Result<std::vector<Link>> Snapshot::links(ActorId system, std::string_view after
     std::string_view in = key.substr(1);
     auto native = keys::takeOrdered(in);
     if (!native) {
-      return corrupt(dbi, key, native.error());
+      return storedError(dbi, key, native.error());
     }
     if (!after_native.empty() && *native == after_native) {
       return true;
@@ -178,7 +173,7 @@ Result<std::optional<OutboxEntry>> Snapshot::outboxEntry(ActorId system,
   std::string_view in = *due;
   auto due_ms = keys::takeBe64(in);
   if (!due_ms) {
-    return corrupt(tables_->outbox_index, idx, due_ms.error());
+    return storedError(tables_->outbox_index, idx, due_ms.error());
   }
   std::string key = keys::outbox(*due_ms, system, id);
   TANDEM_ASSIGN_OR_RETURN(auto v, txn_->get(tables_->outbox, key));
@@ -207,7 +202,7 @@ Result<std::vector<OutboxEntry>> Snapshot::dueOutbox(int64_t now_ms, size_t limi
     auto due = keys::takeBe64(in);
     auto sys = due ? keys::takeActor(in) : Result<ActorId>(std::unexpected(due.error()));
     if (!sys) {
-      return corrupt(dbi, kv->first, sys.error());
+      return storedError(dbi, kv->first, sys.error());
     }
     if (*due > last_due) {
       break;
@@ -387,7 +382,7 @@ Result<std::vector<std::pair<std::string, ActorId>>> Snapshot::actors() const {
   TANDEM_RETURN_IF_ERROR(
       scan(*txn_, dbi, kMetaActorById, kMetaActorById, [&](auto key, auto value) -> Result<bool> {
         if (key.size() != kMetaActorById.size() + 1) {
-          return corrupt(dbi, key, Error{"corrupt key: actor id"});
+          return storedError(dbi, key, Error{"corrupt key: actor id"});
         }
         out.emplace_back(std::string(value), static_cast<ActorId>(key.back()));
         return true;

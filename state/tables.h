@@ -25,6 +25,13 @@ struct Tables {
 // Opens (creating) every table in `txn`.
 Result<Tables> openTables(lmdb::WriteTxn& txn);
 
+// An error about the value or key at `key` of `dbi`, with where it is in front:
+// "state: records[\"r-1\"]: corrupt value: ...".
+inline std::unexpected<Error> storedError(const lmdb::Dbi& dbi, std::string_view key,
+                                          const Error& e) {
+  return failWith("state: " + dbi.describe(key), e);
+}
+
 // Meta keys.
 inline constexpr std::string_view kMetaSchema = "schema_version";
 inline constexpr std::string_view kMetaClock = "actor_clock";
