@@ -272,6 +272,17 @@ Result<bool> WriteTxn::del(const Dbi& dbi, std::string_view key) {
   return true;
 }
 
+Status WriteTxn::clear(const Dbi& dbi) {
+  int rc = mdb_drop(txn_, dbi.dbi, 0);
+  if (rc != 0) {
+    if (rc == MDB_MAP_FULL) {
+      map_full_ = true;
+    }
+    return fail(std::string("state: clear ") + dbi.name + ": " + errorText(rc));
+  }
+  return {};
+}
+
 Result<Dbi> WriteTxn::openDbi(const char* name, KeyFormatter format) {
   Dbi d;
   d.name = name;

@@ -143,6 +143,8 @@ class WriteTxn : public Txn {
   Result<bool> putIfChanged(const Dbi& dbi, std::string_view key, std::string_view value);
   // True when the key existed.
   Result<bool> del(const Dbi& dbi, std::string_view key);
+  // Deletes every entry of the table (mdb_drop, the table itself stays).
+  Status clear(const Dbi& dbi);
   // Opens (creating if missing) a named database.
   Result<Dbi> openDbi(const char* name, KeyFormatter format);
   // Commits and clears the handle, whatever the outcome.

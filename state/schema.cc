@@ -51,66 +51,6 @@ Result<std::pair<ActorId, std::string>> takeSystemRecord(std::string_view key) {
   return std::pair{system, std::move(id)};
 }
 
-// 2 -> 3: shadows are keyed record id | system instead of system | record id. Under the old
-// key, time-ordered new ids were inserted at one point per system inside the tree and LMDB
-// split those pages in the middle, leaving them ~50% full (20k records: 7,681 pages for
-// 60,000 shadows); under the new key a record's shadows sit together and new ids append at the
-// right edge. Every entry is moved to its new key, value unchanged.
-//
-// In place, a chunk at a time, so a large table never has to fit in memory: a chunk of old
-// entries is copied out (no view into the map is held across a write), deleted and put back
-// under the new keys, and the scan resumes after the chunk's last old key. Entries already
-// moved may sort anywhere, so the scan skips keys in the new layout (isRecordSystemKey).
-Status migrate2to3(lmdb::WriteTxn& txn, const Tables& tables) {
-  constexpr size_t kChunk = 1024;
-  const lmdb::Dbi& dbi = tables.shadows;
-  struct Moved {
-    std::string old_key;
-    std::string new_key;
-    std::string value;
-  };
-  std::vector<Moved> chunk;
-  chunk.reserve(kChunk);
-  std::string from;  // where the next chunk starts looking; "" is the first key
-  for (;;) {
-    chunk.clear();
-    {
-      TANDEM_ASSIGN_OR_RETURN(auto cur, txn.cursor(dbi));
-      TANDEM_ASSIGN_OR_RETURN(auto kv, cur.seek(from));
-      while (kv && chunk.size() < kChunk) {
-        auto [key, value] = *kv;
-        if (!isRecordSystemKey(key)) {
-          auto parts = takeSystemRecord(key);
-          if (!parts) {
-            return storedError(dbi, key, parts.error());
-          }
-          chunk.push_back({std::string(key), keys::recordSystem(parts->second, parts->first),
-                           std::string(value)});
-        }
-        TANDEM_ASSIGN_OR_RETURN(kv, cur.next());
-      }
-    }  // the cursor ends before the writes
-    if (chunk.empty()) {
-      return {};
-    }
-    for (const auto& m : chunk) {
-      TANDEM_RETURN_IF_ERROR(txn.del(dbi, m.old_key));
-    }
-    for (const auto& m : chunk) {
-      TANDEM_RETURN_IF_ERROR(txn.put(dbi, m.new_key, m.value));
-    }
-    from = std::move(chunk.back().old_key);  // deleted: the seek lands on the key after it
-  }
-}
-
-// 3 -> 4: records and shadows are written in value format 3, which names fields by number in
-// the name table (state/names.h) instead of in full. Formats 1 and 2 are still read and each
-// value is rewritten when it next changes, so, as for 1 -> 2, nothing is rewritten here: the
-// new version makes a build that cannot read format 3 refuse the store.
-Status migrate3to4(lmdb::WriteTxn& /*txn*/, const Tables& /*tables*/) {
-  return {};
-}
-
 // Copies out up to `limit` entries of `dbi` for which `want` holds, from the first key >= `from`
 // and no further than the keys starting with `prefix` (no view into the map is held across the
 // writes that follow).
@@ -130,6 +70,55 @@ Result<std::vector<std::pair<std::string, std::string>>> copyOut(lmdb::WriteTxn&
     TANDEM_ASSIGN_OR_RETURN(kv, cur.next());
   }
   return out;
+}
+
+// 2 -> 3: shadows are keyed record id | system instead of system | record id. Under the old
+// key, time-ordered new ids were inserted at one point per system inside the tree and LMDB
+// split those pages in the middle, leaving them ~50% full (20k records: 7,681 pages for
+// 60,000 shadows); under the new key a record's shadows sit together and new ids append at the
+// right edge. Every entry is moved to its new key, value unchanged.
+//
+// In place, a chunk at a time, so a large table never has to fit in memory: a chunk of old
+// entries is copied out (no view into the map is held across a write), deleted and put back
+// under the new keys, and the scan resumes after the chunk's last old key. Entries already
+// moved may sort anywhere, so the scan skips keys in the new layout (isRecordSystemKey).
+Status migrate2to3(lmdb::WriteTxn& txn, const Tables& tables) {
+  constexpr size_t kChunk = 1024;
+  const lmdb::Dbi& dbi = tables.shadows;
+  std::string from;  // where the next chunk starts looking; "" is the first key
+  for (;;) {
+    TANDEM_ASSIGN_OR_RETURN(
+        auto chunk, copyOut(txn, dbi, from, "", kChunk, [](std::string_view key, std::string_view) {
+          return !isRecordSystemKey(key);
+        }));
+    if (chunk.empty()) {
+      return {};
+    }
+    std::vector<std::string> new_keys;
+    new_keys.reserve(chunk.size());
+    for (const auto& [key, value] : chunk) {
+      auto parts = takeSystemRecord(key);
+      if (!parts) {
+        return storedError(dbi, key, parts.error());
+      }
+      new_keys.push_back(keys::recordSystem(parts->second, parts->first));
+    }
+    for (const auto& [key, value] : chunk) {
+      TANDEM_RETURN_IF_ERROR(txn.del(dbi, key));
+    }
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      TANDEM_RETURN_IF_ERROR(txn.put(dbi, new_keys[i], chunk[i].second));
+    }
+    from = std::move(chunk.back().first);  // deleted: the seek lands on the key after it
+  }
+}
+
+// 3 -> 4: records and shadows are written in value format 3, which names fields by number in
+// the name table (state/names.h) instead of in full. Formats 1 and 2 are still read and each
+// value is rewritten when it next changes, so, as for 1 -> 2, nothing is rewritten here: the
+// new version makes a build that cannot read format 3 refuse the store.
+Status migrate3to4(lmdb::WriteTxn& /*txn*/, const Tables& /*tables*/) {
+  return {};
 }
 
 // 4 -> 5: each record and its shadows become one row of records (state/row.h), each shadow
@@ -185,17 +174,7 @@ Status migrate4to5(lmdb::WriteTxn& txn, const Tables& tables) {
     }
     from = chunk.back().first;
   }
-  for (;;) {
-    TANDEM_ASSIGN_OR_RETURN(auto rest,
-                            copyOut(txn, tables.shadows, "", "", 1024,
-                                    [](std::string_view, std::string_view) { return true; }));
-    if (rest.empty()) {
-      break;
-    }
-    for (const auto& kv : rest) {
-      TANDEM_RETURN_IF_ERROR(txn.del(tables.shadows, kv.first));
-    }
-  }
+  TANDEM_RETURN_IF_ERROR(txn.clear(tables.shadows));
   stored.commit();
   return {};
 }
