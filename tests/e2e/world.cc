@@ -405,7 +405,7 @@ Result<std::string> World::allConflicts() {
   return out + "]";
 }
 
-Result<uint64_t> World::detectorRecords() {
+Result<std::map<std::string, uint64_t>> World::detectorRecordsBySystem() {
   TANDEM_ASSIGN_OR_RETURN(auto body, agentStatus());
   rapidjson::Document doc;
   doc.Parse(body.c_str());
@@ -413,11 +413,21 @@ Result<uint64_t> World::detectorRecords() {
       !doc["detectors"].IsArray()) {
     return fail("e2e: /v1/status has no detectors array: " + body);
   }
-  uint64_t n = 0;
+  std::map<std::string, uint64_t> out;
   for (const auto& d : doc["detectors"].GetArray()) {
-    if (d.HasMember("records") && d["records"].IsUint64()) {
-      n += d["records"].GetUint64();
+    if (d.IsObject() && d.HasMember("records") && d["records"].IsUint64()) {
+      const bool named = d.HasMember("system") && d["system"].IsString();
+      out[named ? d["system"].GetString() : ""] += d["records"].GetUint64();
     }
+  }
+  return out;
+}
+
+Result<uint64_t> World::detectorRecords() {
+  TANDEM_ASSIGN_OR_RETURN(auto by_system, detectorRecordsBySystem());
+  uint64_t n = 0;
+  for (const auto& [system, records] : by_system) {
+    n += records;
   }
   return n;
 }

@@ -91,7 +91,9 @@ class World {
   Result<int64_t> statusNumber(const std::string& key);
   // Every conflict entry (state=all), all pages, as one JSON array.
   Result<std::string> allConflicts();
-  // The sum of /v1/status detectors[].records: feed records read since this agent started.
+  // /v1/status detectors[].records by system: feed records read since this agent started.
+  Result<std::map<std::string, uint64_t>> detectorRecordsBySystem();
+  // Their sum.
   Result<uint64_t> detectorRecords();
 
   // Live records of each system mapped to canonical values.

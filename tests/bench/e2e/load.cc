@@ -6,8 +6,6 @@
 #include <filesystem>
 #include <thread>
 
-#include <rapidjson/document.h>
-
 #include "tests/bench/e2e/null_copier.h"
 #include "tests/e2e/world.h"
 
@@ -68,27 +66,16 @@ std::string countCheck(e2e::World& w, int64_t n) {
 
 // "crm 1.00 erp 1.43 fin 1.00": each detector's records read per record loaded.
 std::string recordsRead(e2e::World& w, int64_t n) {
-  auto body = w.agentStatus();
-  if (!body) {
-    return body.error().message;
-  }
-  rapidjson::Document doc;
-  doc.Parse(body->c_str());
-  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("detectors") ||
-      !doc["detectors"].IsArray()) {
-    return "no detectors in /v1/status";
+  auto by_system = w.detectorRecordsBySystem();
+  if (!by_system) {
+    return by_system.error().message;
   }
   std::string out;
-  for (const auto& d : doc["detectors"].GetArray()) {
-    if (!d.IsObject() || !d.HasMember("system") || !d["system"].IsString() ||
-        !d.HasMember("records") || !d["records"].IsUint64()) {
-      continue;
-    }
+  for (const auto& [system, records] : *by_system) {
     char figure[32];
     std::snprintf(figure, sizeof figure, " %.2f",
-                  static_cast<double>(d["records"].GetUint64()) /
-                      static_cast<double>(std::max<int64_t>(n, 1)));
-    out += (out.empty() ? "" : " ") + std::string(d["system"].GetString()) + figure;
+                  static_cast<double>(records) / static_cast<double>(std::max<int64_t>(n, 1)));
+    out += (out.empty() ? "" : " ") + system + figure;
   }
   return out;
 }
