@@ -89,23 +89,9 @@ class Writer {
     return {};
   }
 
-  // The due time the entry of (system, record) is filed under, if there is one.
-  Result<std::optional<uint64_t>> indexedDue(const std::string& idx) {
-    TANDEM_ASSIGN_OR_RETURN(auto due, txn_.get(t_.outbox_index, idx));
-    if (!due) {
-      return std::nullopt;
-    }
-    std::string_view in = *due;
-    auto due_ms = keys::takeBe64(in);
-    if (!due_ms) {
-      return storedError(t_.outbox_index, idx, due_ms.error());
-    }
-    return *due_ms;
-  }
-
   Status removeOutbox(ActorId system, std::string_view record) {
     std::string idx = keys::systemRecord(system, record);
-    TANDEM_ASSIGN_OR_RETURN(auto due, indexedDue(idx));
+    TANDEM_ASSIGN_OR_RETURN(auto due, outboxDue(txn_, t_, idx));
     if (!due) {
       return {};
     }
@@ -127,7 +113,7 @@ class Writer {
     // An entry filed again: the old key goes when its due time changes, the index entry is
     // written over (the refill's "sent" mark moves every create it hands out).
     std::string idx = keys::systemRecord(e.system, e.record);
-    TANDEM_ASSIGN_OR_RETURN(auto old_due, indexedDue(idx));
+    TANDEM_ASSIGN_OR_RETURN(auto old_due, outboxDue(txn_, t_, idx));
     const auto due = static_cast<uint64_t>(e.due_ms);
     if (old_due && *old_due != due) {
       TANDEM_RETURN_IF_ERROR(txn_.del(t_.outbox, keys::outbox(*old_due, e.system, e.record)));

@@ -166,14 +166,9 @@ Result<std::optional<std::string>> Snapshot::cursor(ActorId system, std::string_
 Result<std::optional<OutboxEntry>> Snapshot::outboxEntry(ActorId system,
                                                          std::string_view id) const {
   std::string idx = keys::systemRecord(system, id);
-  TANDEM_ASSIGN_OR_RETURN(auto due, txn_->get(tables_->outbox_index, idx));
-  if (!due) {
-    return std::nullopt;
-  }
-  std::string_view in = *due;
-  auto due_ms = keys::takeBe64(in);
+  TANDEM_ASSIGN_OR_RETURN(auto due_ms, outboxDue(*txn_, *tables_, idx));
   if (!due_ms) {
-    return storedError(tables_->outbox_index, idx, due_ms.error());
+    return std::nullopt;
   }
   std::string key = keys::outbox(*due_ms, system, id);
   TANDEM_ASSIGN_OR_RETURN(auto v, txn_->get(tables_->outbox, key));

@@ -2,6 +2,11 @@
 
 // The named databases of the store, opened once at Store::open. Internal to state/.
 
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "state/keys.h"
 #include "state/lmdb.h"
 
 namespace tandem::state {
@@ -30,6 +35,22 @@ Result<Tables> openTables(lmdb::WriteTxn& txn);
 inline std::unexpected<Error> storedError(const lmdb::Dbi& dbi, std::string_view key,
                                           const Error& e) {
   return failWith("state: " + dbi.describe(key), e);
+}
+
+// The due time the outbox entry at `idx` (keys::systemRecord(system, record)) is filed under,
+// from outbox_index; nullopt when there is no entry.
+inline Result<std::optional<uint64_t>> outboxDue(const lmdb::Txn& txn, const Tables& t,
+                                                 std::string_view idx) {
+  TANDEM_ASSIGN_OR_RETURN(auto due, txn.get(t.outbox_index, idx));
+  if (!due) {
+    return std::nullopt;
+  }
+  std::string_view in = *due;
+  auto due_ms = keys::takeBe64(in);
+  if (!due_ms) {
+    return storedError(t.outbox_index, idx, due_ms.error());
+  }
+  return *due_ms;
 }
 
 // Meta keys.
