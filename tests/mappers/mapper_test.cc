@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "mappers/body_template.h"
 #include "mappers/config_loader.h"
 #include "mappers/mapper.h"
 #include "mappers/record_json.h"
@@ -255,6 +256,44 @@ TEST_F(DemoMapping, RoundTripIsIdentityOnMappedFields) {
       }
     }
   }
+}
+
+}  // namespace
+}  // namespace tandem::mappers
+
+namespace tandem::mappers {
+namespace {
+
+rapidjson::Document parsed(const char* text) {
+  rapidjson::Document d;
+  d.Parse(text);
+  return d;
+}
+
+// A record merged into a request body in hand (the agent's bodies): at record_at, created where
+// missing, over a member already there, and a target that is not an object becomes one.
+TEST(PlaceRecord, MergesTheRecordAtItsPointer) {
+  const auto record = parsed(R"({"name":"Ada","city":"London"})");
+  auto body = parsed(R"({"op":"create","item":{"name":"old","keep":1}})");
+  ASSERT_TRUE(placeRecord(body, body.GetAllocator(), "/item", record));
+  EXPECT_EQ(toJson(body), R"({"op":"create","item":{"name":"Ada","keep":1,"city":"London"}})");
+  auto fresh = parsed(R"({"op":"create","item":7})");
+  ASSERT_TRUE(placeRecord(fresh, fresh.GetAllocator(), "/item", record));
+  EXPECT_EQ(toJson(fresh), R"({"op":"create","item":{"name":"Ada","city":"London"}})");
+  auto top = parsed(R"({"x":true})");
+  ASSERT_TRUE(placeRecord(top, top.GetAllocator(), "", record));
+  EXPECT_EQ(toJson(top), R"({"x":true,"name":"Ada","city":"London"})");
+}
+
+// A record_at that is not a JSON pointer (the config loader refuses one; a body built by hand
+// may not have been checked) is named, and the body is left as it was.
+TEST(PlaceRecord, RefusesAPointerThatIsNotOneAndLeavesTheBody) {
+  const auto record = parsed(R"({"name":"Ada"})");
+  auto body = parsed(R"({"op":"create"})");
+  auto placed = placeRecord(body, body.GetAllocator(), "item", record);
+  ASSERT_FALSE(placed);
+  EXPECT_EQ(placed.error().message, R"(record_at "item" is not a JSON pointer)");
+  EXPECT_EQ(toJson(body), R"({"op":"create"})");
 }
 
 }  // namespace
