@@ -17,8 +17,13 @@
 namespace tandem::agent::ops::heap {
 
 // Settings made once at the start of the program: glibc's mmap threshold and arenas (see
-// heap.cc); nothing on jemalloc, whose defaults serve.
+// heap.cc). jemalloc's are read when it starts, from heap.cc's malloc_conf.
 void tune();
+inline constexpr int64_t kDirtyDecayMs = 1000;  // jemalloc's, in heap.cc's malloc_conf
+
+// How long jemalloc keeps freed pages before it gives them back (arenas created from now on);
+// nullopt on glibc.
+std::optional<int64_t> dirtyDecayMs();
 
 // "jemalloc 5.3.0-0-g..." when the program runs on jemalloc, else "glibc malloc".
 std::string allocatorName();

@@ -44,8 +44,16 @@ TEST(Heap, MallocGoesToJemalloc) {
   ASSERT_TRUE(after.has_value());
   EXPECT_GE(*after - *before, uint64_t{1} << 20);
 }
+
+TEST(Heap, FreedPagesAreKeptOneSecond) {
+  if (std::getenv("MALLOC_CONF") != nullptr) {
+    GTEST_SKIP() << "MALLOC_CONF is set, and wins over the program's setting";
+  }
+  EXPECT_EQ(dirtyDecayMs(), kDirtyDecayMs);
+}
 #else
 TEST(Heap, WithoutJemallocTheCLibraryMallocIsNamed) {
+  EXPECT_FALSE(dirtyDecayMs().has_value());
   EXPECT_EQ(allocatorName(), "glibc malloc");
   EXPECT_FALSE(threadAllocatedBytes().has_value());
 }
