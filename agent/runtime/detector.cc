@@ -6,6 +6,9 @@
 #include <chrono>
 #include <set>
 
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+
 #include "agent/runtime/pusher.h"
 
 namespace tandem::agent::runtime::detail {
@@ -121,9 +124,12 @@ asio::awaitable<bool> Detector::pass() {
   }
   uint64_t read = 0;
   bool first = true;
+  // The next page is fetched while this one is taken in: the feed's round trip and the parsing of
+  // its answer overlap the writer's ingest instead of adding to it (a bulk load reads thousands
+  // of pages). Each page's read is marked from its request to its ingest (ReadMark).
+  auto mark = std::make_unique<SystemRuntime::ReadMark>(sys_);
+  auto batch = co_await ent_.connector->fetchChanges(cursor);
   for (;;) {
-    const SystemRuntime::ReadMark mark(sys_);
-    auto batch = co_await ent_.connector->fetchChanges(cursor);
     core_.stats().setBreaker(system, sys_.channel->breakerState());
     if (!batch) {
       fail("detector: fetch failed", batch.error().message);
@@ -138,8 +144,31 @@ asio::awaitable<bool> Detector::pass() {
     // up to a thousand of them on a QuickBooks CDC page) need not live through the ingest.
     std::vector<connector::NativeRecord>().swap(batch->records);
     std::optional<std::string> next = batch->cursor;
-    auto result = co_await core_.ingest(sys_, ent_, std::move(mapped.incoming),
-                                        std::move(mapped.failures), next, mark.started());
+    const bool more = batch->more;
+    auto ingest = core_.ingest(sys_, ent_, std::move(mapped.incoming), std::move(mapped.failures),
+                               next, mark->started());
+    Result<engine::IngestResult> result = tandem::fail("detector: page not taken in");
+    std::unique_ptr<SystemRuntime::ReadMark> next_mark;
+    Result<connector::FeedBatch> next_batch = tandem::fail("detector: next page not read");
+    if (more && !core_.stopped(sys_)) {
+      next_mark = std::make_unique<SystemRuntime::ReadMark>(sys_);
+      auto [order, fetch_error, fetched, ingest_error, ingested] =
+          co_await asio::experimental::make_parallel_group(
+              asio::co_spawn(sys_.strand, ent_.connector->fetchChanges(next ? next : cursor),
+                             asio::deferred),
+              asio::co_spawn(sys_.strand, std::move(ingest), asio::deferred))
+              .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+      for (const auto& e : {fetch_error, ingest_error}) {
+        if (e) {
+          std::rethrow_exception(e);
+        }
+      }
+      result = std::move(ingested);
+      next_batch = std::move(fetched);
+    } else {
+      result = co_await std::move(ingest);
+    }
+    mark = std::move(next_mark);
     if (!result) {
       fail("detector: ingest failed", result.error().message);
       co_return false;
@@ -168,7 +197,7 @@ asio::awaitable<bool> Detector::pass() {
       }
     }
     first = false;
-    if (!batch->more) {
+    if (!more) {
       if (!ent_.feed_read) {
         ent_.feed_read = true;
         sys_.pusher->wakeHere();  // creates held for this feed may go now
@@ -178,6 +207,7 @@ asio::awaitable<bool> Detector::pass() {
     if (core_.stopped(sys_)) {
       co_return false;
     }
+    batch = std::move(next_batch);
   }
 }
 

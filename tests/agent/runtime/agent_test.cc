@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "agent/runtime/names.h"
 #include "tests/agent/runtime/harness.h"
@@ -55,6 +57,31 @@ TEST(Runtime, InitialLoadOfALargeFeedShowsProgress) {
   EXPECT_NE(out.find("initial load crm.customer: 50 records"), std::string::npos) << out;
   EXPECT_NE(out.find("initial load crm.customer: done, 120 records"), std::string::npos) << out;
   EXPECT_NE(h.logText().find("initial load done"), std::string::npos);
+}
+
+// A bulk load reads thousands of pages: each page's request goes out while the page before it is
+// taken in (the writer's ingest), not after, so the round trips overlap the store's work.
+TEST(Runtime, TheFeedsNextPageIsAskedForWhileThisOneIsTakenIn) {
+  RuntimeHarness h;
+  for (int i = 0; i < 200; ++i) {  // four pages of 50
+    h.sys("crm").humanCreate({{"email", "p" + std::to_string(i) + "@example.com"}});
+  }
+  std::mutex mu;
+  std::vector<uint64_t> taken_in;  // pages the detector had taken in as each request started
+  h.sys("crm").setFeedWatch([&] {
+    const uint64_t batches = h.detectorOf("crm").batches;
+    std::lock_guard lock(mu);
+    taken_in.push_back(batches);
+  });
+  h.start(h.config());
+  ASSERT_TRUE(waitFor([&] { return h.converged("p199@example.com"); }));
+  EXPECT_EQ(h.detectorOf("crm").records, 200u);
+  h.shutdown();
+  std::lock_guard lock(mu);
+  ASSERT_GE(taken_in.size(), 4u);
+  // One after the other, the requests would find 0, 1, 2, 3 pages taken in.
+  EXPECT_EQ(std::vector<uint64_t>(taken_in.begin(), taken_in.begin() + 4),
+            (std::vector<uint64_t>{0, 0, 1, 2}));
 }
 
 TEST(Webhooks, VerifiedDeliveryFetchesTheNamedRecordAtOnce) {

@@ -89,6 +89,10 @@ class FakeSystem {
   void setGetDelayMs(int ms) {
     set([&] { get_delay_ms_ = ms; });
   }
+  // Called as every feed request starts, on the agent's thread (the system's lock not held).
+  void setFeedWatch(std::function<void()> watch) {
+    set([&] { feed_watch_ = std::move(watch); });
+  }
   // Every change from now on gets the same updated time, as on a whole-second clock.
   void setClockStill(bool v) {
     set([&] { clock_still_ = v; });
@@ -144,6 +148,9 @@ class FakeSystem {
 
   // ---- the API the fake connector calls
   Result<connector::FeedBatch> feed(const std::optional<std::string>& cursor, size_t page) {
+    if (auto watch = read(feed_watch_)) {
+      watch();
+    }
     std::lock_guard lock(mu_);
     if (down_) {
       return fail("fetch " + name_ + ": 503 service unavailable");
@@ -311,6 +318,7 @@ class FakeSystem {
   bool clock_still_ = false;
   int push_delay_ms_ = 0;
   std::function<std::optional<std::string>(const std::string&, const std::string&)> reject_;
+  std::function<void()> feed_watch_;
 };
 
 }  // namespace tandem::agent::runtime::testing
