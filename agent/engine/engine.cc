@@ -55,6 +55,19 @@ SyncEngine::SyncEngine(state::Store& store, agent::Clock& clock, EngineConfig co
   rng_.seed(config_.id_seed ? *config_.id_seed : std::random_device{}());
 }
 
+Result<state::Applied> SyncEngine::apply(const state::Batch& batch, state::Durability durability) {
+  TANDEM_ASSIGN_OR_RETURN(auto applied, store_.apply(batch, durability));
+  if (!handed_records_.empty()) {
+    for (const auto& r : batch.records) {
+      auto it = handed_records_.find(r.id);
+      if (it != handed_records_.end()) {
+        it->second.changed = true;
+      }
+    }
+  }
+  return applied;
+}
+
 const EntityConfig* SyncEngine::entity(std::string_view name) const {
   for (const auto& e : config_.entities) {
     if (e.name == name) {
@@ -110,9 +123,18 @@ Result<IngestResult> SyncEngine::ingest(ActorId system, const std::string& entit
   }
   IngestResult out;
   state::Batch batch;
+  HandOut hand;
   {
     TANDEM_ASSIGN_OR_RETURN(auto snap, store_.read());
     WorkSet ws(snap, *entity, config_.agent, clock_.nowMs());
+    for (const auto& [to, h] : handed_) {
+      if (h.room > h.jobs.size()) {
+        hand.room[to] = h.room - h.jobs.size();
+      }
+    }
+    if (!hand.room.empty()) {
+      ws.handOut(&hand);
+    }
     TANDEM_RETURN_IF_ERROR(ws.begin());
     std::map<std::pair<std::string, std::string>, RecordId> batch_matches;
     for (auto& in : records) {
@@ -236,8 +258,12 @@ Result<IngestResult> SyncEngine::ingest(ActorId system, const std::string& entit
     }
   }  // the snapshot ends before the write
   // Deferred durability: lost to a power failure with its cursor, the batch is read again.
-  TANDEM_ASSIGN_OR_RETURN(auto applied, store_.apply(batch, state::Durability::Deferred));
+  TANDEM_ASSIGN_OR_RETURN(auto applied, apply(batch, state::Durability::Deferred));
   (void)applied;
+  for (auto& [to, h] : hand.jobs) {
+    ++handed_records_[h.job.record].jobs;
+    handed_[to].jobs.push_back(std::move(h));  // only once their marks are committed
+  }
   return out;
 }
 

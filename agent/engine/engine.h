@@ -14,10 +14,13 @@
 //   }
 
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <map>
 #include <optional>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -102,6 +105,13 @@ struct PushJob {
   std::optional<conflict::FieldMap<conflict::Value>> record_values;
 };
 
+// A create an ingest planned and marked as sent (internal: SyncEngine::duePushes hands it out),
+// with the end of the lease written in its outbox entry.
+struct HandedCreate {
+  PushJob job;
+  int64_t lease_due_ms = 0;
+};
+
 struct PushSuccess {
   std::string native_id;  // the new id, for a create
   std::string version_token;
@@ -176,6 +186,10 @@ class SyncEngine {
   // it may exist in the system. A deferred commit: lost, the marks stay and the creates are read
   // back by key when their lease ends. Returns the entries unmarked.
   Result<size_t> unmarkUnsentCreates(ActorId system, const std::vector<PushJob>& jobs);
+  // Creates ingests handed over for the next duePushes and not taken yet (see ingest): due now
+  // and not marked as sent any more, as if never handed over. Before this engine is replaced
+  // (a reload), so its successor's refills find them. Returns the entries unmarked.
+  Result<size_t> releaseHanded();
   Status resolveConflict(uint64_t conflict_id, const conflict::Value& chosen, std::string note);
   Status retryDeadLetter(ActorId system, const RecordId& record);
 
@@ -194,6 +208,23 @@ class SyncEngine {
   agent::Clock& clock_;
   EngineConfig config_;
   std::mt19937_64 rng_;
+  // Per system: creates ingests planned and marked as sent for its next duePushes, and how many
+  // it takes (what its last duePushes asked for; none while it holds creates). In memory only:
+  // lost with the process, they are due again when their lease ends, read back by key first.
+  struct Handed {
+    size_t room = 0;
+    std::deque<HandedCreate> jobs;
+  };
+  std::map<ActorId, Handed> handed_;
+  // The records of the handed creates: how many of their jobs wait, and whether a later batch
+  // rewrote the record (the job is then planned again from the stored record when taken).
+  struct HandedRecord {
+    size_t jobs = 0;
+    bool changed = false;
+  };
+  std::unordered_map<RecordId, HandedRecord> handed_records_;
+  // store_.apply(), and the handed creates of the records the batch rewrote marked changed.
+  Result<state::Applied> apply(const state::Batch& batch, state::Durability durability);
 };
 
 }  // namespace tandem::engine

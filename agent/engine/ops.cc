@@ -38,7 +38,7 @@ Status SyncEngine::resolveConflict(uint64_t conflict_id, const conflict::Value& 
     ws.touch((*loaded)->record.id);
     TANDEM_RETURN_IF_ERROR(ws.finish(batch));
   }
-  TANDEM_RETURN_IF_ERROR(store_.apply(batch));
+  TANDEM_RETURN_IF_ERROR(apply(batch, state::Durability::Sync));
   return {};
 }
 
@@ -64,7 +64,7 @@ Status SyncEngine::retryDeadLetter(ActorId system, const RecordId& record) {
     batch.dead_letter_removals.push_back(state::SystemRecord{system, record});
     batch.outbox.push_back(std::move(e));
   }
-  TANDEM_RETURN_IF_ERROR(store_.apply(batch));
+  TANDEM_RETURN_IF_ERROR(apply(batch, state::Durability::Sync));
   return {};
 }
 

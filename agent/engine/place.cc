@@ -98,7 +98,7 @@ Result<size_t> SyncEngine::placeExisting(size_t page) {
         }
       }
       if (!batch.empty()) {
-        TANDEM_RETURN_IF_ERROR(store_.apply(batch));
+        TANDEM_RETURN_IF_ERROR(apply(batch, state::Durability::Sync));
       }
       if (last) {
         break;
@@ -125,7 +125,7 @@ Result<size_t> SyncEngine::reclaimSentCreates() {
   }
   const size_t n = batch.outbox.size();
   if (n > 0) {
-    TANDEM_RETURN_IF_ERROR(store_.apply(batch));
+    TANDEM_RETURN_IF_ERROR(apply(batch, state::Durability::Sync));
   }
   return n;
 }
@@ -151,8 +151,25 @@ Result<size_t> SyncEngine::unmarkUnsentCreates(ActorId system, const std::vector
   }
   const size_t n = batch.outbox.size();
   if (n > 0) {
-    TANDEM_RETURN_IF_ERROR(store_.apply(batch, state::Durability::Deferred));
+    TANDEM_RETURN_IF_ERROR(apply(batch, state::Durability::Deferred));
   }
+  return n;
+}
+
+Result<size_t> SyncEngine::releaseHanded() {
+  size_t n = 0;
+  for (auto& [system, h] : handed_) {
+    std::vector<PushJob> jobs;
+    jobs.reserve(h.jobs.size());
+    for (auto& handed : h.jobs) {
+      jobs.push_back(std::move(handed.job));
+    }
+    h.jobs.clear();
+    h.room = 0;
+    TANDEM_ASSIGN_OR_RETURN(size_t unmarked, unmarkUnsentCreates(system, jobs));
+    n += unmarked;
+  }
+  handed_records_.clear();
   return n;
 }
 

@@ -20,15 +20,21 @@ Result<std::vector<PushJob>> SyncEngine::duePushes(ActorId system, size_t limit,
                                                    state::Durability durability) {
   std::vector<PushJob> jobs;
   state::Batch batch;
+  const int64_t now = clock_.nowMs();
   // Held creates are skipped, not counted: look further so updates behind them still go.
   const size_t scan = filter.hold_creates.empty() ? limit : limit * 8 + 64;
+  const auto held = [&filter](const std::string& entity) {
+    return std::find(filter.hold_creates.begin(), filter.hold_creates.end(), entity) !=
+           filter.hold_creates.end();
+  };
+  Handed& handed = handed_[system];
+  // The next ingests hand this system at most as many creates as it takes now.
+  handed.room = filter.hold_creates.empty() ? limit : 0;
   {
     TANDEM_ASSIGN_OR_RETURN(auto snap, store_.read());
-    TANDEM_ASSIGN_OR_RETURN(auto due, snap.dueOutbox(clock_.nowMs(), scan, system));
-    for (auto& e : due) {
-      if (jobs.size() >= limit) {
-        break;
-      }
+    // An outbox entry planned from the record as stored now, so the latest value per field is
+    // sent (case 19).
+    const auto plan = [&](state::OutboxEntry& e) -> Status {
       TANDEM_ASSIGN_OR_RETURN(auto native, snap.nativeId(e.record, system));
       // The record and the system's shadow in one read (state/row.h). A create is planned from
       // the record alone (planFor): its shadow is not decoded.
@@ -38,27 +44,25 @@ Result<std::vector<PushJob>> SyncEngine::duePushes(ActorId system, size_t limit,
       const conflict::SystemSpec* spec = ent != nullptr ? specOf(*ent, system) : nullptr;
       if (spec == nullptr) {
         batch.outbox_removals.push_back(state::SystemRecord{system, e.record});
-        continue;
+        return {};
       }
       const std::optional<conflict::Shadow>& shadow = row->shadows[system];
-      if (!native && std::find(filter.hold_creates.begin(), filter.hold_creates.end(),
-                               record->entity) != filter.hold_creates.end()) {
+      if (!native && held(record->entity)) {
         if (filter.held != nullptr) {
           filter.held->push_back(e.record);
         }
-        continue;
+        return {};
       }
-      // Computed now from the current record, so the latest value per field is sent (case 19).
-      conflict::PushPlan plan = planFor(*record, shadow, *spec, native.has_value());
-      if (plan.op == conflict::PushOp::None) {
+      conflict::PushPlan p = planFor(*record, shadow, *spec, native.has_value());
+      if (p.op == conflict::PushOp::None) {
         batch.outbox_removals.push_back(state::SystemRecord{system, e.record});
-        continue;
+        return {};
       }
       PushJob job;
       job.record = e.record;
       job.entity = record->entity;
       job.native_id = native.value_or("");
-      job.plan = std::move(plan);
+      job.plan = std::move(p);
       job.idempotency_key =
           e.idempotency_key.empty() ? idempotencyKey(e.record, system) : e.idempotency_key;
       job.attempts = e.attempts;
@@ -66,28 +70,60 @@ Result<std::vector<PushJob>> SyncEngine::duePushes(ActorId system, size_t limit,
         // A create is recorded as sent before it is sent: after a crash its outcome is unknown
         // and the connector reads back by the key instead of creating a second record.
         job.outcome_unknown = e.attempts > 0 || e.last_error == kCreateSent;
-        for (const auto& key : ent->match_keys) {
-          const conflict::FieldState* f = record->fields.find(key);
-          if (f != nullptr && !f->value.isNull()) {
-            job.match_fields.emplace_back(key, f->value);
-          }
-        }
         state::OutboxEntry sent = e;
         sent.kind = state::PushKind::Create;
         sent.last_error = kCreateSent;
-        sent.due_ms = clock_.nowMs() + kCreateLeaseMs;
+        sent.due_ms = now + kCreateLeaseMs;
         batch.outbox.push_back(std::move(sent));
       }
-      job.record_values.emplace();
-      job.record_values->reserve(record->fields.size());
-      for (auto& [name, field] : record->fields) {
-        job.record_values->append(name, std::move(field.value));
-      }
+      addRecordFields(job, std::move(row->record), *ent);
       jobs.push_back(std::move(job));
+      return {};
+    };
+    // First the creates ingests handed over (see WorkSet::handOut), each checked against its
+    // outbox entry: one whose entry changed since (the record's create refused, its entry
+    // dropped) or whose lease ran out is left to the scan below.
+    while (!handed.jobs.empty() && jobs.size() < limit) {
+      HandedCreate h = std::move(handed.jobs.front());
+      handed.jobs.pop_front();
+      bool changed = false;
+      if (auto it = handed_records_.find(h.job.record); it != handed_records_.end()) {
+        changed = it->second.changed;
+        if (--it->second.jobs == 0) {
+          handed_records_.erase(it);
+        }
+      }
+      TANDEM_ASSIGN_OR_RETURN(auto entry, snap.outboxEntry(system, h.job.record));
+      if (!entry || entry->last_error != kCreateSent || entry->due_ms != h.lease_due_ms ||
+          h.lease_due_ms <= now) {
+        continue;
+      }
+      if (changed || held(h.job.entity)) {
+        // The record changed after its create was planned (deleted, say): planned again from
+        // the stored record, as a create never sent. Held (creates handed over before a reload
+        // made this system's pusher hold them): due now and not marked, for the scan once the
+        // hold ends.
+        entry->last_error.clear();
+        if (changed && !held(h.job.entity)) {
+          TANDEM_RETURN_IF_ERROR(plan(*entry));
+        } else {
+          entry->due_ms = now;
+          batch.outbox.push_back(std::move(*entry));
+        }
+        continue;
+      }
+      jobs.push_back(std::move(h.job));
+    }
+    TANDEM_ASSIGN_OR_RETURN(auto due, snap.dueOutbox(now, scan, system));
+    for (auto& e : due) {
+      if (jobs.size() >= limit) {
+        break;
+      }
+      TANDEM_RETURN_IF_ERROR(plan(e));
     }
   }
   if (!batch.empty()) {
-    TANDEM_RETURN_IF_ERROR(store_.apply(batch, durability));
+    TANDEM_RETURN_IF_ERROR(apply(batch, durability));
   }
   return jobs;
 }
@@ -142,7 +178,7 @@ Result<std::vector<FollowUp>> SyncEngine::completePushes(ActorId system,
     // Deferred durability: an answer lost to a power failure is an unknown outcome again (a
     // create is read back by its key, an update is sent again). duePushes' marking of the next
     // creates as sent is durable and takes these along.
-    TANDEM_RETURN_IF_ERROR(store_.apply(batch, state::Durability::Deferred));
+    TANDEM_RETURN_IF_ERROR(apply(batch, state::Durability::Deferred));
   }
   return follow;
 }

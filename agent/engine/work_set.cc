@@ -1,6 +1,8 @@
 #include "agent/engine/work_set.h"
 
 #include <algorithm>
+#include <type_traits>
+#include <utility>
 
 namespace tandem::engine {
 
@@ -37,6 +39,40 @@ const conflict::SystemSpec* specOf(const EntityConfig& entity, ActorId system) {
     }
   }
   return nullptr;
+}
+
+namespace {
+
+// Values moved out of a record that is not needed any more, copied otherwise.
+template <class R>
+void addFields(PushJob& job, R&& record, const EntityConfig& entity) {
+  if (job.native_id.empty()) {
+    for (const auto& key : entity.match_keys) {
+      const conflict::FieldState* f = record.fields.find(key);
+      if (f != nullptr && !f->value.isNull()) {
+        job.match_fields.emplace_back(key, f->value);
+      }
+    }
+  }
+  job.record_values.emplace();
+  job.record_values->reserve(record.fields.size());
+  for (auto& [name, field] : record.fields) {
+    if constexpr (std::is_rvalue_reference_v<R&&>) {
+      job.record_values->append(name, std::move(field.value));
+    } else {
+      job.record_values->append(name, field.value);
+    }
+  }
+}
+
+}  // namespace
+
+void addRecordFields(PushJob& job, const conflict::Record& record, const EntityConfig& entity) {
+  addFields(job, record, entity);
+}
+
+void addRecordFields(PushJob& job, conflict::Record&& record, const EntityConfig& entity) {
+  addFields(job, std::move(record), entity);
 }
 
 namespace {
@@ -279,6 +315,24 @@ Result<size_t> WorkSet::finish(state::Batch& batch) {
       e.idempotency_key = fresh_key ? idempotencyKey(id, spec.id, static_cast<uint64_t>(now_ms_))
                                     : idempotencyKey(id, spec.id);
       e.enqueued_ms = now_ms_;
+      if (hand_out_ != nullptr && !native && !fresh_key && isNew(id)) {
+        // A record new in this batch has no push anywhere yet: its create goes straight to the
+        // pusher, marked as sent here as duePushes would (after a crash, read back by key).
+        auto room = hand_out_->room.find(spec.id);
+        if (room != hand_out_->room.end() && room->second > 0) {
+          --room->second;
+          e.last_error = kCreateSent;
+          e.due_ms = now_ms_ + kCreateLeaseMs;
+          HandedCreate handed;
+          handed.job.record = id;
+          handed.job.entity = entity_.name;
+          handed.job.plan = std::move(plan);
+          handed.job.idempotency_key = e.idempotency_key;
+          addRecordFields(handed.job, st.record, entity_);
+          handed.lease_due_ms = e.due_ms;
+          hand_out_->jobs.emplace_back(spec.id, std::move(handed));
+        }
+      }
       batch.outbox.push_back(std::move(e));
       ++queued;
     }

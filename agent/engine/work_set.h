@@ -27,6 +27,19 @@ conflict::PushPlan planFor(const conflict::Record& record,
 state::PushKind kindOf(const conflict::PushPlan& plan, const EntityConfig& entity, bool linked);
 const conflict::SystemSpec* specOf(const EntityConfig& entity, ActorId system);
 
+// The canonical record's values and, for a create, its match-key fields: what a job carries
+// (PushJob::record_values, PushJob::match_fields). The values are moved out of an rvalue.
+void addRecordFields(PushJob& job, const conflict::Record& record, const EntityConfig& entity);
+void addRecordFields(PushJob& job, conflict::Record&& record, const EntityConfig& entity);
+
+// Creates an ingest hands straight to the systems' pushers (SyncEngine::duePushes), so the
+// refill neither reads the record again nor writes their mark as sent: the ingest's own batch
+// marks them.
+struct HandOut {
+  std::map<ActorId, size_t> room;  // how many more each system's pusher takes
+  std::vector<std::pair<ActorId, HandedCreate>> jobs;
+};
+
 class WorkSet {
  public:
   WorkSet(const state::Snapshot& snap, const EntityConfig& entity, ActorId agent, int64_t now_ms);
@@ -67,6 +80,10 @@ class WorkSet {
   // fresh one when the system still lacks something.
   void dropOutbox(ActorId system, const RecordId& id) { dropped_[{system, id}] = true; }
 
+  // Creates of records new in this batch, up to `out->room` per system, are handed out through
+  // `out` instead of waiting in the outbox for a refill (see HandOut).
+  void handOut(HandOut* out) { hand_out_ = out; }
+
   // Queues pushes for every touched record whose systems lack something (pending writes
   // recorded in the shadows), then writes records, shadows, links, conflicts, clock and seq.
   // The states are moved into the batch: the WorkSet is spent afterwards.
@@ -92,6 +109,7 @@ class WorkSet {
   };
   std::map<std::pair<ActorId, RecordId>, Lone> lone_;
   std::map<RecordId, ActorId> partial_;  // loaded by loadFor: the one system whose shadow is in
+  HandOut* hand_out_ = nullptr;
 
   // Reads a record not loaded yet with every system's shadow, or `only` that system's (then it
   // is partial); a missing record is created when `create` is set.

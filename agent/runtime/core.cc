@@ -403,6 +403,11 @@ Status Core::reload(mappers::Config config) {
   // Swapped on the writer strand before any new loop can reach the engine: the new loops first
   // wait for the old ones on their system strands, and their engine calls queue behind this.
   asio::post(writer_, [self = shared_from_this(), ec = std::move(ec)]() mutable {
+    // Creates handed to the old engine's next refills go to the new one's through the outbox.
+    if (auto released = self->engine_->releaseHanded(); !released) {
+      self->log().error("reload: creates handed to the pushers stay marked until their lease ends",
+                        {{"error", released.error().message}});
+    }
     self->engine_ =
         std::make_unique<engine::SyncEngine>(*self->store_, self->engine_clock_, std::move(ec));
     if (auto placed = self->prepareState(false); !placed) {

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <optional>
+#include <set>
+#include <vector>
+
 #include "agent/engine/work_set.h"
 #include "tests/agent/engine/sim.h"
 
@@ -436,6 +441,121 @@ TEST(Engine, AnswersRecordedTogetherAreEachSettled) {
   stray.entity = "invoice";
   std::vector<Completion> bad{Completion{stray, PushSuccess{"9", "", 0}}};
   EXPECT_FALSE(h.engine().completePushes(kErp, bad));
+}
+
+// The outbox entry of (system, record) as stored.
+std::optional<state::OutboxEntry> entryOf(Harness& h, ActorId system, const RecordId& record) {
+  auto snap = h.store().read();
+  EXPECT_TRUE(snap);
+  auto entry = snap->outboxEntry(system, record);
+  EXPECT_TRUE(entry);
+  return entry ? *entry : std::nullopt;
+}
+
+// A system's outbox entries due by `by_ms`.
+std::vector<state::OutboxEntry> dueBy(Harness& h, ActorId system, int64_t by_ms) {
+  auto snap = h.store().read();
+  EXPECT_TRUE(snap);
+  auto due = snap->dueOutbox(by_ms, 100, system);
+  EXPECT_TRUE(due);
+  return due ? *due : std::vector<state::OutboxEntry>{};
+}
+
+// The creates of records new in an ingest go straight to the system's next refill, planned and
+// marked as sent in the ingest's own commit; no more than that refill's pusher asked for last
+// time, the rest wait in the outbox as before. Each is handed out once.
+TEST(Engine, CreatesOfNewRecordsAreHandedToTheNextRefillOnce) {
+  Harness h;
+  ASSERT_TRUE(h.engine().duePushes(kErp, 2));  // the ERP pusher takes two; finance never asked
+  for (const char* e : {"a@example.com", "b@example.com", "c@example.com"}) {
+    h.sim(kCrm).humanCreate({{"email", str(e)}, {"name", str(e)}});
+  }
+  h.poll(kCrm);
+  const int64_t later = h.clock().nowMs() + kCreateLeaseMs;
+  const auto erp = dueBy(h, kErp, later);
+  ASSERT_EQ(erp.size(), 3u);
+  size_t marked = 0;
+  for (const auto& e : erp) {
+    marked += e.last_error == kCreateSent ? 1 : 0;
+  }
+  EXPECT_EQ(marked, 2u);
+  const auto fin = dueBy(h, kFin, later);
+  ASSERT_EQ(fin.size(), 3u);
+  for (const auto& e : fin) {
+    EXPECT_EQ(e.last_error, "");
+  }
+  auto jobs = h.engine().duePushes(kErp, 10);
+  ASSERT_TRUE(jobs) << jobs.error().message;
+  ASSERT_EQ(jobs->size(), 3u);  // two handed over, one from the outbox
+  std::set<std::string> emails;
+  for (const auto& job : *jobs) {
+    EXPECT_FALSE(job.outcome_unknown);  // never sent: no read-back first
+    EXPECT_EQ(job.plan.op, conflict::PushOp::Create);
+    EXPECT_EQ(job.idempotency_key, idempotencyKey(job.record, kErp));
+    ASSERT_TRUE(job.record_values.has_value());
+    ASSERT_EQ(job.match_fields.size(), 1u);
+    EXPECT_EQ(job.match_fields[0].first, "email");
+    emails.insert(job.match_fields[0].second.asString());
+    auto entry = entryOf(h, kErp, job.record);
+    ASSERT_TRUE(entry.has_value());
+    EXPECT_EQ(entry->last_error, kCreateSent);
+  }
+  EXPECT_EQ(emails.size(), 3u);
+  auto again = h.engine().duePushes(kErp, 10);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->empty());  // not handed out a second time, nor found due
+  for (const auto& job : *jobs) {
+    ASSERT_TRUE(h.engine().completePush(kErp, job, h.sim(kErp).apply(job)));
+  }
+  h.settle();
+  h.expectConverged();
+  EXPECT_EQ(h.sim(kErp).records().size(), 3u);
+}
+
+// A record changed after its create was handed over is planned again from the stored record
+// when the refill takes it: a record deleted meanwhile is not created at all, an edited one is
+// created with the edit.
+TEST(Engine, AHandedCreateOfARecordChangedSinceIsPlannedAgain) {
+  Harness h;
+  ASSERT_TRUE(h.engine().duePushes(kErp, 10));
+  std::string kept = h.sim(kCrm).humanCreate(alice());
+  std::string gone = h.sim(kCrm).humanCreate({{"email", str("bob@example.com")}});
+  h.poll(kCrm);
+  h.sim(kCrm).humanEdit(kept, "phone", str("200"));
+  h.sim(kCrm).humanSetDeleted(gone, true);
+  h.poll(kCrm);
+  auto jobs = h.engine().duePushes(kErp, 10);
+  ASSERT_TRUE(jobs) << jobs.error().message;
+  ASSERT_EQ(jobs->size(), 1u);
+  const PushJob& job = (*jobs)[0];
+  EXPECT_FALSE(job.outcome_unknown);
+  auto phone = std::find_if(job.plan.fields.begin(), job.plan.fields.end(),
+                            [](const conflict::PushField& f) { return f.name == "phone"; });
+  ASSERT_NE(phone, job.plan.fields.end());
+  EXPECT_EQ(phone->value, str("200"));
+  auto entry = entryOf(h, kErp, job.record);
+  ASSERT_TRUE(entry.has_value());
+  EXPECT_EQ(entry->last_error, kCreateSent);
+  EXPECT_EQ(dueBy(h, kErp, h.clock().nowMs() + kCreateLeaseMs).size(), 1u);  // bob's is gone
+}
+
+// Before the engine is replaced (a reload), the creates handed over and not taken are unmarked:
+// the next engine's refill finds them due, as creates never sent.
+TEST(Engine, ReleasedHandedCreatesAreDueAgainAsNeverSent) {
+  Harness h;
+  ASSERT_TRUE(h.engine().duePushes(kErp, 10));
+  h.sim(kCrm).humanCreate(alice());
+  h.poll(kCrm);
+  auto released = h.engine().releaseHanded();
+  ASSERT_TRUE(released) << released.error().message;
+  EXPECT_EQ(*released, 1u);
+  const auto due = dueBy(h, kErp, h.clock().nowMs());
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].last_error, "");
+  auto jobs = h.engine().duePushes(kErp, 10);
+  ASSERT_TRUE(jobs);
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_FALSE((*jobs)[0].outcome_unknown);
 }
 
 TEST(Engine, ReportOfWhatTheSystemHoldsOnlyRefreshesItsShadow) {

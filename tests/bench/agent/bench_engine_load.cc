@@ -9,7 +9,9 @@
 // The sequence, per page of the CRM feed (`page` records, 12 fields, matched by email):
 //   ingest(crm, page, cursor)       the detector's batch; the cursor as large as the agent's
 //                                   (seen holds up to 2,000 entries: ~90 KB of JSON)
-//   duePushes(erp|fin, 100, Deferred) the pusher's refill, creates marked sent
+//   duePushes(erp|fin, 800, Deferred) the pusher's refill, creates marked sent (800: what the
+//                                   pusher takes ahead with 8 requests in flight and batch
+//                                   creates of 100, Pusher::prefetch)
 //   completePushes(erp|fin, 50 at a time) the answers of batch creates
 //   ingest(erp|fin, echoes)         the feeds' reports of what tandem created there: same
 //                                   values, the system's own updated time and version token
@@ -43,7 +45,7 @@ using engine::testing::kCrm;
 using engine::testing::kErp;
 using engine::testing::kFin;
 constexpr size_t kPage = 200;
-constexpr size_t kRefill = 100;
+constexpr size_t kRefill = 800;
 constexpr size_t kAnswerBatch = 50;
 
 const std::vector<std::string> kFields = {"address",      "city",  "company", "country",
