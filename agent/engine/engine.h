@@ -99,10 +99,11 @@ struct PushJob {
   // For a create: the canonical values of the entity's match-key fields, so the connector can
   // read back by match key (or upsert by it) and adopt a copy a person made meanwhile (case 14).
   std::vector<std::pair<std::string, conflict::Value>> match_fields;
-  // The canonical record's values when the push was planned (duePushes): what a body writing
-  // part of a join (first + last name into one "name") takes the join's other fields from,
-  // without reading and decoding the record again. nullopt: read them when the body is built.
-  std::optional<conflict::FieldMap<conflict::Value>> record_values;
+  // The canonical record's values the plan does not carry, when the push was planned: with the
+  // plan's, the whole record, which a body writing part of a join (first + last name into one
+  // "name") takes the join's other fields from without reading and decoding the record again.
+  // nullopt: read the record when the body is built.
+  std::optional<conflict::FieldMap<conflict::Value>> other_values;
 };
 
 // A create an ingest planned and marked as sent (internal: SyncEngine::duePushes hands it out),

@@ -43,7 +43,7 @@ const conflict::SystemSpec* specOf(const EntityConfig& entity, ActorId system) {
 
 namespace {
 
-// Values moved out of a record that is not needed any more, copied otherwise.
+// Values moved out of a record that is not needed any more, copied otherwise. After the plan.
 template <class R>
 void addFields(PushJob& job, R&& record, const EntityConfig& entity) {
   if (job.native_id.empty()) {
@@ -54,13 +54,20 @@ void addFields(PushJob& job, R&& record, const EntityConfig& entity) {
       }
     }
   }
-  job.record_values.emplace();
-  job.record_values->reserve(record.fields.size());
+  // Both sorted by name: the plan's fields (most of a create's) are not copied twice.
+  job.other_values.emplace();
+  auto planned = job.plan.fields.begin();
   for (auto& [name, field] : record.fields) {
+    while (planned != job.plan.fields.end() && planned->name < name) {
+      ++planned;
+    }
+    if (planned != job.plan.fields.end() && planned->name == name) {
+      continue;
+    }
     if constexpr (std::is_rvalue_reference_v<R&&>) {
-      job.record_values->append(name, std::move(field.value));
+      job.other_values->append(name, std::move(field.value));
     } else {
-      job.record_values->append(name, field.value);
+      job.other_values->append(name, field.value);
     }
   }
 }

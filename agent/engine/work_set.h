@@ -27,8 +27,9 @@ conflict::PushPlan planFor(const conflict::Record& record,
 state::PushKind kindOf(const conflict::PushPlan& plan, const EntityConfig& entity, bool linked);
 const conflict::SystemSpec* specOf(const EntityConfig& entity, ActorId system);
 
-// The canonical record's values and, for a create, its match-key fields: what a job carries
-// (PushJob::record_values, PushJob::match_fields). The values are moved out of an rvalue.
+// For a job whose plan is made: the canonical record's values the plan does not carry and, for
+// a create, its match-key fields (PushJob::other_values, PushJob::match_fields). The values are
+// moved out of an rvalue.
 void addRecordFields(PushJob& job, const conflict::Record& record, const EntityConfig& entity);
 void addRecordFields(PushJob& job, conflict::Record&& record, const EntityConfig& entity);
 

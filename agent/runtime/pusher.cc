@@ -472,8 +472,8 @@ Result<mappers::CanonicalValues> Pusher::valuesFor(const engine::PushJob& job) {
   // The current canonical record with the planned values on top: a body that writes some fields
   // of a join (first + last name into one "name") needs the join's other fields too.
   mappers::CanonicalValues values;
-  if (job.record_values) {
-    values = *job.record_values;
+  if (job.other_values) {
+    values = *job.other_values;
   } else {
     TANDEM_ASSIGN_OR_RETURN(auto snap, core_.store().read());
     TANDEM_ASSIGN_OR_RETURN(auto record, snap.record(job.record));

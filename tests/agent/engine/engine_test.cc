@@ -492,7 +492,9 @@ TEST(Engine, CreatesOfNewRecordsAreHandedToTheNextRefillOnce) {
     EXPECT_FALSE(job.outcome_unknown);  // never sent: no read-back first
     EXPECT_EQ(job.plan.op, conflict::PushOp::Create);
     EXPECT_EQ(job.idempotency_key, idempotencyKey(job.record, kErp));
-    ASSERT_TRUE(job.record_values.has_value());
+    // The record's values beside the plan's: none here, the create writes every field.
+    ASSERT_TRUE(job.other_values.has_value());
+    EXPECT_TRUE(job.other_values->empty());
     ASSERT_EQ(job.match_fields.size(), 1u);
     EXPECT_EQ(job.match_fields[0].first, "email");
     emails.insert(job.match_fields[0].second.asString());
