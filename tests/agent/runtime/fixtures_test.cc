@@ -30,6 +30,28 @@ TEST(FixturesConvergence, C01_CreatedInCrmIsCreatedOnceInErpAndFin) {
   EXPECT_TRUE(feed_latency);
 }
 
+// The ERP writes first and last name as one "name": an edit of the last name alone in the CRM
+// is pushed as an update of that field, and its body takes the first name from the record.
+TEST(FixturesConvergence, AnEditOfOneHalfOfAJoinedFieldWritesTheWholeField) {
+  FixtureAgent f;
+  ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
+  f.start(f.config());
+  ASSERT_TRUE(waitFor([&] { return f.everywhereOnce("ann@example.com") && f.quiet(); },
+                      std::chrono::seconds(20)))
+      << f.debug();
+  ASSERT_TRUE(f.client().humanEdit("crm", f.idOf("crm", "ann@example.com"),
+                                   R"({"properties":{"lastname":"Park"}})"));
+  ASSERT_TRUE(waitFor(
+      [&] {
+        auto erp = f.find("erp", "ann@example.com");
+        return erp.size() == 1 && std::string(erp[0]["name"].GetString()) == "Ann Park" &&
+               f.quiet();
+      },
+      std::chrono::seconds(20)))
+      << f.debug();
+  EXPECT_EQ(f.counter("erp", "api_creates"), 1);
+}
+
 TEST(FixturesConvergence, C05_DifferentFieldsSameRecordBothSurvive) {
   FixtureAgent f;
   ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
