@@ -69,6 +69,11 @@ const char* pushOpName(PushOp op) {
 }
 
 bool needsPush(const Record& record, const std::optional<Shadow>& shadow, const SystemSpec& spec) {
+  if (!shadow || record.tombstone.deleted) {
+    // Told by the tombstones alone (a system without a copy, a deleted record): no value is
+    // hashed. Every new record asks this of each system it goes to.
+    return detail::needsPushHashed(record, nullptr, shadow, spec);
+  }
   std::vector<uint64_t> hashes;
   hashes.reserve(record.fields.size());
   for (const auto& entry : record.fields) {
