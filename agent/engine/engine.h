@@ -160,11 +160,15 @@ class SyncEngine {
  public:
   SyncEngine(state::Store& store, agent::Clock& clock, EngineConfig config);
 
+  // The creates of records new in this batch, up to what each system's last duePushes asked
+  // for, are planned and recorded as sent here (a deferred commit) and handed to that system's
+  // next duePushes, which then neither reads them again nor writes their mark.
   Result<IngestResult> ingest(ActorId system, const std::string& entity,
                               std::vector<Incoming> records, std::optional<std::string> cursor);
   // Creates among the jobs are first recorded as sent, durably before this returns; with
-  // `durability` Deferred that commit may not be on disk yet, and the caller must not send a
-  // create before Store::whenDurable says it is (the writer is not held for the fsync).
+  // `durability` Deferred, or for the creates an ingest handed over, that commit may not be on
+  // disk yet, and the caller must not send a create before Store::whenDurable says it is (the
+  // writer is not held for the fsync).
   Result<std::vector<PushJob>> duePushes(ActorId system, size_t limit, const DueFilter& filter = {},
                                          state::Durability durability = state::Durability::Sync);
   Result<FollowUp> completePush(ActorId system, const PushJob& job, const PushOutcome& outcome);
