@@ -139,6 +139,17 @@ class FixtureAgent {
                .has_value();
   }
 
+  // Ann created in the CRM, then the agent started (polling) and Ann synced once to every
+  // system, nothing left to push.
+  bool startWithAnnSynced() {
+    if (!client_->humanCreate("crm", kAnn)) {
+      return false;
+    }
+    start(config());
+    return waitFor([&] { return everywhereOnce("ann@example.com") && quiet(); },
+                   std::chrono::seconds(20));
+  }
+
   // The CRM's webhook on (polls ten minutes apart), Ann created in the CRM and synced to every
   // system, nothing left to push.
   bool startWithAnnEverywhere() {

@@ -10,11 +10,7 @@ namespace {
 
 TEST(FixturesConvergence, C06_SameFieldTwoSystemsOneConflictPolicyOutcomeEverywhere) {
   FixtureAgent f;
-  ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
-  f.start(f.config());
-  ASSERT_TRUE(waitFor([&] { return f.everywhereOnce("ann@example.com") && f.quiet(); },
-                      std::chrono::seconds(20)))
-      << f.debug();
+  ASSERT_TRUE(f.startWithAnnSynced()) << f.debug();
   // Both edits while no agent runs: neither system has seen the other's value.
   f.stop();
   ASSERT_TRUE(f.client().humanEdit("crm", f.idOf("crm", "ann@example.com"),

@@ -10,11 +10,7 @@ namespace {
 
 TEST(FixturesConvergence, C01_CreatedInCrmIsCreatedOnceInErpAndFin) {
   FixtureAgent f;
-  ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
-  f.start(f.config());
-  ASSERT_TRUE(waitFor([&] { return f.everywhereOnce("ann@example.com") && f.quiet(); },
-                      std::chrono::seconds(20)))
-      << f.debug();
+  ASSERT_TRUE(f.startWithAnnSynced()) << f.debug();
   EXPECT_EQ(f.counter("erp", "api_creates"), 1);
   EXPECT_EQ(f.counter("fin", "api_creates"), 1);
   auto erp = f.find("erp", "ann@example.com");
@@ -34,11 +30,7 @@ TEST(FixturesConvergence, C01_CreatedInCrmIsCreatedOnceInErpAndFin) {
 // is pushed as an update of that field, and its body takes the first name from the record.
 TEST(FixturesConvergence, AnEditOfOneHalfOfAJoinedFieldWritesTheWholeField) {
   FixtureAgent f;
-  ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
-  f.start(f.config());
-  ASSERT_TRUE(waitFor([&] { return f.everywhereOnce("ann@example.com") && f.quiet(); },
-                      std::chrono::seconds(20)))
-      << f.debug();
+  ASSERT_TRUE(f.startWithAnnSynced()) << f.debug();
   ASSERT_TRUE(f.client().humanEdit("crm", f.idOf("crm", "ann@example.com"),
                                    R"({"properties":{"lastname":"Park"}})"));
   ASSERT_TRUE(waitFor(
@@ -54,11 +46,7 @@ TEST(FixturesConvergence, AnEditOfOneHalfOfAJoinedFieldWritesTheWholeField) {
 
 TEST(FixturesConvergence, C05_DifferentFieldsSameRecordBothSurvive) {
   FixtureAgent f;
-  ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
-  f.start(f.config());
-  ASSERT_TRUE(waitFor([&] { return f.everywhereOnce("ann@example.com") && f.quiet(); },
-                      std::chrono::seconds(20)))
-      << f.debug();
+  ASSERT_TRUE(f.startWithAnnSynced()) << f.debug();
   // Both edits happen while no agent runs, so neither system has seen the other's.
   f.stop();
   ASSERT_TRUE(f.client().humanEdit("crm", f.idOf("crm", "ann@example.com"),
@@ -159,11 +147,7 @@ TEST(FixturesConvergence, FinBatchCreateDeadLettersOnlyTheRecordWhoseNameIsTaken
 
 TEST(FixturesConvergence, C20_RefusedValueDeadLetteredWithSystemMessageRetryAfterFix) {
   FixtureAgent f;
-  ASSERT_TRUE(f.client().humanCreate("crm", kAnn));
-  f.start(f.config());
-  ASSERT_TRUE(waitFor([&] { return f.everywhereOnce("ann@example.com") && f.quiet(); },
-                      std::chrono::seconds(20)))
-      << f.debug();
+  ASSERT_TRUE(f.startWithAnnSynced()) << f.debug();
   // A contact with no name: the ERP (Odoo-like) refuses it with a 422 ValidationError, finance
   // takes it (its DisplayName falls back to the email).
   ASSERT_TRUE(f.client().humanCreate("crm", R"({"properties":{"email":"ann2@example.com"}})"));
