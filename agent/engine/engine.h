@@ -219,6 +219,7 @@ class SyncEngine {
   struct Handed {
     size_t room = 0;
     std::deque<HandedCreate> jobs;
+    std::optional<int64_t> last_refill_ms;  // when duePushes was last asked for this system
   };
   std::map<ActorId, Handed> handed_;
   // The records of the handed creates: how many of their jobs wait, and whether a later batch

@@ -28,8 +28,13 @@ Result<std::vector<PushJob>> SyncEngine::duePushes(ActorId system, size_t limit,
            filter.hold_creates.end();
   };
   Handed& handed = handed_[system];
-  // The next ingests hand this system at most as many creates as it takes now.
-  handed.room = filter.hold_creates.empty() ? limit : 0;
+  // The next ingests hand this system at most as many creates as it takes now, and none when
+  // its refills come slowly (a slow or rate-limited system with a backlog): a handed create's
+  // lease runs from the ingest, and one that waits out its lease is read back before it goes.
+  const bool refills_often =
+      handed.last_refill_ms && now - *handed.last_refill_ms < kHandOutRefillWithinMs;
+  handed.room = filter.hold_creates.empty() && refills_often ? limit : 0;
+  handed.last_refill_ms = now;
   {
     TANDEM_ASSIGN_OR_RETURN(auto snap, store_.read());
     // An outbox entry planned from the record as stored now, so the latest value per field is

@@ -18,6 +18,9 @@ namespace tandem::engine {
 inline constexpr const char* kCreateSent = "create sent, outcome unknown";
 // How long a handed-out create is not handed out again while its answer is awaited.
 inline constexpr int64_t kCreateLeaseMs = 30'000;
+// An ingest hands creates to a system's next refill only when that system's refills came within
+// this of each other (a third of the lease: the handed ones are taken long before it ends).
+inline constexpr int64_t kHandOutRefillWithinMs = kCreateLeaseMs / 3;
 
 // The push that brings `system` to the record: a create (whole body) while the system holds no
 // linked copy, otherwise planPush() against its shadow.

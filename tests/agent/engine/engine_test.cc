@@ -461,12 +461,20 @@ std::vector<state::OutboxEntry> dueBy(Harness& h, ActorId system, int64_t by_ms)
   return due ? *due : std::vector<state::OutboxEntry>{};
 }
 
+// A pusher taking `limit` at a time and refilling often (two refills a moment apart): the next
+// ingests hand it creates.
+void refillOften(Harness& h, ActorId system, size_t limit) {
+  ASSERT_TRUE(h.engine().duePushes(system, limit));
+  h.clock().advanceMs(100);
+  ASSERT_TRUE(h.engine().duePushes(system, limit));
+}
+
 // The creates of records new in an ingest go straight to the system's next refill, planned and
 // marked as sent in the ingest's own commit; no more than that refill's pusher asked for last
 // time, the rest wait in the outbox as before. Each is handed out once.
 TEST(Engine, CreatesOfNewRecordsAreHandedToTheNextRefillOnce) {
   Harness h;
-  ASSERT_TRUE(h.engine().duePushes(kErp, 2));  // the ERP pusher takes two; finance never asked
+  refillOften(h, kErp, 2);  // the ERP pusher takes two; finance never asked
   for (const char* e : {"a@example.com", "b@example.com", "c@example.com"}) {
     h.sim(kCrm).humanCreate({{"email", str(e)}, {"name", str(e)}});
   }
@@ -519,7 +527,7 @@ TEST(Engine, CreatesOfNewRecordsAreHandedToTheNextRefillOnce) {
 // created with the edit.
 TEST(Engine, AHandedCreateOfARecordChangedSinceIsPlannedAgain) {
   Harness h;
-  ASSERT_TRUE(h.engine().duePushes(kErp, 10));
+  refillOften(h, kErp, 10);
   std::string kept = h.sim(kCrm).humanCreate(alice());
   std::string gone = h.sim(kCrm).humanCreate({{"email", str("bob@example.com")}});
   h.poll(kCrm);
@@ -541,11 +549,30 @@ TEST(Engine, AHandedCreateOfARecordChangedSinceIsPlannedAgain) {
   EXPECT_EQ(dueBy(h, kErp, h.clock().nowMs() + kCreateLeaseMs).size(), 1u);  // bob's is gone
 }
 
+// A system whose refills come slowly (rate-limited, or a backlog behind a slow API) is handed
+// nothing: a handed create's lease runs from the ingest, and it might run out before the next
+// refill. Its creates wait in the outbox, unmarked, as before.
+TEST(Engine, ASystemRefillingSlowlyIsHandedNoCreates) {
+  Harness h;
+  ASSERT_TRUE(h.engine().duePushes(kErp, 10));
+  h.clock().advanceMs(kHandOutRefillWithinMs);
+  ASSERT_TRUE(h.engine().duePushes(kErp, 10));
+  h.sim(kCrm).humanCreate(alice());
+  h.poll(kCrm);
+  const auto due = dueBy(h, kErp, h.clock().nowMs());
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].last_error, "");  // not marked: nothing was handed over
+  auto jobs = h.engine().duePushes(kErp, 10);
+  ASSERT_TRUE(jobs);
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_FALSE((*jobs)[0].outcome_unknown);
+}
+
 // Before the engine is replaced (a reload), the creates handed over and not taken are unmarked:
 // the next engine's refill finds them due, as creates never sent.
 TEST(Engine, ReleasedHandedCreatesAreDueAgainAsNeverSent) {
   Harness h;
-  ASSERT_TRUE(h.engine().duePushes(kErp, 10));
+  refillOften(h, kErp, 10);
   h.sim(kCrm).humanCreate(alice());
   h.poll(kCrm);
   auto released = h.engine().releaseHanded();
