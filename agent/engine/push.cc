@@ -103,21 +103,20 @@ Result<std::vector<PushJob>> SyncEngine::duePushes(ActorId system, size_t limit,
           h.lease_due_ms <= now) {
         continue;
       }
-      if (changed || held(h.job.entity)) {
-        // The record changed after its create was planned (deleted, say): planned again from
-        // the stored record, as a create never sent. Held (creates handed over before a reload
-        // made this system's pusher hold them): due now and not marked, for the scan once the
-        // hold ends.
+      if (held(h.job.entity)) {
+        // Handed over before a reload made this system's pusher hold creates: due now and not
+        // marked, for the scan once the hold ends.
         entry->last_error.clear();
-        if (changed && !held(h.job.entity)) {
-          TANDEM_RETURN_IF_ERROR(plan(*entry));
-        } else {
-          entry->due_ms = now;
-          batch.outbox.push_back(std::move(*entry));
-        }
-        continue;
+        entry->due_ms = now;
+        batch.outbox.push_back(std::move(*entry));
+      } else if (changed) {
+        // The record changed after its create was planned (deleted, say): planned again from
+        // the stored record, as a create never sent.
+        entry->last_error.clear();
+        TANDEM_RETURN_IF_ERROR(plan(*entry));
+      } else {
+        jobs.push_back(std::move(h.job));
       }
-      jobs.push_back(std::move(h.job));
     }
     TANDEM_ASSIGN_OR_RETURN(auto due, snap.dueOutbox(now, scan, system));
     for (auto& e : due) {

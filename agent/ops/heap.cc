@@ -13,10 +13,10 @@
 #ifdef TANDEM_WITH_JEMALLOC
 // jemalloc keeps freed pages for dirty_decay_ms (10 s by default) before it gives them back, so
 // during a bulk load the anonymous memory followed the rate of allocation rather than what was
-// held: 100,000 records loaded, the peak RssAnon was 40-53 MB with the default and 27-29 MB with
-// 1 s, at the same CPU per record (freed pages are reused long before a second has passed). Read
-// by jemalloc when it starts (a setting made later through mallctl misses the arenas that exist
-// by then); MALLOC_CONF in the environment wins.
+// held: 100,000 records loaded, the peak RssAnon was 40-53 MB with the default and 29-33 MB with
+// 1 s in most runs, at the same CPU per record (freed pages are reused long before a second has
+// passed). Read by jemalloc when it starts (a setting made later through mallctl misses the arenas
+// that exist by then); MALLOC_CONF in the environment wins.
 extern "C" {
 const char* malloc_conf = "dirty_decay_ms:1000";
 }
