@@ -59,19 +59,23 @@ class Writer {
     if (l.native_id.empty()) {
       return invalid("link of " + keys::formatRaw(l.record) + ": empty native id");
     }
-    std::string fwd = keys::systemRecord(l.system, l.native_id);
-    std::string rev = keys::recordSystem(l.record, l.system);
-    TANDEM_ASSIGN_OR_RETURN(auto old_record, getCopy(t_.links, fwd));
+    // Each side is read and written in one descent; the entry it replaces, if it named
+    // another record (or another native id), loses its other side. Neither removal can hit
+    // the key just written: each is of a different record (native id) than this link's.
+    std::optional<std::string> old_record;
+    TANDEM_RETURN_IF_ERROR(txn_.putIfChanged(t_.links, keys::systemRecord(l.system, l.native_id),
+                                             l.record, &old_record));
     if (old_record && *old_record != l.record) {
       TANDEM_RETURN_IF_ERROR(
           txn_.del(t_.links_by_record, keys::recordSystem(*old_record, l.system)));
     }
-    TANDEM_ASSIGN_OR_RETURN(auto old_native, getCopy(t_.links_by_record, rev));
+    std::optional<std::string> old_native;
+    TANDEM_RETURN_IF_ERROR(txn_.putIfChanged(
+        t_.links_by_record, keys::recordSystem(l.record, l.system), l.native_id, &old_native));
     if (old_native && *old_native != l.native_id) {
       TANDEM_RETURN_IF_ERROR(txn_.del(t_.links, keys::systemRecord(l.system, *old_native)));
     }
-    TANDEM_RETURN_IF_ERROR(txn_.put(t_.links, fwd, l.record));
-    return txn_.put(t_.links_by_record, rev, l.native_id);
+    return {};
   }
 
   Status unlink(ActorId system, std::string_view native_id) {

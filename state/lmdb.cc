@@ -234,7 +234,8 @@ Status WriteTxn::put(const Dbi& dbi, std::string_view key, std::string_view valu
   return {};
 }
 
-Result<bool> WriteTxn::putIfChanged(const Dbi& dbi, std::string_view key, std::string_view value) {
+Result<bool> WriteTxn::putIfChanged(const Dbi& dbi, std::string_view key, std::string_view value,
+                                    std::optional<std::string>* old_out) {
   MDB_cursor* cur = nullptr;
   int rc = mdb_cursor_open(txn_, dbi.dbi, &cur);
   if (rc != 0) {
@@ -243,6 +244,9 @@ Result<bool> WriteTxn::putIfChanged(const Dbi& dbi, std::string_view key, std::s
   MDB_val k = toVal(key);
   MDB_val old{};
   rc = mdb_cursor_get(cur, &k, &old, MDB_SET_KEY);
+  if (old_out != nullptr) {
+    *old_out = rc == 0 ? std::optional<std::string>(toView(old)) : std::nullopt;
+  }
   if (rc == 0 && toView(old) == value) {
     mdb_cursor_close(cur);
     return false;

@@ -139,8 +139,10 @@ class WriteTxn : public Txn {
   Status put(const Dbi& dbi, std::string_view key, std::string_view value);
   // put() unless the key already holds exactly `value`, which leaves its page clean (no copy
   // of the page and its branch pages in this transaction, nothing written at commit). True
-  // when it wrote.
-  Result<bool> putIfChanged(const Dbi& dbi, std::string_view key, std::string_view value);
+  // when it wrote. With `old`, it gets a copy of what the key held before (nullopt: nothing):
+  // a read and a write in one descent of the tree.
+  Result<bool> putIfChanged(const Dbi& dbi, std::string_view key, std::string_view value,
+                            std::optional<std::string>* old = nullptr);
   // True when the key existed.
   Result<bool> del(const Dbi& dbi, std::string_view key);
   // Deletes every entry of the table (mdb_drop, the table itself stays).
