@@ -227,9 +227,9 @@ struct RowChange {
 // against the old record and written again against the new).
 Status applyRow(lmdb::WriteTxn& txn, const Tables& t, std::string_view id, const RowChange& c,
                 conflict::NameTable& names) {
-  TANDEM_ASSIGN_OR_RETURN(auto stored_view, txn.get(t.records, id));
-  // A copy: a write in this transaction may move the page the view points into.
-  const std::string stored = stored_view && !c.remove_record ? std::string(*stored_view) : "";
+  // Read and written in one descent (nothing else writes the records table meanwhile).
+  TANDEM_ASSIGN_OR_RETURN(lmdb::WriteTxn::Place at, txn.find(t.records, id));
+  const std::string stored = at.value && !c.remove_record ? *at.value : "";
   RowView old;
   if (!stored.empty()) {
     auto parsed = parseRow(stored);
@@ -253,7 +253,7 @@ Status applyRow(lmdb::WriteTxn& txn, const Tables& t, std::string_view id, const
     if (puts != 0) {
       return invalid("shadow of record " + keys::formatRaw(id) + ", which is not stored");
     }
-    if (stored_view) {
+    if (at.value) {
       TANDEM_RETURN_IF_ERROR(txn.del(t.records, id));
     }
     return {};
@@ -290,8 +290,7 @@ Status applyRow(lmdb::WriteTxn& txn, const Tables& t, std::string_view id, const
       }
     }
   }
-  TANDEM_RETURN_IF_ERROR(
-      txn.putIfChanged(t.records, id, assembleRow(record, shadows, puts | keep)));
+  TANDEM_RETURN_IF_ERROR(txn.putIfChanged(at, assembleRow(record, shadows, puts | keep)));
   return {};
 }
 

@@ -234,34 +234,41 @@ Status WriteTxn::put(const Dbi& dbi, std::string_view key, std::string_view valu
   return {};
 }
 
-Result<bool> WriteTxn::putIfChanged(const Dbi& dbi, std::string_view key, std::string_view value,
-                                    std::optional<std::string>* old_out) {
-  MDB_cursor* cur = nullptr;
-  int rc = mdb_cursor_open(txn_, dbi.dbi, &cur);
-  if (rc != 0) {
-    return std::unexpected(failed(rc, "put", dbi, key).error());
+Result<WriteTxn::Place> WriteTxn::find(const Dbi& dbi, std::string_view key) {
+  TANDEM_ASSIGN_OR_RETURN(Cursor cursor, this->cursor(dbi));
+  Place at{std::move(cursor), std::string(key), std::nullopt};
+  MDB_val k = toVal(at.key);
+  MDB_val v{};
+  const int rc = mdb_cursor_get(at.cursor.cur_, &k, &v, MDB_SET_KEY);
+  if (rc == 0) {
+    at.value = std::string(toView(v));
+  } else if (rc != MDB_NOTFOUND) {
+    return std::unexpected(failed(rc, "get", dbi, key).error());
   }
-  MDB_val k = toVal(key);
-  MDB_val old{};
-  rc = mdb_cursor_get(cur, &k, &old, MDB_SET_KEY);
-  if (old_out != nullptr) {
-    *old_out = rc == 0 ? std::optional<std::string>(toView(old)) : std::nullopt;
-  }
-  if (rc == 0 && toView(old) == value) {
-    mdb_cursor_close(cur);
+  return at;
+}
+
+Result<bool> WriteTxn::putIfChanged(Place& at, std::string_view value) {
+  if (at.value && *at.value == value) {
     return false;
   }
-  if (rc == 0 || rc == MDB_NOTFOUND) {
-    // Positioned on the key (or next to where it goes), so the put does not descend again.
-    k = toVal(key);
-    MDB_val v = toVal(value);
-    rc = mdb_cursor_put(cur, &k, &v, 0);
-  }
-  mdb_cursor_close(cur);
+  // On the key (or next to where it goes), so the put does not descend again.
+  MDB_val k = toVal(at.key);
+  MDB_val v = toVal(value);
+  const int rc = mdb_cursor_put(at.cursor.cur_, &k, &v, 0);
   if (rc != 0) {
-    return std::unexpected(failed(rc, "put", dbi, key).error());
+    return std::unexpected(failed(rc, "put", at.cursor.dbi_, at.key).error());
   }
   return true;
+}
+
+Result<bool> WriteTxn::putIfChanged(const Dbi& dbi, std::string_view key, std::string_view value,
+                                    std::optional<std::string>* old) {
+  TANDEM_ASSIGN_OR_RETURN(Place at, find(dbi, key));
+  if (old != nullptr) {
+    *old = at.value;
+  }
+  return putIfChanged(at, value);
 }
 
 Result<bool> WriteTxn::del(const Dbi& dbi, std::string_view key) {

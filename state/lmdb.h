@@ -77,6 +77,7 @@ class Cursor {
 
  private:
   friend class Txn;
+  friend class WriteTxn;
   Cursor(MDB_cursor* c, const Dbi& dbi) : cur_(c), dbi_(dbi) {}
   Result<std::optional<KeyValue>> step(MDB_val* key, MDB_cursor_op op, const char* what);
 
@@ -137,10 +138,20 @@ class WriteTxn : public Txn {
   ~WriteTxn() = default;
 
   Status put(const Dbi& dbi, std::string_view key, std::string_view value);
+  // Where a key is in its table: a cursor left on it and a copy of its value (nullopt: the key
+  // is absent), so that it is read and then written with one descent of the tree. Nothing else
+  // may write to that table until the write through it.
+  struct Place {
+    Cursor cursor;
+    std::string key;
+    std::optional<std::string> value;
+  };
+  Result<Place> find(const Dbi& dbi, std::string_view key);
   // put() unless the key already holds exactly `value`, which leaves its page clean (no copy
   // of the page and its branch pages in this transaction, nothing written at commit). True
-  // when it wrote. With `old`, it gets a copy of what the key held before (nullopt: nothing):
-  // a read and a write in one descent of the tree.
+  // when it wrote.
+  Result<bool> putIfChanged(Place& at, std::string_view value);
+  // The same, finding the key first; with `old`, a copy of what it held (nullopt: nothing).
   Result<bool> putIfChanged(const Dbi& dbi, std::string_view key, std::string_view value,
                             std::optional<std::string>* old = nullptr);
   // True when the key existed.
