@@ -67,6 +67,23 @@ void reloadConfig(const std::string& path, const mappers::ConfigEnv& env, runtim
 // allocate. After an initial load of 100,000 records (bench_e2e_sync, 2 cores, medians of 3) the
 // agent's heap was 50.7 MB against 57.0 with glibc's 16 arenas. MALLOC_ARENA_MAX in the environment
 // still wins.
+// The store writer's thread: its own io_context, run until stop() (or the end of the scope that
+// holds it, on every way out of runDaemon).
+struct WriterThread {
+  asio::io_context ioc{1};
+  asio::executor_work_guard<asio::io_context::executor_type> guard = asio::make_work_guard(ioc);
+  std::thread thread{[this] { ioc.run(); }};
+
+  void stop() {
+    if (thread.joinable()) {
+      guard.reset();
+      ioc.stop();
+      thread.join();
+    }
+  }
+  ~WriterThread() { stop(); }
+};
+
 void limitMallocArenas(int io_threads) {
 #ifdef M_ARENA_MAX
   if (std::getenv("MALLOC_ARENA_MAX") == nullptr) {
@@ -147,7 +164,9 @@ int runDaemon(const std::string& config_path, const RunOptions& options, std::os
   // be retried, as with a full disk, instead of the signal's default: killing the agent.
   ::signal(SIGXFSZ, SIG_IGN);
   asio::io_context ioc(options.threads);
+  WriterThread writer;  // outlives the agent, which is made after it
   runtime::AgentOptions agent_options;
+  agent_options.writer_context = &writer.ioc;
   agent_options.log = &log;
   agent_options.progress = options.log_out;
   agent_options.progress_is_tty = options.log_is_tty;
@@ -235,6 +254,7 @@ int runDaemon(const std::string& config_path, const RunOptions& options, std::os
   for (auto& t : threads) {
     t.join();
   }
+  writer.stop();  // drained: no store write is under way, and none starts now
   return exit_code;
 }
 

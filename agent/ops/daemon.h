@@ -3,7 +3,8 @@
 // `tandem run CONFIG`: the daemon in the foreground. Loads the configuration (every problem with
 // its file:line:col), logs as agent.log_format says to `log_out` with every secret masked, makes
 // the agent, serves the admin API and the webhook receivers on agent.admin.bind:port, and runs
-// the one io_context on `threads` threads until:
+// the agent's io_context on `threads` threads, and its store writer on one more of its own
+// (AgentOptions::writer_context), until:
 //   SIGTERM/SIGINT: /readyz goes 503, intake stops, the agent and the server drain, exit 0;
 //   SIGHUP:         the configuration is read again and swapped in only if it validates (and the
 //                   agent accepts it); the outcome is logged either way.
@@ -38,7 +39,10 @@ struct RunOptions {
   std::ostream* log_out = nullptr;          // required: where log lines go (stderr in the program)
   bool log_is_tty = false;                  // initial-load progress redrawn in place
   const mappers::ConfigEnv* env = nullptr;  // null: the process environment and file system
-  int threads = 2;
+  // The io_context's threads (feeds, pushes, mapping, HTTP). With the writer's own thread, one
+  // is enough for two cores: a second one only competes with the writer, which bounds a bulk
+  // load (bench_e2e_sync, 100,000 records, 2 cores: ~5% more records/s with 1 than with 2).
+  int threads = 1;
   std::function<void(const DaemonHandle&)> on_started;
   std::chrono::milliseconds drain_deadline{10000};  // then remaining admin connections are cut
   // Once the agent has gone quiet after work (no record read, merged or pushed for two looks

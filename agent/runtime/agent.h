@@ -147,6 +147,11 @@ struct AgentOptions {
   // its repeats at debug level, and again this often while it lasts (with the count and since
   // when): agent/runtime/failure_log.h.
   int64_t failure_rewarn_ms = 5 * 60 * 1000;
+  // The store writer's own io_context, which the caller runs on one thread of its own and keeps
+  // until the agent is gone: every store write then runs there, never queued behind the reading,
+  // mapping and HTTP work of the agent's io_context (the writer bounds a bulk load). Null: the
+  // writer is a strand of the agent's io_context.
+  boost::asio::io_context* writer_context = nullptr;
 };
 
 class Agent {

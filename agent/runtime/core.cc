@@ -100,7 +100,8 @@ Core::Core(asio::io_context& ioc, AgentOptions options)
       own_clock_(options_.clock == nullptr ? std::make_unique<SystemClock>() : nullptr),
       clock_(options_.clock != nullptr ? options_.clock : own_clock_.get()),
       engine_clock_(*clock_),
-      writer_(asio::make_strand(ioc)),
+      writer_(
+          asio::make_strand(options_.writer_context != nullptr ? *options_.writer_context : ioc)),
       stats_(std::make_shared<Stats>()) {
   if (!options_.connector_factory) {
     options_.connector_factory = defaultConnectorFactory();

@@ -198,6 +198,9 @@ Result<PlanReport> plan(boost::asio::io_context& ioc, const mappers::Config& con
   }
   options.state_dir_override = scratch.path();
   options.store.sync = false;
+  // All of it on `ioc`, which the loop below runs itself: a writer context the caller passed
+  // might not be running.
+  options.writer_context = nullptr;
   auto core = std::make_shared<Core>(ioc, std::move(options));
   TANDEM_RETURN_IF_ERROR(core->open(config));
 

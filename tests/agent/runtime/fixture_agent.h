@@ -76,6 +76,7 @@ class FixtureAgent {
   ~FixtureAgent() {
     stop();
     io_.stop();
+    writer_io_.stop();
     http_.reset();
     agent_.reset();
     server_->stop();
@@ -101,6 +102,7 @@ class FixtureAgent {
     AgentOptions o;
     o.log = &log_;
     o.store.sync = false;
+    o.writer_context = &writer_io_.ioc();  // as the daemon runs it
     o.backoff = [](uint32_t, int64_t retry_after) {
       return std::min<int64_t>(std::max<int64_t>(20, retry_after), 200);
     };
@@ -241,6 +243,7 @@ class FixtureAgent {
   tandem::testing::TempDir dir_;
   std::unique_ptr<fixtures::FixtureServer> server_;
   std::unique_ptr<fixtures::FixtureClient> client_;
+  IoRunner writer_io_{1};  // the store writer's own thread; outlives io_ and the agent
   IoRunner io_{2};
   std::ostringstream log_out_;
   Logger log_;

@@ -104,6 +104,7 @@ class RuntimeHarness {
     o.channel_factory = world_.channelFactory();
     o.backoff = [](uint32_t, int64_t retry_after) { return std::max<int64_t>(5, retry_after); };
     o.progress = &progress_out_;
+    o.writer_context = &writer_io_.ioc();  // as the daemon runs it
     if (tweak_options) {
       tweak_options(o);
     }
@@ -158,6 +159,7 @@ class RuntimeHarness {
       drain();
     }
     io_.stop();
+    writer_io_.stop();
     agent_.reset();
   }
 
@@ -218,6 +220,7 @@ class RuntimeHarness {
 
  private:
   tandem::testing::TempDir dir_;
+  IoRunner writer_io_{1};  // the store writer's own thread; outlives io_ and the agent
   IoRunner io_{2};
   FakeWorld world_;
   std::ostringstream log_out_;
