@@ -24,8 +24,13 @@ class FieldMap {
     auto it = lower(name);
     return it != items_.end() && it->first == name ? &it->second : nullptr;
   }
-  // Inserts a default T when absent.
+  // Inserts a default T when absent. A name after every name held (a map filled in order, as
+  // mappers and decoders fill them) goes at the end without a search.
   T& operator[](std::string_view name) {
+    if (items_.empty() || items_.back().first < name) {
+      items_.emplace_back(std::string(name), T{});
+      return items_.back().second;
+    }
     auto it = lower(name);
     if (it == items_.end() || it->first != name) {
       it = items_.insert(it, Entry{std::string(name), T{}});
