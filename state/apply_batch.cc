@@ -229,7 +229,9 @@ Status applyRow(lmdb::WriteTxn& txn, const Tables& t, std::string_view id, const
                 conflict::NameTable& names) {
   // Read and written in one descent (nothing else writes the records table meanwhile).
   TANDEM_ASSIGN_OR_RETURN(lmdb::WriteTxn::Place at, txn.find(t.records, id));
-  const std::string stored = at.value && !c.remove_record ? *at.value : "";
+  static const std::string kNone;
+  // The place's own copy: a write in this transaction may move the page the value lies in.
+  const std::string& stored = at.value && !c.remove_record ? *at.value : kNone;
   RowView old;
   if (!stored.empty()) {
     auto parsed = parseRow(stored);
