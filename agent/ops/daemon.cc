@@ -60,13 +60,6 @@ void reloadConfig(const std::string& path, const mappers::ConfigEnv& env, runtim
   // The agent logs the swap itself ("configuration reloaded").
 }
 
-// glibc's malloc (the program runs on jemalloc, see heap.h, where this changes nothing; the
-// in-process tests run on glibc's). glibc gives a thread that finds the arenas busy a new one, up
-// to eight per core, and memory freed into one arena is neither reused by the others nor given
-// back. One arena per io thread is as many as allocate at once; the flusher threads hardly
-// allocate. After an initial load of 100,000 records (bench_e2e_sync, 2 cores, medians of 3) the
-// agent's heap was 50.7 MB against 57.0 with glibc's 16 arenas. MALLOC_ARENA_MAX in the environment
-// still wins.
 // The store writer's thread: its own io_context, run until stop() (or the end of the scope that
 // holds it, on every way out of runDaemon).
 struct WriterThread {
@@ -84,13 +77,20 @@ struct WriterThread {
   ~WriterThread() { stop(); }
 };
 
-void limitMallocArenas(int io_threads) {
+// glibc's malloc (the program runs on jemalloc, see heap.h, where this changes nothing; the
+// in-process tests run on glibc's). glibc gives a thread that finds the arenas busy a new one, up
+// to eight per core, and memory freed into one arena is neither reused by the others nor given
+// back. One arena per io thread and one for the writer's thread is as many as allocate at once;
+// the flusher threads hardly allocate. After an initial load of 100,000 records (bench_e2e_sync, 2
+// cores, medians of 3) the agent's heap was 50.7 MB against 57.0 with glibc's 16 arenas.
+// MALLOC_ARENA_MAX in the environment still wins.
+void limitMallocArenas(int threads) {
 #ifdef M_ARENA_MAX
   if (std::getenv("MALLOC_ARENA_MAX") == nullptr) {
-    mallopt(M_ARENA_MAX, std::max(io_threads, 2));
+    mallopt(M_ARENA_MAX, std::max(threads, 2));
   }
 #else
-  (void)io_threads;
+  (void)threads;
 #endif
 }
 
@@ -159,7 +159,7 @@ int runDaemon(const std::string& config_path, const RunOptions& options, std::os
   log.addSecrets(*cfg);
   const mappers::AdminSettings admin = cfg->agent.admin;
 
-  limitMallocArenas(options.threads);
+  limitMallocArenas(options.threads + 1);  // and the writer's thread
   // A write past the file-size limit (ulimit -f, a quota) fails with EFBIG and the batch waits to
   // be retried, as with a full disk, instead of the signal's default: killing the agent.
   ::signal(SIGXFSZ, SIG_IGN);

@@ -7,9 +7,8 @@
 // are only ever used from one strand), and the engine has the writer strand: every SyncEngine
 // call hops there with onWriter() and the caller resumes on its own strand. The writer strand is
 // on AgentOptions::writer_context when given (the daemon's own writer thread), else on the
-// io_context. Counters for
-// status() sit behind Stats::mu. Coroutines hold a shared_ptr to the Core and to their
-// SystemRuntime, so destroying the Agent while they finish is safe.
+// io_context. Counters for status() sit behind Stats::mu. Coroutines hold a shared_ptr to the
+// Core and to their SystemRuntime, so destroying the Agent while they finish is safe.
 
 #include <atomic>
 #include <chrono>
