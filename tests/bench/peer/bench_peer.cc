@@ -15,6 +15,9 @@
 // twice: with its LMDB state where TMPDIR says (as shipped: fsync'd, normally on disk), and with
 // it on tmpfs, where fsync is free, like PouchDB's memory adapter.
 // PouchDB: express-pouchdb over loopback HTTP ↔ a local in-memory PouchDB (pouchdb_peer.js).
+// The null copier (tests/bench/e2e/null_copier.h: the CRM feed read, each record created in the
+// ERP and finance, no mapping, merge or state) on the same fixtures and N: what the endpoints
+// themselves serve, so a reader can see how far any agent could get ahead of PouchDB here.
 // Prints one table; goal (issue 6): tandem ≥ 20× PouchDB's docs/s. When node or the npm
 // packages are missing, tandem's figures are printed alone with a loud note, exit 0.
 
@@ -30,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/bench/e2e/load.h"
 #include "tests/bench/peer/pouchdb_side.h"
 #include "tests/bench/peer/tandem_side.h"
 
@@ -42,6 +46,7 @@
 
 namespace {
 
+using tandem::bench::LoadResult;
 using tandem::bench::PeerFigures;
 using tandem::bench::TandemFigures;
 
@@ -117,8 +122,35 @@ class Table {
   const PeerFigures* peer_;
 };
 
+// The endpoints' own speed: the null copier on the same fixtures, set against PouchDB.
+void printCopier(const LoadResult& copier, const PeerFigures* p) {
+  std::printf(
+      "  null copier, same fixtures and N (CRM feed -> one create per record in ERP and "
+      "finance, no mapping, merge or state):\n");
+  if (!copier.error.empty()) {
+    std::printf("    FAILED: %s\n", copier.error.c_str());
+    return;
+  }
+  std::printf(
+      "    %.3f s, %.0f docs/s, %.2f requests per record; the fixture thread %.0f%% busy, "
+      "%.0f us of its CPU per doc\n",
+      copier.seconds, copier.records_per_s, copier.requests_per_record,
+      copier.seconds > 0 ? 100 * copier.fixture_cpu_s / copier.seconds : 0.0,
+      copier.records_per_s > 0 && copier.seconds > 0
+          ? 1e6 * copier.fixture_cpu_s / (copier.records_per_s * copier.seconds)
+          : 0.0);
+  if (p != nullptr && p->docs_per_s > 0) {
+    const double ceiling = copier.records_per_s / p->docs_per_s;
+    std::printf(
+        "    null copier/PouchDB %.2fx: %.0fx PouchDB is %.0f docs/s, %.1fx what the copier "
+        "gets from these endpoints\n",
+        ceiling, kGoal, kGoal * p->docs_per_s, kGoal / ceiling);
+  }
+}
+
 void printTable(int64_t n, int64_t k, double rps, int64_t poll_ms,
-                const std::vector<TandemColumn>& runs, const PeerFigures* p) {
+                const std::vector<TandemColumn>& runs, const LoadResult& copier,
+                const PeerFigures* p) {
   std::printf(
       "peer comparison (issue 6): %ld cores, N = %lld customers, K = %lld edited in two "
       "places\n",
@@ -146,12 +178,23 @@ void printTable(int64_t n, int64_t k, double rps, int64_t poll_ms,
       return fixed(ratio, 2) + "x " + (ratio >= kGoal ? "met" : "NOT met");
     });
   }
+  if (copier.error.empty() && copier.records_per_s > 0) {
+    t.row("ratio tandem/null copier", [&copier](const TandemFigures& f) {
+      return fixed(f.customers_per_s / copier.records_per_s, 2) + "x";
+    });
+  }
   t.row("  first create / all in ERP / all in fin, s", [](const TandemFigures& f) {
     return fixed(f.first_create_seconds, 1) + " / " + fixed(f.erp_done_seconds, 1) + " / " +
            fixed(f.fin_done_seconds, 1);
   });
   t.row("  CPU s: agent / bench (3 fixtures, polling)", [](const TandemFigures& f) {
     return fixed(f.agent_cpu_seconds, 1) + " / " + fixed(f.bench_cpu_seconds, 1);
+  });
+  // The three fixture systems answer on one thread in this process: at most one core's worth of
+  // their CPU per second, however fast the agent.
+  t.row("  fixtures' ceiling, docs/s (N / bench CPU s)", [n](const TandemFigures& f) {
+    return f.bench_cpu_seconds > 0 ? fixed(static_cast<double>(n) / f.bench_cpu_seconds, 0)
+                                   : std::string("?");
   });
   for (const char* system : {"crm", "erp", "fin"}) {
     const std::string label = std::string("  ") + system + " requests (searches, reads)";
@@ -207,6 +250,7 @@ void printTable(int64_t n, int64_t k, double rps, int64_t poll_ms,
       });
   t.row("conflict log entries on city/phone",
         [](const TandemFigures& f) { return std::to_string(f.conflict_entries); });
+  printCopier(copier, p);
   for (const auto& run : runs) {
     const TandemFigures& f = run.figures;
     if (!run.error.empty()) {
@@ -260,6 +304,8 @@ int main() {
     }
     runs.push_back(std::move(run));
   }
+  const LoadResult copier = tandem::bench::runNullCopierLoad(
+      {.records = n, .max_in_flight = tandem::bench::TandemOptions{}.max_in_flight});
   auto peer = tandem::bench::measurePouchDb({.records = n,
                                              .edits = k,
                                              .source_dir = TANDEM_PEER_SOURCE_DIR,
@@ -274,12 +320,12 @@ int main() {
         "  !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n",
         peer.error().message.c_str());
   }
-  printTable(n, k, rps, poll_ms, runs, peer ? &*peer : nullptr);
+  printTable(n, k, rps, poll_ms, runs, copier, peer ? &*peer : nullptr);
   for (const auto& run : runs) {
     if (!run.error.empty() || !run.figures.converged.empty() ||
         !run.figures.edit_converged.empty()) {
       return 1;
     }
   }
-  return 0;
+  return copier.error.empty() ? 0 : 1;
 }
