@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
@@ -67,17 +68,33 @@ class HttpClient::Impl {
   Status init() {
     ssl_.set_verify_mode(ssl::verify_peer);
     error_code ec;
-    if (options_.useSystemCaStore) {
-      ssl_.set_default_verify_paths(ec);
-      if (ec) {
-        return fail("http client: system CA store: " + ec.message());
-      }
-    }
     if (!options_.caFile.empty()) {
       ssl_.load_verify_file(options_.caFile, ec);
       if (ec) {
         return fail("http client: CA file " + options_.caFile + ": " + ec.message());
       }
+    }
+    return {};
+  }
+
+  // The system CA store, loaded before the first TLS connection rather than by init():
+  // OpenSSL parses the whole bundle when the default paths are set (about 30 ms of CPU for
+  // Debian's 140 certificates, and the agent has a client per system), and a system reached over
+  // plain HTTP never needs it. A failure here fails that connection as a TLS error, retried like
+  // one; a CA file of the configuration's own is still loaded, and checked, at start.
+  Status systemCaStore() {
+    std::call_once(system_store_once_, [this] {
+      if (!options_.useSystemCaStore) {
+        return;
+      }
+      error_code ec;
+      ssl_.set_default_verify_paths(ec);
+      if (ec) {
+        system_store_error_ = "system CA store: " + ec.message();
+      }
+    });
+    if (!system_store_error_.empty()) {
+      return fail(system_store_error_);
     }
     return {};
   }
@@ -330,6 +347,10 @@ class HttpClient::Impl {
       co_return std::unexpected(HttpError{HttpFailure::kConnect, what + ": resolve: " + reason});
     }
     if (url.tls()) {
+      if (auto store = systemCaStore(); !store) {
+        co_return std::unexpected(
+            HttpError{HttpFailure::kTls, what + ": tls: " + store.error().message});
+      }
       conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, ssl_);
     } else {
       conn->plain = std::make_unique<beast::tcp_stream>(ex);
@@ -401,6 +422,8 @@ class HttpClient::Impl {
   asio::io_context& ioc_;
   HttpClientOptions options_;
   ssl::context ssl_;
+  std::once_flag system_store_once_;
+  std::string system_store_error_;  // written once, under system_store_once_
   mutable std::mutex mu_;
   std::map<std::string, Pool> pools_;
   HttpClientStats stats_;

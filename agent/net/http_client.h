@@ -30,7 +30,8 @@ struct HttpClientOptions {
   size_t maxConnectionsPerOrigin = 8;
   size_t maxIdlePerOrigin = 8;
   uint64_t bodyLimit = 8 * 1024 * 1024;
-  // TLS: verify the peer against the system CA store, plus this PEM file when not empty.
+  // TLS: verify the peer against the system CA store (read before the first TLS connection),
+  // plus this PEM file (read at start) when not empty.
   std::string caFile;
   bool useSystemCaStore = true;
   std::string userAgent = "tandem/0.1";

@@ -37,8 +37,10 @@ struct Tls : ::testing::Test {
   void SetUp() override { std::ofstream(caFile) << identity.certPem; }
   void TearDown() override { std::filesystem::remove(caFile); }
 
-  HttpResult get(testing::IoRunner& io, HttpClientOptions options, const std::string& url) {
-    options.useSystemCaStore = false;
+  // Without the system CA store unless `system_store`: the tests' certificate is in no store.
+  HttpResult get(testing::IoRunner& io, HttpClientOptions options, const std::string& url,
+                 bool system_store = false) {
+    options.useSystemCaStore = system_store;
     auto client = makeHttpClient(io.ioc(), options);
     EXPECT_TRUE(client.has_value());
     HttpRequest request;
@@ -74,6 +76,19 @@ TEST_F(Tls, SucceedsWithTheCaFileAndSendsSni) {
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "ok");
   EXPECT_EQ(server.sni(), "localhost");
+}
+
+// The system store is read before the first TLS connection, after the CA file: trusting what
+// it adds must not forget the configuration's own CA.
+TEST_F(Tls, TheSystemStoreKeepsTheCaFileTrusted) {
+  testing::IoRunner io;
+  TlsServer server(identity);
+  HttpClientOptions options;
+  options.caFile = caFile.string();
+  const std::string url = "https://localhost:" + std::to_string(server.port()) + "/x";
+  auto r = get(io, options, url, /*system_store=*/true);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->status, 200);
 }
 
 TEST_F(Tls, HostNameMustMatchTheCertificate) {
