@@ -193,14 +193,11 @@ int main() {
   row("load " + N + ": feed reports/record (end / rest)", agent.records_read);
   // Where the time goes: the fixture server answers all three systems on one thread, so when it
   // is busy all the time it bounds the rate, and the work asked of it per record bounds the ratio.
-  const auto busy = [](const LoadResult& r) {
-    return r.seconds > 0 ? 100 * r.fixture_cpu_s / r.seconds : 0.0;
-  };
   const auto perRecordUs = [&](double cpu_s) {
     return 1e6 * cpu_s / static_cast<double>(std::max<int64_t>(n, 1));
   };
   row("load " + N + ": fixture thread busy, tandem / null copier",
-      fmt("%.0f%%", busy(agent)) + " / " + fmt("%.0f%%", busy(copier)));
+      fmt("%.0f%%", fixtureBusyPercent(agent)) + " / " + fmt("%.0f%%", fixtureBusyPercent(copier)));
   row("load " + N + ": fixture CPU per record, tandem / null copier",
       fmt("%.0f us", perRecordUs(agent.fixture_cpu_s)) + " / " +
           fmt("%.0f us", perRecordUs(copier.fixture_cpu_s)));

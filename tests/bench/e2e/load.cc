@@ -180,6 +180,10 @@ LoadResult runAgentLoad(const LoadOptions& options) {
   return out;
 }
 
+double fixtureBusyPercent(const LoadResult& r) {
+  return r.seconds > 0 ? 100 * r.fixture_cpu_s / r.seconds : 0.0;
+}
+
 LoadResult runNullCopierLoad(const LoadOptions& options) {
   LoadResult out;
   e2e::World w(worldOptions(options));

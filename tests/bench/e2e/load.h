@@ -46,6 +46,10 @@ struct LoadResult {
   std::string records_read;
 };
 
+// How much of the load's wall time the fixture server's one thread (all three systems) was busy,
+// in percent: near 100 it bounds the rate.
+double fixtureBusyPercent(const LoadResult& r);
+
 LoadResult runAgentLoad(const LoadOptions& options);
 // HTTP requests the three fixture systems of `w` have served so far (each counter asked twice:
 // the control connection may have idled out).

@@ -123,7 +123,7 @@ class Table {
 };
 
 // The endpoints' own speed: the null copier on the same fixtures, set against PouchDB.
-void printCopier(const LoadResult& copier, const PeerFigures* p) {
+void printCopier(int64_t n, const LoadResult& copier, const PeerFigures* p) {
   std::printf(
       "  null copier, same fixtures and N (CRM feed -> one create per record in ERP and "
       "finance, no mapping, merge or state):\n");
@@ -135,10 +135,8 @@ void printCopier(const LoadResult& copier, const PeerFigures* p) {
       "    %.3f s, %.0f docs/s, %.2f requests per record; the fixture thread %.0f%% busy, "
       "%.0f us of its CPU per doc\n",
       copier.seconds, copier.records_per_s, copier.requests_per_record,
-      copier.seconds > 0 ? 100 * copier.fixture_cpu_s / copier.seconds : 0.0,
-      copier.records_per_s > 0 && copier.seconds > 0
-          ? 1e6 * copier.fixture_cpu_s / (copier.records_per_s * copier.seconds)
-          : 0.0);
+      tandem::bench::fixtureBusyPercent(copier),
+      1e6 * copier.fixture_cpu_s / static_cast<double>(n));
   if (p != nullptr && p->docs_per_s > 0) {
     const double ceiling = copier.records_per_s / p->docs_per_s;
     std::printf(
@@ -250,7 +248,7 @@ void printTable(int64_t n, int64_t k, double rps, int64_t poll_ms,
       });
   t.row("conflict log entries on city/phone",
         [](const TandemFigures& f) { return std::to_string(f.conflict_entries); });
-  printCopier(copier, p);
+  printCopier(n, copier, p);
   for (const auto& run : runs) {
     const TandemFigures& f = run.figures;
     if (!run.error.empty()) {
